@@ -1,0 +1,143 @@
+"""REST API for the queue, annotations and items with their resolutions (thin)."""
+
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field
+from rest_framework import serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from labeling.annotations import AnnotationRefused, annotation_submit
+from labeling.models import Annotation, Assignment, Resolution
+from labeling.queue import QueueError, assignment_next, assignment_skip
+from projects import access
+from projects.api import ItemSerializer, project_for
+from projects.label_schema import ResultError
+from projects.models import Item, Project
+
+
+class ResolutionSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Resolution
+        fields = ["result", "method", "agreement", "created_at"]
+
+
+class ItemDetailSerializer(ItemSerializer):
+    resolution = serializers.SerializerMethodField()
+
+    class Meta(ItemSerializer.Meta):
+        fields = [*ItemSerializer.Meta.fields, "resolution"]
+        read_only_fields = fields
+
+    @extend_schema_field(ResolutionSerializer(allow_null=True))
+    def get_resolution(self, item: Item):
+        if item.status != Item.Status.RESOLVED:
+            return None
+        resolution = item.resolutions.filter(is_current=True).first()
+        return ResolutionSerializer(resolution).data if resolution else None
+
+
+class AssignmentSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Assignment
+        fields = ["id", "expires_at"]
+
+
+class NextItemSerializer(serializers.Serializer):
+    assignment = AssignmentSerializer()
+    item = ItemSerializer()
+
+
+class AnnotationInputSerializer(serializers.Serializer):
+    result = serializers.JSONField()
+    lead_time = serializers.FloatField(required=False, default=0.0, min_value=0.0)
+
+
+class AnnotationSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Annotation
+        fields = ["id", "item", "result", "lead_time", "created_at", "updated_at"]
+
+
+class SkipSerializer(serializers.Serializer):
+    reason = serializers.CharField(required=False, allow_blank=True, max_length=500, default="")
+
+
+def item_for(request: Request, pk, allowed: frozenset) -> Item:
+    item = get_object_or_404(Item.objects.select_related("project"), pk=pk)
+    access.project_check_role(user=request.user, project=item.project, allowed=allowed)
+    return item
+
+
+class QueueViewSet(viewsets.ViewSet):
+    """The annotator's queue within one project."""
+
+    queryset = Project.objects.none()  # only for the schema's path parameter type
+
+    @extend_schema(
+        responses={200: NextItemSerializer, 204: OpenApiResponse(description="Nothing left.")}
+    )
+    @action(detail=True, methods=["get"], url_path="next")
+    def next(self, request: Request, pk=None):
+        project = project_for(request, pk, access.LABELERS)
+        found = assignment_next(project=project, annotator=request.user)
+        if found is None:
+            return Response(status=status.HTTP_204_NO_CONTENT)
+        return Response(NextItemSerializer(found).data)
+
+
+class ItemViewSet(viewsets.GenericViewSet):
+    queryset = Item.objects.all()
+    serializer_class = ItemDetailSerializer
+
+    def retrieve(self, request: Request, pk=None):
+        item = item_for(request, pk, access.EVERY_MEMBER)
+        return Response(ItemDetailSerializer(item).data)
+
+    @extend_schema(
+        request=AnnotationInputSerializer,
+        responses={201: AnnotationSerializer, 200: AnnotationSerializer},
+    )
+    @action(detail=True, methods=["post"], serializer_class=AnnotationInputSerializer)
+    def annotations(self, request: Request, pk=None):
+        """Submit the caller's answer for the item (or change it, until the item is resolved)."""
+        item = item_for(request, pk, access.LABELERS)
+        payload = AnnotationInputSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        try:
+            annotation, created = annotation_submit(
+                item=item,
+                annotator=request.user,
+                result=payload.validated_data["result"],
+                lead_time=payload.validated_data["lead_time"],
+            )
+        except ResultError as exc:
+            return Response({"result": exc.errors}, status=status.HTTP_400_BAD_REQUEST)
+        except AnnotationRefused as exc:
+            return Response({"detail": str(exc)}, status=status.HTTP_409_CONFLICT)
+        code = status.HTTP_201_CREATED if created else status.HTTP_200_OK
+        return Response(AnnotationSerializer(annotation).data, status=code)
+
+
+class AssignmentViewSet(viewsets.GenericViewSet):
+    queryset = Assignment.objects.all()
+    serializer_class = AssignmentSerializer
+
+    @extend_schema(request=SkipSerializer, responses={200: AssignmentSerializer})
+    @action(detail=True, methods=["post"], serializer_class=SkipSerializer)
+    def skip(self, request: Request, pk=None):
+        assignment = get_object_or_404(Assignment.objects.select_related("project"), pk=pk)
+        access.project_check_role(
+            user=request.user, project=assignment.project, allowed=access.LABELERS
+        )
+        payload = SkipSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        try:
+            assignment = assignment_skip(
+                assignment=assignment,
+                annotator=request.user,
+                reason=payload.validated_data["reason"],
+            )
+        except QueueError as exc:
+            return Response({"detail": str(exc)}, status=status.HTTP_409_CONFLICT)
+        return Response(AssignmentSerializer(assignment).data)

@@ -1,0 +1,93 @@
+"""The queue's assignments, the annotations, and the resolutions of consensus and review."""
+
+from django.conf import settings
+from django.db import models
+
+from projects.models import Item, Project
+
+
+class Assignment(models.Model):
+    """One annotator holding one slot of one item until it expires: the queue's lock."""
+
+    class State(models.TextChoices):
+        ACTIVE = "active", "Active"
+        SUBMITTED = "submitted", "Submitted"
+        SKIPPED = "skipped", "Skipped"
+        EXPIRED = "expired", "Expired"
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="+")
+    item = models.ForeignKey(Item, on_delete=models.CASCADE, related_name="assignments")
+    annotator = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="assignments"
+    )
+    state = models.CharField(max_length=20, choices=State.choices, default=State.ACTIVE)
+    is_gold = models.BooleanField(default=False)
+    skip_reason = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            # An annotator works on an item at most once (skips and expiries included).
+            models.UniqueConstraint(
+                fields=["item", "annotator"], name="assignment_once_per_annotator"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["project", "annotator", "state"], name="assignment_holder"),
+            models.Index(fields=["project", "state", "expires_at"], name="assignment_expiry"),
+        ]
+
+
+class Annotation(models.Model):
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="+")
+    item = models.ForeignKey(Item, on_delete=models.CASCADE, related_name="annotations")
+    annotator = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="annotations"
+    )
+    result = models.JSONField()
+    lead_time = models.FloatField(default=0.0, help_text="Seconds spent on the item.")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["item", "annotator"], name="annotation_once_per_annotator"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["project", "annotator", "-created_at"], name="annotation_history")
+        ]
+
+
+class Resolution(models.Model):
+    """The final answer for an item. Older resolutions stay as history (is_current=False)."""
+
+    class Method(models.TextChoices):
+        UNANIMOUS = "unanimous", "Unanimous"
+        MAJORITY = "majority", "Majority vote"
+        DAWID_SKENE = "dawid_skene", "Dawid-Skene"
+        REVIEWER = "reviewer", "Reviewer"
+        SINGLE = "single", "Single annotation"
+
+    item = models.ForeignKey(Item, on_delete=models.CASCADE, related_name="resolutions")
+    result = models.JSONField()
+    method = models.CharField(max_length=20, choices=Method.choices)
+    agreement = models.FloatField(null=True, blank=True)
+    reviewer = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    is_current = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["item"], condition=models.Q(is_current=True), name="resolution_one_current"
+            ),
+        ]

@@ -1,0 +1,61 @@
+"""Who may do what in a project: the one place roles are enforced, for pages and API alike.
+
+Functions raise django.core.exceptions.PermissionDenied, which Django renders as 403 for pages
+and DRF turns into a 403 JSON answer for the API.
+"""
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.exceptions import PermissionDenied
+from django.db.models import QuerySet
+
+from projects.models import Membership, Project
+
+Role = Membership.Role
+LEAD_ONLY = frozenset({Role.LEAD})
+REVIEWERS = frozenset({Role.LEAD, Role.REVIEWER})
+EVERY_MEMBER = frozenset({Role.LEAD, Role.REVIEWER, Role.ANNOTATOR})
+# Who may label: annotators, and leads and reviewers who want to label too.
+LABELERS = EVERY_MEMBER
+
+
+def project_role(*, user: AbstractBaseUser, project: Project) -> str | None:
+    """The user's role in the project, or None. Superusers act as leads everywhere."""
+    if not user.is_authenticated:
+        return None
+    if user.is_superuser:
+        return Role.LEAD
+    cache = getattr(user, "_project_roles", None)
+    if cache is None:
+        cache = user._project_roles = {}
+    if project.pk not in cache:
+        cache[project.pk] = (
+            Membership.objects.filter(project=project, user=user)
+            .values_list("role", flat=True)
+            .first()
+        )
+    return cache[project.pk]
+
+
+def project_check_role(*, user: AbstractBaseUser, project: Project, allowed: frozenset) -> str:
+    """Return the user's role if it is one of `allowed`; otherwise refuse with 403."""
+    role = project_role(user=user, project=project)
+    if role is None:
+        raise PermissionDenied("You are not a member of this project.")
+    if role not in allowed:
+        raise PermissionDenied(f"This needs the role {' or '.join(sorted(allowed))}.")
+    return role
+
+
+def projects_visible_to(user: AbstractBaseUser) -> QuerySet[Project]:
+    if user.is_superuser:
+        return Project.objects.all()
+    return Project.objects.filter(memberships__user=user)
+
+
+def user_can_create_projects(user: AbstractBaseUser) -> bool:
+    """Staff and the leads of any project may create projects; the creator becomes its lead."""
+    if not user.is_authenticated:
+        return False
+    if user.is_staff or user.is_superuser:
+        return True
+    return Membership.objects.filter(user=user, role=Role.LEAD).exists()

@@ -1,0 +1,177 @@
+"""REST API for projects, members and items (thin: the work is in the service modules)."""
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import extend_schema
+from rest_framework import mixins, serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from projects import access
+from projects.items import items_create
+from projects.label_schema import LabelSchema, SchemaError
+from projects.members import membership_set
+from projects.models import Item, Membership, Project
+
+
+class ProjectSerializer(serializers.ModelSerializer):
+    role = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Project
+        fields = [
+            "id",
+            "name",
+            "instructions",
+            "label_schema",
+            "overlap",
+            "assignment_timeout",
+            "ordering",
+            "review_policy",
+            "auto_accept_threshold",
+            "aggregation",
+            "gold_share",
+            "prefill_predictions",
+            "created_at",
+            "role",
+        ]
+        read_only_fields = ["id", "created_at", "role"]
+
+    def get_role(self, project: Project) -> str | None:
+        return access.project_role(user=self.context["request"].user, project=project)
+
+    def validate_label_schema(self, value):
+        try:
+            return LabelSchema(value).as_json()
+        except SchemaError as exc:
+            raise serializers.ValidationError(str(exc)) from exc
+
+    def validate_auto_accept_threshold(self, value):
+        if not 0.0 <= value <= 1.0:
+            raise serializers.ValidationError("must be between 0 and 1")
+        return value
+
+    def validate_gold_share(self, value):
+        return self.validate_auto_accept_threshold(value)
+
+    def validate_overlap(self, value):
+        if value < 1:
+            raise serializers.ValidationError("must be at least 1")
+        return value
+
+
+class MemberSerializer(serializers.Serializer):
+    username = serializers.CharField()
+    role = serializers.ChoiceField(choices=Membership.Role.choices)
+
+
+class ItemSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Item
+        fields = ["id", "external_id", "data", "status", "priority", "width", "height"]
+        read_only_fields = fields
+
+
+class ItemRowSerializer(serializers.Serializer):
+    """Documents one element of the bulk item list; rows are checked by projects.items."""
+
+    data = serializers.DictField()
+    external_id = serializers.CharField(required=False)
+    priority = serializers.IntegerField(required=False)
+    gold = serializers.DictField(required=False)
+
+
+class ItemsCreatedSerializer(serializers.Serializer):
+    created = serializers.IntegerField()
+    skipped = serializers.IntegerField()
+    failed = serializers.IntegerField()
+    errors = serializers.ListField(child=serializers.DictField())
+
+
+def project_for(request: Request, pk, allowed: frozenset) -> Project:
+    """Load a project the user may see (404 otherwise) and check their role (403)."""
+    project = get_object_or_404(Project, pk=pk)
+    access.project_check_role(user=request.user, project=project, allowed=allowed)
+    return project
+
+
+class ProjectViewSet(
+    mixins.ListModelMixin,
+    mixins.CreateModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.UpdateModelMixin,
+    viewsets.GenericViewSet,
+):
+    serializer_class = ProjectSerializer
+    http_method_names = ["get", "post", "patch", "head", "options"]
+
+    def get_queryset(self):
+        return access.projects_visible_to(self.request.user).distinct()
+
+    def get_object(self):
+        allowed = access.EVERY_MEMBER if self.request.method == "GET" else access.LEAD_ONLY
+        return project_for(self.request, self.kwargs["pk"], allowed)
+
+    def perform_create(self, serializer):
+        if not access.user_can_create_projects(self.request.user):
+            raise PermissionDenied("Only staff and project leads create projects.")
+        with transaction.atomic():
+            project = serializer.save(created_by=self.request.user)
+            membership_set(project=project, user=self.request.user, role=Membership.Role.LEAD)
+
+    @extend_schema(request=MemberSerializer, responses={201: MemberSerializer})
+    @action(detail=True, methods=["get", "post"], serializer_class=MemberSerializer)
+    def members(self, request: Request, pk=None):
+        """List members (leads), or add a member / change their role by username."""
+        project = project_for(request, pk, access.LEAD_ONLY)
+        if request.method == "GET":
+            rows = project.memberships.select_related("user").order_by("user__username")
+            return Response([{"username": m.user.username, "role": m.role} for m in rows])
+        serializer = MemberSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        user = (
+            get_user_model().objects.filter(username=serializer.validated_data["username"]).first()
+        )
+        if user is None:
+            return Response({"username": ["No such user."]}, status=status.HTTP_400_BAD_REQUEST)
+        membership_set(project=project, user=user, role=serializer.validated_data["role"])
+        return Response(serializer.validated_data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(
+        request=ItemRowSerializer(many=True),
+        responses={201: ItemsCreatedSerializer, 200: ItemSerializer(many=True)},
+    )
+    @action(detail=True, methods=["get", "post"], serializer_class=ItemSerializer)
+    def items(self, request: Request, pk=None):
+        """List the project's items (leads and reviewers), or add up to 10,000 in one call."""
+        if request.method == "GET":
+            project = project_for(request, pk, access.REVIEWERS)
+            queryset = project.items.order_by("id")
+            if state := request.query_params.get("status"):
+                queryset = queryset.filter(status=state)
+            page = self.paginate_queryset(queryset)
+            return self.get_paginated_response(ItemSerializer(page, many=True).data)
+        project = project_for(request, pk, access.LEAD_ONLY)
+        rows = request.data
+        if not isinstance(rows, list):
+            return Response(
+                {"detail": "Send a JSON list of {data, external_id} objects."},
+                status=status.HTTP_400_BAD_REQUEST,
+            )
+        if len(rows) > settings.ITEMS_PER_API_CALL:
+            return Response(
+                {"detail": f"At most {settings.ITEMS_PER_API_CALL} items per call."},
+                status=status.HTTP_400_BAD_REQUEST,
+            )
+        report = items_create(project=project, raw_rows=enumerate(rows, start=1))
+        body = {
+            "created": report.created,
+            "skipped": report.skipped,
+            "failed": report.failed,
+            "errors": report.errors,
+        }
+        return Response(body, status=status.HTTP_201_CREATED)

@@ -1,0 +1,174 @@
+"""Projects, their members, the raw items, predictions and import jobs."""
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+
+from projects.label_schema import schema_validate
+
+
+class Project(models.Model):
+    class Ordering(models.TextChoices):
+        SEQUENTIAL = "sequential", "Sequential"
+        RANDOM = "random", "Random"
+        PRIORITY = "priority", "By priority"
+        UNCERTAINTY = "uncertainty", "By model uncertainty"
+
+    class ReviewPolicy(models.TextChoices):
+        NONE = "none", "No review"
+        DISAGREEMENTS = "disagreements", "Disagreements only"
+        ALL = "all", "Review everything"
+
+    class Aggregation(models.TextChoices):
+        MAJORITY = "majority", "Majority vote"
+        DAWID_SKENE = "dawid_skene", "Dawid-Skene"
+
+    name = models.CharField(max_length=200)
+    instructions = models.TextField(blank=True, help_text="Markdown shown to annotators.")
+    label_schema = models.JSONField(default=dict)
+    overlap = models.PositiveSmallIntegerField(default=1, help_text="Annotations wanted per item.")
+    assignment_timeout = models.PositiveIntegerField(
+        default=30 * 60, help_text="Seconds an annotator may hold an item."
+    )
+    ordering = models.CharField(
+        max_length=20, choices=Ordering.choices, default=Ordering.SEQUENTIAL
+    )
+    review_policy = models.CharField(
+        max_length=20, choices=ReviewPolicy.choices, default=ReviewPolicy.DISAGREEMENTS
+    )
+    auto_accept_threshold = models.FloatField(
+        default=0.0, help_text="Agreement (0-1) at or above which a resolution is accepted."
+    )
+    aggregation = models.CharField(
+        max_length=20, choices=Aggregation.choices, default=Aggregation.MAJORITY
+    )
+    gold_share = models.FloatField(default=0.0, help_text="Share (0-1) of each queue that is gold.")
+    prefill_predictions = models.BooleanField(default=False)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(overlap__gte=1), name="project_overlap_positive"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def clean(self) -> None:
+        try:
+            schema_validate(self.label_schema)
+        except ValueError as exc:
+            raise ValidationError({"label_schema": str(exc)}) from exc
+
+
+class Membership(models.Model):
+    class Role(models.TextChoices):
+        LEAD = "lead", "Lead"
+        REVIEWER = "reviewer", "Reviewer"
+        ANNOTATOR = "annotator", "Annotator"
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="memberships")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships"
+    )
+    role = models.CharField(max_length=20, choices=Role.choices)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["project", "user"], name="membership_unique_user"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} as {self.role} in {self.project}"
+
+
+class Item(models.Model):
+    class Status(models.TextChoices):
+        OPEN = "open", "Open"  # still wants annotations
+        LABELED = "labeled", "Labeled"  # has all its annotations, not yet resolved
+        IN_REVIEW = "in_review", "In review"
+        RESOLVED = "resolved", "Resolved"
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="items")
+    external_id = models.CharField(max_length=255)
+    data = models.JSONField(default=dict)
+    priority = models.IntegerField(default=0)
+    gold = models.JSONField(null=True, blank=True, help_text="Known answer (label contract).")
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.OPEN)
+    width = models.PositiveIntegerField(null=True, blank=True, help_text="Image width, pixels.")
+    height = models.PositiveIntegerField(null=True, blank=True, help_text="Image height, pixels.")
+    # Counters the queue reads instead of counting rows (kept by labeling.queue).
+    annotation_count = models.PositiveIntegerField(default=0)
+    assigned_count = models.PositiveIntegerField(default=0)  # active, unexpired assignments
+    extra_slots = models.PositiveSmallIntegerField(default=0)  # added by "send back" in review
+    skip_count = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["project", "external_id"], name="item_unique_external_id"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["project", "status", "id"], name="item_queue_seq"),
+            models.Index(fields=["project", "status", "-priority", "id"], name="item_queue_prio"),
+        ]
+
+    def __str__(self) -> str:
+        return f"item {self.external_id} of project {self.project_id}"
+
+
+class Prediction(models.Model):
+    item = models.ForeignKey(Item, on_delete=models.CASCADE, related_name="predictions")
+    model_version = models.CharField(max_length=100, default="")
+    result = models.JSONField()
+    score = models.FloatField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["item", "-created_at"], name="prediction_item_recent")]
+
+
+class ImportJob(models.Model):
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+        CANCELLED = "cancelled", "Cancelled"
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="import_jobs")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.QUEUED)
+    format = models.CharField(max_length=30, blank=True)
+    file = models.FileField(upload_to="imports/%Y/%m/", blank=True)
+    original_name = models.CharField(max_length=255, blank=True)
+    options = models.JSONField(default=dict, blank=True)
+    rows_read = models.PositiveBigIntegerField(default=0)
+    created_count = models.PositiveBigIntegerField(default=0)
+    skipped_count = models.PositiveBigIntegerField(default=0)
+    failed_count = models.PositiveBigIntegerField(default=0)
+    errors = models.JSONField(default=list, blank=True, help_text="[{line, reason}], capped.")
+    message = models.TextField(blank=True, help_text="Why the whole job failed, if it did.")
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in {self.Status.DONE, self.Status.FAILED, self.Status.CANCELLED}

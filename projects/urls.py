@@ -1,0 +1,18 @@
+from django.urls import include, path
+from rest_framework.routers import SimpleRouter
+
+from projects import api, views
+
+router = SimpleRouter()
+router.register("projects", api.ProjectViewSet, basename="project")
+
+urlpatterns = [
+    path("api/", include(router.urls)),
+    path("", views.project_list, name="project-list"),
+    path("projects/new/", views.project_create, name="project-create"),
+    path("projects/<int:pk>/", views.project_detail, name="project-detail"),
+    path("projects/<int:pk>/progress/", views.project_progress_partial, name="project-progress"),
+    path("projects/<int:pk>/imports/", views.import_jobs_partial, name="project-import-jobs"),
+    path("projects/<int:pk>/members/", views.project_member_add, name="project-member-add"),
+    path("projects/<int:pk>/upload/", views.project_upload, name="project-upload"),
+]

@@ -1,0 +1,69 @@
+"""factory_boy factories shared by every test."""
+
+import factory
+from django.contrib.auth import get_user_model
+
+from projects.models import Item, Membership, Prediction, Project
+
+TEXT_CLASSIFICATION_SCHEMA = {
+    "controls": [
+        {
+            "name": "sentiment",
+            "kind": "choice",
+            "source": "text",
+            "labels": [
+                {"value": "positive", "color": "#2e7d32", "hotkey": "1"},
+                {"value": "negative", "color": "#c62828", "hotkey": "2"},
+                {"value": "neutral", "color": "#616161", "hotkey": "3"},
+            ],
+        }
+    ]
+}
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = get_user_model()
+        django_get_or_create = ("username",)
+
+    username = factory.Sequence(lambda n: f"user{n}")
+    email = factory.LazyAttribute(lambda u: f"{u.username}@example.com")
+    password = factory.django.Password("secret-pass-123")
+
+
+class ProjectFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Project
+
+    name = factory.Sequence(lambda n: f"Project {n}")
+    instructions = "Label the sentiment of each text."
+    label_schema = factory.LazyFunction(lambda: TEXT_CLASSIFICATION_SCHEMA)
+    overlap = 1
+
+
+class MembershipFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Membership
+
+    project = factory.SubFactory(ProjectFactory)
+    user = factory.SubFactory(UserFactory)
+    role = Membership.Role.ANNOTATOR
+
+
+class ItemFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Item
+
+    project = factory.SubFactory(ProjectFactory)
+    external_id = factory.Sequence(lambda n: f"item-{n}")
+    data = factory.Sequence(lambda n: {"text": f"Text number {n} is fine."})
+
+
+class PredictionFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Prediction
+
+    item = factory.SubFactory(ItemFactory)
+    model_version = "v1"
+    result = factory.LazyFunction(lambda: {"sentiment": "positive"})
+    score = 0.9
