@@ -77,15 +77,12 @@ class ProjectForm(forms.ModelForm):
                     ]
                 }
             cleaned["label_schema"] = LabelSchema(schema).as_json()
+            self.instance.label_schema = cleaned["label_schema"]
         except json.JSONDecodeError as exc:
             self.add_error("schema_json", f"Not JSON: {exc}")
         except SchemaError as exc:
             self.add_error("schema_json" if raw_json else "labels", str(exc))
         return cleaned
-
-    def save(self, commit=True):
-        self.instance.label_schema = self.cleaned_data["label_schema"]
-        return super().save(commit=commit)
 
 
 class MemberForm(forms.Form):

@@ -64,7 +64,7 @@ class Project(models.Model):
         try:
             schema_validate(self.label_schema)
         except ValueError as exc:
-            raise ValidationError({"label_schema": str(exc)}) from exc
+            raise ValidationError(f"Label schema: {exc}") from exc
 
 
 class Membership(models.Model):

@@ -1,0 +1,86 @@
+"""Site wiring: the demo data, the production compose file and settings from the environment."""
+
+from pathlib import Path
+
+import pytest
+import yaml
+from django.conf import settings
+from django.contrib.auth import authenticate
+
+from projects.demo import DEMO_USERS, demo_load
+from projects.models import Item, Project
+
+ROOT = Path(settings.BASE_DIR)
+
+
+@pytest.mark.django_db
+def test_demo_load_is_idempotent_and_logins_work():
+    project, users = demo_load(item_count=50)
+    demo_load(item_count=50)
+    assert Project.objects.count() == 1
+    assert Item.objects.filter(project=project).count() == 50
+    for username, password, role in users:
+        user = authenticate(username=username, password=password)
+        assert user is not None
+        assert project.memberships.get(user=user).role == role
+    assert {u for u, *_ in DEMO_USERS} == {"admin", "anna", "ben"}
+
+
+def test_compose_file_names_the_production_services():
+    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    services = compose["services"]
+    assert {"postgres", "redis", "web", "worker"} <= set(services)
+    assert "gunicorn" in " ".join(services["web"]["command"])
+    assert "celery" in " ".join(services["worker"]["command"])
+    assert "migrate" in " ".join(services["migrate"]["command"])
+    for name in ("postgres", "redis", "web", "worker"):
+        assert "healthcheck" in services[name], name
+    assert services["web"]["depends_on"]["migrate"]["condition"] == "service_completed_successfully"
+    assert services["web"]["environment"]["DATABASE_URL"].startswith("postgres://")
+    assert services["web"]["environment"]["CELERY_BROKER_URL"].startswith("redis://")
+
+
+def test_ci_calls_make_test_and_readme_starts_with_the_two_commands():
+    assert "make test" in (ROOT / ".ci" / "run").read_text()
+    readme = (ROOT / "README.md").read_text()
+    first_block = readme.split("```")[1]
+    assert "make run" in first_block and "make test" in first_block
+
+
+def test_settings_come_from_the_environment():
+    import subprocess
+    import sys
+
+    code = (
+        "import django, os; django.setup(); from django.conf import settings as s; "
+        "print(s.DATABASES['default']['ENGINE'], s.CELERY_TASK_ALWAYS_EAGER, s.ALLOWED_HOSTS)"
+    )
+    env = {
+        "DJANGO_SETTINGS_MODULE": "labeling.site.settings",
+        "PATH": "/usr/bin:/bin",
+        "DATABASE_URL": "postgres://u:p@db:5432/q",
+        "CELERY_BROKER_URL": "redis://r:6379/0",
+        "ALLOWED_HOSTS": "quorum.example.com",
+        "SECRET_KEY": "x" * 50,
+        "DEBUG": "false",
+    }
+    out = subprocess.run(
+        [sys.executable, "-c", code], env=env, cwd=ROOT, capture_output=True, text=True, check=True
+    ).stdout.split()
+    assert out == ["django.db.backends.postgresql", "False", "['quorum.example.com']"]
+
+
+def test_without_debug_a_secret_key_is_required():
+    import subprocess
+    import sys
+
+    env = {"DJANGO_SETTINGS_MODULE": "labeling.site.settings", "DEBUG": "false", "PATH": "/usr/bin"}
+    run = subprocess.run(
+        [sys.executable, "-c", "import django; django.setup()"],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
+    assert run.returncode != 0
+    assert "SECRET_KEY" in run.stderr
