@@ -84,3 +84,23 @@ def test_without_debug_a_secret_key_is_required():
     )
     assert run.returncode != 0
     assert "SECRET_KEY" in run.stderr
+
+
+def test_an_s3_bucket_switches_file_storage_to_object_storage():
+    import subprocess
+    import sys
+
+    code = (
+        "import django; django.setup(); from django.core.files.storage import default_storage as d; "
+        "print(type(d).__name__, d.bucket_name, d.endpoint_url)"
+    )
+    env = {
+        "DJANGO_SETTINGS_MODULE": "labeling.site.settings",
+        "PATH": "/usr/bin:/bin",
+        "S3_BUCKET": "labels",
+        "S3_ENDPOINT_URL": "http://127.0.0.1:9000",
+    }
+    out = subprocess.run(
+        [sys.executable, "-c", code], env=env, cwd=ROOT, capture_output=True, text=True, check=True
+    ).stdout.split()
+    assert out == ["S3Storage", "labels", "http://127.0.0.1:9000"]
