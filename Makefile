@@ -35,7 +35,7 @@ browser-deps:
 test: install services browser-deps
 	DATABASE_URL=$(TEST_DATABASE_URL) QUORUM_TEST_BROKER_URL=$(TEST_BROKER_URL) \
 		$(PY) -m pytest -p no:cacheprovider
-	DATABASE_URL= $(PY) -m pytest -p no:cacheprovider -q -m "not browser and not worker and not postgres"
+	env -u DATABASE_URL $(PY) -m pytest -p no:cacheprovider -q -m "not browser and not worker and not postgres"
 
 test-fast: install
 	$(PY) -m pytest -q -m "not browser and not worker and not postgres"
