@@ -11,6 +11,8 @@ from rest_framework.test import APIClient
 from projects.models import Membership
 from tests.factories import MembershipFactory, ProjectFactory, UserFactory
 
+pytest_plugins = ["tests.celery_worker"]
+
 
 @pytest.fixture(autouse=True)
 def _test_settings(settings, tmp_path):
