@@ -8,7 +8,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from labeling.annotations import AnnotationRefused, annotation_submit
-from labeling.models import Annotation, Assignment, Resolution
+from labeling.drafts import DraftRefused, draft_delete, draft_get, draft_save
+from labeling.models import Annotation, Assignment, Draft, Resolution
 from labeling.queue import QueueError, assignment_next, assignment_skip
 from projects import access
 from projects.api import ItemSerializer, project_for
@@ -57,6 +58,16 @@ class AnnotationSerializer(serializers.ModelSerializer):
     class Meta:
         model = Annotation
         fields = ["id", "item", "result", "lead_time", "created_at", "updated_at"]
+
+
+class DraftSerializer(serializers.ModelSerializer):
+    result = serializers.JSONField()
+    lead_time = serializers.FloatField(required=False, default=0.0, min_value=0.0)
+
+    class Meta:
+        model = Draft
+        fields = ["result", "lead_time", "updated_at"]
+        read_only_fields = ["updated_at"]
 
 
 class SkipSerializer(serializers.Serializer):
@@ -115,8 +126,38 @@ class ItemViewSet(viewsets.GenericViewSet):
             return Response({"result": exc.errors}, status=status.HTTP_400_BAD_REQUEST)
         except AnnotationRefused as exc:
             return Response({"detail": str(exc)}, status=status.HTTP_409_CONFLICT)
+        draft_delete(item=item, annotator=request.user)
         code = status.HTTP_201_CREATED if created else status.HTTP_200_OK
         return Response(AnnotationSerializer(annotation).data, status=code)
+
+    @extend_schema(
+        request=DraftSerializer,
+        responses={200: DraftSerializer, 204: OpenApiResponse(description="No draft.")},
+    )
+    @action(detail=True, methods=["get", "put", "delete"], serializer_class=DraftSerializer)
+    def draft(self, request: Request, pk=None):
+        """The caller's unfinished answer for the item: read, save (replace) or discard it."""
+        item = item_for(request, pk, access.LABELERS)
+        if request.method == "DELETE":
+            draft_delete(item=item, annotator=request.user)
+            return Response(status=status.HTTP_204_NO_CONTENT)
+        if request.method == "GET":
+            draft = draft_get(item=item, annotator=request.user)
+            if draft is None:
+                return Response(status=status.HTTP_204_NO_CONTENT)
+            return Response(DraftSerializer(draft).data)
+        payload = DraftSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        try:
+            draft = draft_save(
+                item=item,
+                annotator=request.user,
+                result=payload.validated_data["result"],
+                lead_time=payload.validated_data["lead_time"],
+            )
+        except DraftRefused as exc:
+            return Response({"detail": str(exc)}, status=status.HTTP_409_CONFLICT)
+        return Response(DraftSerializer(draft).data)
 
 
 class AssignmentViewSet(viewsets.GenericViewSet):

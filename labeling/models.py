@@ -91,3 +91,23 @@ class Resolution(models.Model):
                 fields=["item"], condition=models.Q(is_current=True), name="resolution_one_current"
             ),
         ]
+
+
+class Draft(models.Model):
+    """An annotator's unfinished answer for one item, saved as they work so a reload loses nothing.
+
+    The result may be partial (required controls still empty); it is checked on submit, not here.
+    """
+
+    item = models.ForeignKey(Item, on_delete=models.CASCADE, related_name="drafts")
+    annotator = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="drafts"
+    )
+    result = models.JSONField(default=dict)
+    lead_time = models.FloatField(default=0.0, help_text="Seconds spent so far.")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["item", "annotator"], name="draft_once_per_annotator"),
+        ]

@@ -11,4 +11,5 @@ router.register("assignments", api.AssignmentViewSet, basename="assignment")
 urlpatterns = [
     path("api/", include(router.urls)),
     path("projects/<int:pk>/label/", views.workspace, name="workspace"),
+    path("projects/<int:pk>/history/", views.history, name="labeling-history"),
 ]

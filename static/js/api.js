@@ -1,5 +1,5 @@
 // Small fetch wrapper for the Quorum API, using the session cookie and the CSRF token.
-function csrfToken() {
+export function csrfToken() {
   const match = document.cookie.match(/(?:^|; )csrftoken=([^;]+)/);
   return match ? decodeURIComponent(match[1]) : "";
 }
@@ -16,6 +16,8 @@ export async function apiRequest(method, url, body) {
   }
   const response = await fetch(url, options);
   const text = await response.text();
-  const data = text ? JSON.parse(text) : null;
+  // Error pages (404, 500) may be HTML: only JSON answers carry data.
+  const isJson = (response.headers.get("Content-Type") || "").includes("json");
+  const data = text && isJson ? JSON.parse(text) : null;
   return { status: response.status, ok: response.ok, data };
 }

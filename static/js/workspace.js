@@ -1,58 +1,285 @@
-// The annotator workspace: fetch the next item, render each control, submit or skip, repeat.
-import { apiRequest } from "./api.js";
+// The annotator workspace: fetch the next item, render every control of the schema, keep undo
+// history and a server-side draft, submit or skip, and load the next item without a page reload.
+import { apiRequest, csrfToken } from "./api.js";
+import { createBoxes } from "./controls/boxes.js";
 import { createChoice } from "./controls/choice.js";
+import { h, kbd } from "./controls/common.js";
+import { createImageClass } from "./controls/image_class.js";
+import { createMulti } from "./controls/multi.js";
+import { createPairwise } from "./controls/pairwise.js";
+import { createPolygons } from "./controls/polygons.js";
+import { createSpans } from "./controls/spans.js";
+import { createText } from "./controls/text.js";
+import { DraftSaver } from "./drafts.js";
+import { HotkeyRegistry } from "./hotkeys.js";
+import { UndoHistory } from "./undo.js";
 
 const root = document.getElementById("workspace");
 const config = JSON.parse(root.dataset.config);
-const CONTROL_FACTORIES = { choice: createChoice };
+const controlsSchema = config.schema.controls;
+const FACTORIES = {
+  choice: createChoice,
+  multi: createMulti,
+  spans: createSpans,
+  boxes: createBoxes,
+  polygons: createPolygons,
+  text: createText,
+  pairwise: createPairwise,
+};
+const IMAGE_URL = /^(data:image\/|(https?:\/\/|\/).+\.(png|jpe?g|gif|webp|bmp|svg|tiff?)(\?.*)?$)/i;
+// Keys that act on one control (the one last used), never on all at once.
+const LOCAL_KEYS = new Set([
+  "ArrowLeft", "ArrowRight", "ArrowUp", "ArrowDown", "Delete", "Backspace", "Escape",
+  "[", "]", "+", "=", "-", "0",
+]);
 
-const state = { assignment: null, item: null, controls: [], startedAt: 0, busy: false };
+const state = {
+  assignment: null,
+  item: null,
+  controls: [],
+  active: null,
+  busy: false,
+  applying: false,
+  visibleSince: 0,
+  spentBefore: 0,
+};
+const history = new UndoHistory();
 const el = (id) => document.getElementById(id);
+const drafts = new DraftSaver({
+  onState(draftState) {
+    root.dataset.draftState = draftState;
+    el("ws-draft").textContent =
+      { pending: "", saving: "Saving draft…", saved: "Draft saved", failed: "Draft NOT saved" }[draftState] || "";
+  },
+});
 
+// ---------- time spent: only while the page is visible ----------
+function secondsSpent() {
+  const running = state.visibleSince ? (performance.now() - state.visibleSince) / 1000 : 0;
+  return Math.round((state.spentBefore + running) * 1000) / 1000;
+}
+
+function startClock(spentBefore = 0) {
+  state.spentBefore = spentBefore;
+  state.visibleSince = document.hidden ? 0 : performance.now();
+}
+
+document.addEventListener("visibilitychange", () => {
+  if (document.hidden) {
+    state.spentBefore = secondsSpent();
+    state.visibleSince = 0;
+    drafts.flush();
+  } else {
+    state.visibleSince = performance.now();
+  }
+});
+
+// ---------- messages ----------
 function showError(message) {
   const box = el("ws-error");
   box.textContent = message || "";
   box.hidden = !message;
 }
 
+function showNotice(message) {
+  el("ws-notice").textContent = message || "";
+  el("ws-notice").hidden = !message;
+}
+
+// ---------- rendering ----------
+function isImageField(field, value) {
+  const usedByShapes = controlsSchema.some(
+    (c) => (c.kind === "boxes" || c.kind === "polygons") && [].concat(c.source).includes(field),
+  );
+  return usedByShapes || (typeof value === "string" && IMAGE_URL.test(value));
+}
+
+function factoryFor(control, data) {
+  const source = [].concat(control.source)[0];
+  if (control.kind === "choice" && isImageField(source, data[source])) return createImageClass;
+  return FACTORIES[control.kind];
+}
+
+// Fields that no control shows itself (spans, shapes, pairwise and image class show theirs).
+function plainFields(data) {
+  const shown = new Set();
+  for (const control of controlsSchema) {
+    const sources = [].concat(control.source);
+    const showsItself =
+      ["spans", "boxes", "polygons", "pairwise"].includes(control.kind) ||
+      factoryFor(control, data) === createImageClass;
+    if (showsItself) sources.forEach((s) => shown.add(s));
+  }
+  const fields = [];
+  for (const control of controlsSchema) {
+    for (const field of [].concat(control.source)) {
+      if (!shown.has(field) && !fields.includes(field)) fields.push(field);
+    }
+  }
+  return fields;
+}
+
 function renderItem(item) {
-  const view = el("ws-item");
-  view.replaceChildren();
-  const sources = new Set(config.schema.controls.flatMap((c) => [].concat(c.source)));
-  for (const field of sources) {
-    const block = document.createElement("div");
-    block.className = "ws-field";
-    block.dataset.field = field;
-    block.textContent = item.data[field] ?? "";
-    view.append(block);
+  el("ws-item").replaceChildren(
+    ...plainFields(item.data).map((field) => {
+      const value = item.data[field];
+      if (isImageField(field, value)) {
+        return h("figure", { class: "ws-image", "data-field": field }, h("img", { src: value, alt: field }));
+      }
+      return h("div", { class: "ws-field", "data-field": field }, String(value ?? ""));
+    }),
+  );
+}
+
+function renderControls(item) {
+  const form = el("ws-form");
+  form.replaceChildren();
+  const registry = new HotkeyRegistry(controlsSchema);
+  // Labels first, so that every label's hotkey is fixed before controls claim their own keys.
+  const labels = controlsSchema.map((control) => registry.labelsFor(control));
+  state.controls = controlsSchema.map((control, index) => {
+    const factory = factoryFor(control, item.data);
+    if (!factory) {
+      form.append(h("p", { class: "error" }, `Unknown control kind: ${control.kind}`));
+      return null;
+    }
+    const widget = factory(control, {
+      container: form,
+      data: item.data,
+      item,
+      labels: labels[index],
+      registry,
+      onChange: onControlChange,
+    });
+    widget.root.addEventListener("pointerdown", () => { state.active = widget; }, true);
+    widget.root.addEventListener("focusin", () => { state.active = widget; });
+    return widget;
+  }).filter(Boolean);
+  state.active =
+    state.controls.find((c) => ["spans", "boxes", "polygons"].includes(c.root.dataset.kind)) ||
+    state.controls[0] ||
+    null;
+  renderKeys();
+}
+
+function keyRows() {
+  const rows = [
+    ["Enter", "submit the answer"],
+    ["Ctrl+Enter", "submit, even from a text box"],
+    ["S", "skip this item"],
+    ["Ctrl+Z", "undo"],
+    ["Ctrl+Shift+Z / Ctrl+Y", "redo"],
+    ["?", "show or hide this list"],
+  ];
+  for (const control of state.controls) rows.push(...control.keys.filter(([key]) => key));
+  return rows;
+}
+
+function renderKeys() {
+  const rows = keyRows();
+  el("ws-help-rows").replaceChildren(
+    ...rows.map(([key, action]) => h("tr", {}, h("td", {}, kbd(key)), h("td", {}, action))),
+  );
+  el("ws-keys").replaceChildren(...rows.map(([key, action]) => h("li", {}, kbd(key), " ", action)));
+}
+
+function toggleHelp(show = el("ws-help").hidden) {
+  el("ws-help").hidden = !show;
+  if (show) el("ws-help-close").focus();
+}
+
+// ---------- values, undo, drafts ----------
+function values() {
+  return Object.fromEntries(state.controls.map((control) => [control.name, control.getValue()]));
+}
+
+function isEmpty(value) {
+  return value === null || value === undefined || value === "" || (Array.isArray(value) && !value.length);
+}
+
+function collectResult() {
+  return Object.fromEntries(Object.entries(values()).filter(([, value]) => !isEmpty(value)));
+}
+
+function applyValues(result) {
+  state.applying = true;
+  try {
+    for (const control of state.controls) control.setValue(result?.[control.name] ?? null);
+  } finally {
+    state.applying = false;
   }
 }
 
-function renderControls() {
-  const form = el("ws-form");
-  form.replaceChildren();
-  state.controls = config.schema.controls.map((control) => {
-    const factory = CONTROL_FACTORIES[control.kind];
-    if (!factory) {
-      const note = document.createElement("p");
-      note.textContent = `The ${control.kind} control is not available in this workspace yet.`;
-      form.append(note);
-      return null;
-    }
-    return factory(control, form);
-  }).filter(Boolean);
+function updateUndoButtons() {
+  el("ws-undo").disabled = history.position === 0;
+  el("ws-redo").disabled = history.position >= history.states.length - 1;
+}
+
+function saveDraftSoon() {
+  if (!state.item || config.edit?.canEdit === false) return;
+  drafts.schedule(state.item.id, () => ({ result: collectResult(), lead_time: secondsSpent() }));
+}
+
+function onControlChange() {
+  if (state.applying) return;
+  for (const fieldset of el("ws-form").querySelectorAll(".missing")) fieldset.classList.remove("missing");
+  if (history.record(JSON.stringify(values()))) saveDraftSoon();
+  updateUndoButtons();
+}
+
+function undoOrRedo(step) {
+  const snapshot = step < 0 ? history.undo() : history.redo();
+  if (snapshot === null) return;
+  applyValues(JSON.parse(snapshot));
+  updateUndoButtons();
+  saveDraftSoon();
+}
+
+// ---------- loading items ----------
+async function showItem(item, { result = null, draft = null, prediction = null } = {}) {
+  state.item = item;
+  root.dataset.itemId = String(item.id);
+  renderItem(item);
+  renderControls(item);
+  showNotice("");
+  let spentBefore = 0;
+  if (draft) {
+    applyValues(draft.result);
+    spentBefore = draft.lead_time || 0;
+    showNotice("Your unfinished answer to this item was restored.");
+  } else if (result) {
+    applyValues(result);
+  } else if (prediction && config.prefillPredictions) {
+    applyValues(prediction.result);
+    const score = prediction.score === null || prediction.score === undefined ? "" : `, score ${prediction.score}`;
+    showNotice(`Pre-filled by the model ${prediction.model_version || ""}${score}: check and correct it.`);
+    root.dataset.prefilled = "true";
+  }
+  history.reset(JSON.stringify(values()));
+  updateUndoButtons();
+  startClock(spentBefore);
+  root.dataset.ready = "true";
+}
+
+function showEmpty() {
+  state.item = null;
+  state.controls = [];
+  el("ws-item").replaceChildren();
+  el("ws-form").replaceChildren();
+  el("ws-empty").hidden = false;
+  el("ws-submit").disabled = el("ws-skip").disabled = true;
+  el("ws-status").textContent = "All done";
+  delete root.dataset.itemId;
+  root.dataset.ready = "true";
 }
 
 async function loadNext() {
   showError("");
+  root.dataset.ready = "false";
+  delete root.dataset.prefilled;
   const response = await apiRequest("GET", `/api/projects/${config.projectId}/next/`);
   if (response.status === 204) {
-    state.item = null;
-    el("ws-item").replaceChildren();
-    el("ws-form").replaceChildren();
-    el("ws-empty").hidden = false;
-    el("ws-submit").disabled = el("ws-skip").disabled = true;
-    el("ws-status").textContent = "All done";
+    showEmpty();
     return;
   }
   if (!response.ok) {
@@ -60,60 +287,96 @@ async function loadNext() {
     return;
   }
   state.assignment = response.data.assignment;
-  state.item = response.data.item;
-  state.startedAt = performance.now();
-  renderItem(state.item);
-  renderControls();
-  root.dataset.itemId = String(state.item.id);
-  el("ws-status").textContent = `Item ${state.item.external_id}`;
+  const item = response.data.item;
+  const draft = await drafts.load(item.id);
+  await showItem(item, { draft, prediction: response.data.prediction || null });
+  el("ws-status").textContent = `Item ${item.external_id}`;
 }
 
-function collectResult() {
-  const result = {};
-  for (const control of state.controls) {
-    const value = control.getValue();
-    if (value !== null && value !== undefined && !(Array.isArray(value) && !value.length)) {
-      result[control.name] = value;
-    }
+async function loadForEdit() {
+  const { item, result, canEdit } = config.edit;
+  const draft = canEdit ? await drafts.load(item.id) : null;
+  await showItem(item, { result, draft });
+  el("ws-skip").hidden = true;
+  el("ws-status").textContent = `Changing your answer to item ${item.external_id}`;
+  if (!canEdit) {
+    el("ws-submit").disabled = true;
+    showError("This item is resolved; its answers can no longer change.");
   }
-  return result;
+}
+
+async function loadStats() {
+  const response = await apiRequest("GET", `/api/projects/${config.projectId}/my-stats/`);
+  const list = el("ws-stats");
+  if (!response.ok || !response.data) {
+    list.replaceChildren(h("dt", {}, "Not available"));
+    return;
+  }
+  const rows = [];
+  const add = (key, value) => {
+    if (value !== null && typeof value === "object") {
+      for (const [inner, innerValue] of Object.entries(value)) add(`${key} ${inner}`, innerValue);
+      return;
+    }
+    const shown = typeof value === "number" && !Number.isInteger(value) ? value.toFixed(2) : String(value ?? "–");
+    rows.push(h("dt", {}, key.replaceAll("_", " ")), h("dd", {}, shown));
+  };
+  for (const [key, value] of Object.entries(response.data)) add(key, value);
+  list.replaceChildren(...rows);
+}
+
+// ---------- submit and skip ----------
+function missingControls(result) {
+  return controlsSchema.filter((c) => c.required !== false && !(c.name in result));
 }
 
 async function submit() {
-  if (!state.item || state.busy) return;
-  const missing = config.schema.controls.filter(
-    (c) => c.required !== false && !(c.name in collectResult()),
-  );
+  if (!state.item || state.busy || el("ws-submit").disabled) return;
+  const result = collectResult();
+  const missing = missingControls(result);
+  for (const control of state.controls) {
+    control.root.classList.toggle("missing", missing.some((c) => c.name === control.name));
+  }
   if (missing.length) {
     showError(`Please answer: ${missing.map((c) => c.name).join(", ")}.`);
+    state.controls.find((c) => c.root.classList.contains("missing"))?.root.scrollIntoView({ block: "nearest" });
     return;
   }
   state.busy = true;
   try {
-    const leadTime = (performance.now() - state.startedAt) / 1000;
+    drafts.cancel();
     const response = await apiRequest("POST", `/api/items/${state.item.id}/annotations/`, {
-      result: collectResult(),
-      lead_time: Math.round(leadTime * 1000) / 1000,
+      result,
+      lead_time: secondsSpent(),
     });
     if (!response.ok) {
       const errors = response.data?.result;
       showError(
-        errors
+        errors && typeof errors === "object"
           ? Object.entries(errors).map(([name, message]) => `${name}: ${message}`).join("; ")
           : response.data?.detail || `Could not submit (${response.status}).`,
       );
+      saveDraftSoon();
+      return;
+    }
+    if (config.edit) {
+      el("ws-status").textContent = "Answer saved";
+      window.location.assign(config.historyUrl);
       return;
     }
     await loadNext();
+    loadStats();
   } finally {
     state.busy = false;
   }
 }
 
 async function skip() {
-  if (!state.assignment || state.busy) return;
+  if (!state.assignment || state.busy || config.edit || !state.item) return;
   state.busy = true;
   try {
+    drafts.cancel();
+    await apiRequest("DELETE", `/api/items/${state.item.id}/draft/`);
     await apiRequest("POST", `/api/assignments/${state.assignment.id}/skip/`, { reason: "" });
     await loadNext();
   } finally {
@@ -121,18 +384,61 @@ async function skip() {
   }
 }
 
+// ---------- keys ----------
+function dispatchToControls(event) {
+  if (LOCAL_KEYS.has(event.key)) return Boolean(state.active?.handleKey(event));
+  if (state.active?.handleKey(event)) return true;
+  return state.controls.some((control) => control !== state.active && control.handleKey(event));
+}
+
 document.addEventListener("keydown", (event) => {
-  if (event.target.matches("input[type=text], textarea") || event.ctrlKey || event.metaKey) return;
-  if (event.key === "Enter") {
+  const inText = event.target.matches("input[type=text], textarea, select");
+  if (!el("ws-help").hidden) {
+    if (event.key === "Escape" || event.key === "?") {
+      event.preventDefault();
+      toggleHelp(false);
+    }
+    return;
+  }
+  if (event.ctrlKey || event.metaKey) {
+    const key = event.key.toLowerCase();
+    if (key === "enter") {
+      event.preventDefault();
+      submit();
+    } else if (!inText && key === "z") {
+      event.preventDefault();
+      undoOrRedo(event.shiftKey ? 1 : -1);
+    } else if (!inText && key === "y") {
+      event.preventDefault();
+      undoOrRedo(1);
+    }
+    return;
+  }
+  if (inText || event.altKey || !state.item) return;
+  if (event.target.matches("button, a") && (event.key === "Enter" || event.key === " ")) return;
+  if (event.key === "?") {
+    event.preventDefault();
+    toggleHelp(true);
+  } else if (event.key === "Enter") {
     event.preventDefault();
     submit();
   } else if (event.key === "s" || event.key === "S") {
     event.preventDefault();
     skip();
-  } else if (state.controls.some((control) => control.handleKey(event.key))) {
+  } else if (dispatchToControls(event)) {
     event.preventDefault();
   }
 });
+
+el("ws-form").addEventListener("submit", (event) => event.preventDefault());
 el("ws-submit").addEventListener("click", submit);
 el("ws-skip").addEventListener("click", skip);
-loadNext();
+el("ws-undo").addEventListener("click", () => undoOrRedo(-1));
+el("ws-redo").addEventListener("click", () => undoOrRedo(1));
+el("ws-help-open").addEventListener("click", () => toggleHelp(true));
+el("ws-help-close").addEventListener("click", () => toggleHelp(false));
+window.addEventListener("pagehide", () => drafts.flushOnExit(csrfToken()));
+
+if (config.edit) loadForEdit();
+else loadNext();
+loadStats();

@@ -65,3 +65,18 @@ def screenshot(page, name: str) -> Path:
     path = SCREENSHOTS / f"{name}.png"
     page.screenshot(path=str(path), full_page=True)
     return path
+
+
+@pytest.fixture
+def media_served(settings):
+    """Serve /media/ from this test's MEDIA_ROOT (the site serves media only with DEBUG on)."""
+    settings.ROOT_URLCONF = "tests.browser.media_urls"
+    return settings.MEDIA_ROOT
+
+
+@pytest.fixture
+def page_errors(page):
+    """JavaScript errors raised on the page; tests assert there are none."""
+    errors = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    return errors

@@ -1,52 +1,51 @@
-// Single choice (and image class): radio buttons with colour, text and hotkey.
-export function labelsOf(control) {
-  return (control.labels || []).map((label, index) =>
-    typeof label === "string"
-      ? { value: label, color: "", hotkey: index < 9 ? String(index + 1) : "" }
-      : label,
-  );
-}
+// Single choice: radio buttons with colour, text and hotkey.
+import { keyMatches } from "../hotkeys.js";
+import { controlFieldset, h, kbd } from "./common.js";
 
-export function createChoice(control, container) {
-  const fieldset = document.createElement("fieldset");
-  fieldset.className = "control control-choice";
-  const legend = document.createElement("legend");
-  legend.textContent = control.name + (control.required === false ? " (optional)" : "");
-  fieldset.append(legend);
+export function createChoice(control, ctx, { inputType = "radio", kindClass = "control-choice" } = {}) {
+  const fieldset = controlFieldset(control, kindClass);
+  const group = h("div", { class: "choices", role: inputType === "radio" ? "radiogroup" : "group", "aria-label": control.name });
   const inputs = [];
-  for (const label of labelsOf(control)) {
-    const wrapper = document.createElement("label");
-    wrapper.className = "choice";
-    if (label.color) wrapper.style.setProperty("--label-color", label.color);
-    const input = document.createElement("input");
-    input.type = "radio";
-    input.name = control.name;
-    input.value = label.value;
+  for (const label of ctx.labels) {
+    const input = h("input", {
+      type: inputType,
+      name: control.name,
+      value: label.value,
+      onchange: () => ctx.onChange(),
+    });
     input.dataset.hotkey = label.hotkey || "";
-    wrapper.append(input, document.createTextNode(" " + label.value + " "));
-    if (label.hotkey) {
-      const kbd = document.createElement("kbd");
-      kbd.textContent = label.hotkey;
-      wrapper.append(kbd);
-    }
-    fieldset.append(wrapper);
+    const wrapper = h(
+      "label",
+      { class: "choice", style: `--label-color: ${label.color}` },
+      input,
+      h("span", { class: "swatch", "aria-hidden": "true" }),
+      ` ${label.value} `,
+      kbd(label.hotkey),
+    );
+    group.append(wrapper);
     inputs.push(input);
   }
-  container.append(fieldset);
+  fieldset.append(group);
+  ctx.container.append(fieldset);
+  const single = inputType === "radio";
   return {
     name: control.name,
+    root: fieldset,
     getValue() {
-      const checked = inputs.find((input) => input.checked);
-      return checked ? checked.value : null;
+      const checked = inputs.filter((input) => input.checked).map((input) => input.value);
+      return single ? (checked[0] ?? null) : checked;
     },
     setValue(value) {
-      for (const input of inputs) input.checked = input.value === value;
+      const chosen = new Set(single ? [value] : value || []);
+      for (const input of inputs) input.checked = chosen.has(input.value);
     },
-    handleKey(key) {
-      const input = inputs.find((candidate) => candidate.dataset.hotkey === key);
+    handleKey(event) {
+      const input = inputs.find((candidate) => keyMatches(event, candidate.dataset.hotkey));
       if (!input) return false;
-      input.checked = true;
+      input.checked = single ? true : !input.checked;
+      ctx.onChange();
       return true;
     },
+    keys: ctx.labels.map((label) => [label.hotkey, `${control.name}: ${single ? "choose" : "toggle"} ${label.value}`]),
   };
 }

@@ -1,0 +1,125 @@
+// Bounding boxes: drag on the image to draw; drag a box to move it, its corner handles to resize
+// it; arrows nudge the selected box (Shift: 10 px). Coordinates are original image pixels.
+import { clamp, h, round2 } from "./common.js";
+import { svg } from "./image_stage.js";
+import { createShapeEditor } from "./shapes.js";
+
+const CORNERS = { nw: [0, 0], ne: [1, 0], sw: [0, 1], se: [1, 1] };
+
+function describe(box) {
+  return `x ${box.x}, y ${box.y}, ${box.width}×${box.height}`;
+}
+
+function drawBox(node, box, { unit, selected, editor }) {
+  node.append(svg("rect", { class: "body", x: box.x, y: box.y, width: box.width, height: box.height }));
+  node.append(editor.label(box.label, box.x, box.y < 18 * unit ? box.y + 18 * unit : box.y, editor.colorOf(box.label), unit));
+  if (selected) {
+    for (const [name, [fx, fy]] of Object.entries(CORNERS)) {
+      node.append(editor.handle(box.x + fx * box.width, box.y + fy * box.height, name, unit));
+    }
+  }
+}
+
+function normalised(x1, y1, x2, y2) {
+  const [left, right] = [Math.min(x1, x2), Math.max(x1, x2)];
+  const [top, bottom] = [Math.min(y1, y2), Math.max(y1, y2)];
+  return { x: round2(left), y: round2(top), width: round2(right - left), height: round2(bottom - top) };
+}
+
+export function createBoxes(control, ctx) {
+  const editor = createShapeEditor(control, ctx, {
+    kindClass: "control-boxes",
+    noun: "box",
+    describe,
+    drawShape: drawBox,
+    help: ["Drag on the image to draw a box with the chosen label; drag a box to move it, a corner to resize it; arrows nudge the selected box (", h("kbd", {}, "Shift"), " ×10)."],
+  });
+  const { stage } = editor;
+  let draft = null; // the box being drawn, in image pixels
+
+  editor.renderOverlay = (unit) => {
+    editor.overlay.replaceChildren();
+    if (draft) {
+      const box = normalised(...draft);
+      editor.overlay.append(svg("rect", { class: "drawing", x: box.x, y: box.y, width: box.width, height: box.height, "stroke-width": 2 * unit }));
+    }
+  };
+
+  stage.layer.addEventListener("pointerdown", (event) => {
+    if (event.button !== 0) return;
+    const [x, y] = stage.toImage(event);
+    const handle = event.target.closest("[data-handle]");
+    const shape = event.target.closest(".shape");
+    if (handle && editor.selected >= 0) {
+      const index = editor.selected;
+      const before = { ...editor.shapes[index] };
+      const [fx, fy] = CORNERS[handle.dataset.handle];
+      // The opposite corner stays where it is.
+      const fixedX = before.x + (1 - fx) * before.width;
+      const fixedY = before.y + (1 - fy) * before.height;
+      editor.startDrag(event, (e) => {
+        const [px, py] = stage.toImage(e);
+        const box = normalised(fixedX, fixedY, px, py);
+        if (box.width > 0 && box.height > 0) editor.shapes[index] = { ...box, label: before.label };
+      }, () => ctx.onChange());
+    } else if (shape) {
+      const index = Number(shape.dataset.index);
+      editor.select(index);
+      const before = { ...editor.shapes[index] };
+      editor.startDrag(event, (e) => {
+        const [px, py] = stage.toImage(e);
+        editor.shapes[index] = {
+          ...before,
+          x: round2(clamp(before.x + px - x, 0, stage.width - before.width)),
+          y: round2(clamp(before.y + py - y, 0, stage.height - before.height)),
+        };
+      }, () => ctx.onChange());
+    } else {
+      draft = [x, y, x, y];
+      editor.startDrag(event, (e) => {
+        const [px, py] = stage.toImage(e);
+        draft = [draft[0], draft[1], px, py];
+      }, () => {
+        const box = normalised(...draft);
+        draft = null;
+        // Anything smaller than 3 screen pixels is a click, not a box.
+        if (box.width * stage.scale >= 3 && box.height * stage.scale >= 3) {
+          editor.add({ ...box, label: editor.activeLabel });
+        } else {
+          editor.select(-1);
+        }
+      });
+    }
+  });
+
+  function nudge(event) {
+    const moves = { ArrowLeft: [-1, 0], ArrowRight: [1, 0], ArrowUp: [0, -1], ArrowDown: [0, 1] };
+    if (!(event.key in moves) || editor.selected < 0) return false;
+    const step = event.shiftKey ? 10 : 1;
+    const box = editor.shapes[editor.selected];
+    editor.shapes[editor.selected] = {
+      ...box,
+      x: round2(clamp(box.x + moves[event.key][0] * step, 0, stage.width - box.width)),
+      y: round2(clamp(box.y + moves[event.key][1] * step, 0, stage.height - box.height)),
+    };
+    editor.render();
+    ctx.onChange();
+    return true;
+  }
+
+  return {
+    name: control.name,
+    root: editor.fieldset,
+    getValue() {
+      return editor.shapes.map(({ x, y, width, height, label }) => ({ x, y, width, height, label }));
+    },
+    setValue(value) {
+      editor.shapes = (Array.isArray(value) ? value : []).map((box) => ({ ...box }));
+      editor.select(-1);
+    },
+    handleKey(event) {
+      return editor.handleCommonKey(event) || nudge(event) || stage.panKey(event);
+    },
+    keys: [...editor.commonKeys, ["Arrows", `${control.name}: nudge the selected box (Shift ×10), else pan`]],
+  };
+}
