@@ -74,12 +74,24 @@ class Resolution(models.Model):
         REVIEWER = "reviewer", "Reviewer"
         SINGLE = "single", "Single annotation"
 
+    class State(models.TextChoices):
+        ACCEPTED = "accepted", "Accepted"  # the item's final answer
+        PENDING = "pending", "Waiting for review"  # the machine's proposal, result may be partial
+        SENT_BACK = "sent_back", "Sent back for another annotation"
+
     item = models.ForeignKey(Item, on_delete=models.CASCADE, related_name="resolutions")
     result = models.JSONField()
     method = models.CharField(max_length=20, choices=Method.choices)
     agreement = models.FloatField(null=True, blank=True)
     reviewer = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    state = models.CharField(max_length=20, choices=State.choices, default=State.ACCEPTED)
+    # Why the item went to review, or what the reviewer did; per-control agreement for the record.
+    reason = models.CharField(max_length=500, blank=True)
+    details = models.JSONField(default=dict, blank=True)
+    accepted_annotation = models.ForeignKey(
+        "Annotation", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     is_current = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
