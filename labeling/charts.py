@@ -1,0 +1,126 @@
+"""Small server-side SVG charts for the quality dashboard (no JavaScript, no CDN).
+
+Each function returns a complete <svg> element as safe HTML; text is escaped.
+"""
+
+from __future__ import annotations
+
+from django.utils.html import escape
+from django.utils.safestring import SafeString, mark_safe
+
+PALETTE = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf"]
+
+
+def _svg(width: int, height: int, body: list[str], title: str) -> SafeString:
+    return mark_safe(
+        f'<svg class="chart" role="img" aria-label="{escape(title)}" viewBox="0 0 {width} {height}"'
+        f' width="{width}" height="{height}" xmlns="http://www.w3.org/2000/svg">'
+        f"<title>{escape(title)}</title>{''.join(body)}</svg>"
+    )
+
+
+def line_chart(
+    *, title: str, x_labels: list[str], series: list[tuple[str, list[float]]]
+) -> SafeString:
+    """Lines over the same x positions (e.g. running totals per day), with a legend."""
+    width, height, left, bottom, top, right = 640, 240, 56, 36, 28, 16
+    plot_w, plot_h = width - left - right, height - top - bottom
+    peak = max((v for _, values in series for v in values), default=0) or 1
+    count = max(len(x_labels), 1)
+
+    def x(i: int) -> float:
+        return left + (plot_w * i / (count - 1) if count > 1 else plot_w / 2)
+
+    def y(v: float) -> float:
+        return top + plot_h * (1 - v / peak)
+
+    body = [
+        f'<line x1="{left}" y1="{top + plot_h}" x2="{left + plot_w}" y2="{top + plot_h}" '
+        'stroke="#999"/>',
+        f'<line x1="{left}" y1="{top}" x2="{left}" y2="{top + plot_h}" stroke="#999"/>',
+        f'<text x="{left - 6}" y="{top + 4}" text-anchor="end" font-size="11">{peak:g}</text>',
+        f'<text x="{left - 6}" y="{top + plot_h}" text-anchor="end" font-size="11">0</text>',
+    ]
+    if x_labels:
+        body.append(
+            f'<text x="{left}" y="{height - 12}" font-size="11">{escape(x_labels[0])}</text>'
+        )
+        body.append(
+            f'<text x="{left + plot_w}" y="{height - 12}" text-anchor="end" font-size="11">'
+            f"{escape(x_labels[-1])}</text>"
+        )
+    for n, (name, values) in enumerate(series):
+        colour = PALETTE[n % len(PALETTE)]
+        points = " ".join(f"{x(i):.1f},{y(v):.1f}" for i, v in enumerate(values))
+        if len(values) == 1:
+            body.append(f'<circle cx="{x(0):.1f}" cy="{y(values[0]):.1f}" r="4" fill="{colour}"/>')
+        elif values:
+            body.append(
+                f'<polyline fill="none" stroke="{colour}" stroke-width="2" points="{points}"/>'
+            )
+        body.append(
+            f'<rect x="{left + 10 + n * 150}" y="6" width="12" height="12" fill="{colour}"/>'
+            f'<text x="{left + 27 + n * 150}" y="16" font-size="12">{escape(name)}</text>'
+        )
+    return _svg(width, height, body, title)
+
+
+def bar_chart(*, title: str, rows: list[tuple[str, float | None]], low: float = 0.0) -> SafeString:
+    """Horizontal bars for values in [low, 1] (e.g. agreement per label); None is shown as n/a."""
+    bar_h, gap, left, right = 18, 6, 140, 60
+    width = 640
+    height = 20 + len(rows) * (bar_h + gap)
+    plot_w = width - left - right
+    zero = left + plot_w * (0 - low) / (1 - low)
+    body = [f'<line x1="{zero:.1f}" y1="10" x2="{zero:.1f}" y2="{height}" stroke="#999"/>']
+    for i, (label, value) in enumerate(rows):
+        top = 14 + i * (bar_h + gap)
+        body.append(
+            f'<text x="{left - 8}" y="{top + 13}" text-anchor="end" font-size="12">'
+            f"{escape(label)}</text>"
+        )
+        if value is None:
+            body.append(f'<text x="{zero + 4:.1f}" y="{top + 13}" font-size="12">n/a</text>')
+            continue
+        clipped = min(max(value, low), 1.0)
+        end = left + plot_w * (clipped - low) / (1 - low)
+        x0, x1 = sorted((zero, end))
+        colour = "#2ca02c" if value >= 0.8 else "#ff7f0e" if value >= 0.6 else "#d62728"
+        body.append(
+            f'<rect x="{x0:.1f}" y="{top}" width="{max(x1 - x0, 1):.1f}" height="{bar_h}" '
+            f'fill="{colour}"><title>{escape(label)}: {value:.3f}</title></rect>'
+            f'<text x="{left + plot_w + 6}" y="{top + 13}" font-size="12">{value:.2f}</text>'
+        )
+    return _svg(width, height, body, title)
+
+
+def heatmap(*, title: str, labels: list[str], matrix: list[list[float]]) -> SafeString:
+    """A confusion matrix: rows are the reference (consensus), columns the annotators' answers."""
+    cell, left, top = 44, 120, 110
+    size = len(labels)
+    width, height = left + size * cell + 10, top + size * cell + 10
+    peak = max((v for row in matrix for v in row), default=0) or 1
+    body = [f'<text x="{left}" y="14" font-size="12">answered (columns) vs consensus (rows)</text>']
+    for j, label in enumerate(labels):
+        cx = left + j * cell + cell / 2
+        body.append(
+            f'<text transform="translate({cx:.1f},{top - 6}) rotate(-45)" font-size="12">'
+            f"{escape(label)}</text>"
+        )
+    for i, row in enumerate(matrix):
+        body.append(
+            f'<text x="{left - 6}" y="{top + i * cell + cell / 2 + 4:.1f}" text-anchor="end" '
+            f'font-size="12">{escape(labels[i])}</text>'
+        )
+        for j, value in enumerate(row):
+            shade = value / peak
+            colour = f"rgba(31,119,180,{0.08 + 0.92 * shade:.3f})"
+            text_colour = "#fff" if shade > 0.55 else "#111"
+            body.append(
+                f'<rect x="{left + j * cell}" y="{top + i * cell}" width="{cell - 2}" '
+                f'height="{cell - 2}" fill="{colour}"/>'
+                f'<text x="{left + j * cell + cell / 2 - 1:.1f}" '
+                f'y="{top + i * cell + cell / 2 + 4:.1f}"'
+                f' text-anchor="middle" font-size="11" fill="{text_colour}">{value:g}</text>'
+            )
+    return _svg(width, height, body, title)

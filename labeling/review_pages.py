@@ -1,0 +1,79 @@
+"""Pages for reviewers and leads: the review workspace and the quality dashboard (thin)."""
+
+import json
+
+from django.contrib.auth.decorators import login_required
+from django.shortcuts import get_object_or_404, render
+
+from labeling.charts import bar_chart, heatmap, line_chart
+from labeling.quality import project_quality
+from projects import access
+from projects.models import Project
+
+
+@login_required
+def review(request, pk):
+    project = get_object_or_404(Project, pk=pk)
+    access.project_check_role(user=request.user, project=project, allowed=access.REVIEWERS)
+    config = {"projectId": project.pk, "schema": project.label_schema}
+    return render(
+        request, "labeling/review.html", {"project": project, "config_json": json.dumps(config)}
+    )
+
+
+def _control_charts(control: dict) -> dict:
+    """The pictures for one control: agreement per label, and its confusion matrix if any."""
+    rows = [
+        (
+            row["label"],
+            row.get("krippendorff_alpha", row.get("span_f1_exact", row.get("f1_iou50"))),
+        )
+        for row in control.get("labels", [])
+    ]
+    measure = (
+        "Krippendorff's alpha"
+        if control["kind"] in ("choice", "pairwise", "multi")
+        else "span F1 (exact)"
+        if control["kind"] == "spans"
+        else "matched F1 at IoU 0.5"
+    )
+    charts = {"measure": measure}
+    if rows:
+        charts["per_label"] = bar_chart(
+            title=f"{control['name']}: {measure} per label", rows=rows, low=-1.0
+        )
+    confusion = control.get("consensus_confusion")
+    if confusion and any(any(r) for r in confusion["matrix"]):
+        charts["confusion"] = heatmap(
+            title=f"{control['name']}: answers against the consensus",
+            labels=confusion["labels"],
+            matrix=confusion["matrix"],
+        )
+    return charts
+
+
+@login_required
+def dashboard(request, pk):
+    project = get_object_or_404(Project, pk=pk)
+    access.project_check_role(user=request.user, project=project, allowed=access.REVIEWERS)
+    quality = project_quality(project=project)
+    progress = quality["progress"]
+    progress_chart = line_chart(
+        title="Progress over time",
+        x_labels=[row["day"] for row in progress],
+        series=[
+            ("annotations", [row["annotations_total"] for row in progress]),
+            ("resolved items", [row["resolved_total"] for row in progress]),
+        ],
+    )
+    controls = [{**control, "charts": _control_charts(control)} for control in quality["controls"]]
+    return render(
+        request,
+        "labeling/dashboard.html",
+        {
+            "project": project,
+            "quality": quality,
+            "controls": controls,
+            "progress_chart": progress_chart,
+        },
+    )

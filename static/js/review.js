@@ -1,0 +1,226 @@
+// The reviewer's page: every annotator's answer side by side (spans and boxes overlaid in one
+// colour per annotator), disagreements highlighted; accept one answer, save an edited/merged
+// answer, or send the item back. Posts to the same API scripts use.
+import { apiRequest } from "./api.js";
+
+const root = document.getElementById("review");
+const config = JSON.parse(root.dataset.config);
+const COLOURS = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf"];
+const el = (id) => document.getElementById(id);
+const state = { packet: null };
+
+function node(tag, attrs = {}, ...children) {
+  const element = document.createElement(tag);
+  for (const [key, value] of Object.entries(attrs)) {
+    if (key === "class") element.className = value;
+    else if (key.startsWith("on")) element.addEventListener(key.slice(2), value);
+    else element.setAttribute(key, value);
+  }
+  element.append(...children.filter((c) => c !== null && c !== undefined));
+  return element;
+}
+
+function showError(message) {
+  el("rv-error").textContent = message || "";
+  el("rv-error").hidden = !message;
+}
+
+function describe(kind, value) {
+  if (value === undefined || value === null || value === "" || (Array.isArray(value) && !value.length)) return "—";
+  if (kind === "multi") return value.join(", ");
+  if (kind === "spans") return value.map((s) => `${s.label} [${s.start}–${s.end})`).join("; ");
+  if (kind === "boxes") return value.map((b) => `${b.label} (${Math.round(b.x)}, ${Math.round(b.y)}, ${Math.round(b.width)}×${Math.round(b.height)})`).join("; ");
+  if (kind === "polygons") return value.map((p) => `${p.label} (${p.points.length} points)`).join("; ");
+  return String(value);
+}
+
+function canonical(value) {
+  if (value === undefined || value === null || value === "" || (Array.isArray(value) && !value.length)) return "";
+  if (Array.isArray(value)) return JSON.stringify(value.map(canonical).sort());
+  if (typeof value === "object") return JSON.stringify(Object.keys(value).sort().map((k) => [k, value[k]]));
+  return JSON.stringify(value);
+}
+
+// Spans of every annotator over one text: each annotator's spans are an underline at its own depth.
+function spansOverlay(text, answers, controlName) {
+  const chars = Array.from(text);
+  const cover = chars.map(() => []);
+  answers.forEach((answer, n) => {
+    for (const span of answer.result[controlName] || []) {
+      for (let i = span.start; i < Math.min(span.end, chars.length); i += 1) cover[i].push([n, span.label]);
+    }
+  });
+  const box = node("div", { class: "rv-text", "data-control": controlName });
+  let i = 0;
+  while (i < chars.length) {
+    const key = JSON.stringify(cover[i]);
+    let j = i + 1;
+    while (j < chars.length && JSON.stringify(cover[j]) === key) j += 1;
+    const piece = node("span", {}, chars.slice(i, j).join(""));
+    if (cover[i].length) {
+      piece.style.boxShadow = cover[i].map(([n], depth) => `inset 0 -${3 * (depth + 1)}px 0 ${COLOURS[n % COLOURS.length]}`).join(", ");
+      piece.title = cover[i].map(([n, label]) => `${answers[n].annotator}: ${label}`).join("\n");
+      piece.className = "rv-covered";
+    }
+    box.append(piece);
+    i = j;
+  }
+  return box;
+}
+
+// Boxes and polygons of every annotator over the image, one colour per annotator.
+function shapesOverlay(item, answers, controls) {
+  const source = [].concat(controls[0].source)[0];
+  const stage = node("div", { class: "rv-stage" });
+  stage.append(node("img", { src: item.data[source], alt: `Image ${item.external_id}` }));
+  const svgNS = "http://www.w3.org/2000/svg";
+  const svg = document.createElementNS(svgNS, "svg");
+  svg.setAttribute("viewBox", `0 0 ${item.width || 100} ${item.height || 100}`);
+  svg.setAttribute("preserveAspectRatio", "none");
+  answers.forEach((answer, n) => {
+    const colour = COLOURS[n % COLOURS.length];
+    for (const control of controls) {
+      for (const shape of answer.result[control.name] || []) {
+        const element = control.kind === "boxes" ? document.createElementNS(svgNS, "rect") : document.createElementNS(svgNS, "polygon");
+        if (control.kind === "boxes") {
+          for (const key of ["x", "y", "width", "height"]) element.setAttribute(key, shape[key]);
+        } else {
+          element.setAttribute("points", shape.points.map((p) => p.join(",")).join(" "));
+        }
+        element.setAttribute("fill", "none");
+        element.setAttribute("stroke", colour);
+        element.setAttribute("stroke-width", "3");
+        element.setAttribute("vector-effect", "non-scaling-stroke");
+        element.setAttribute("class", "rv-shape");
+        element.setAttribute("data-annotator", answer.annotator);
+        const title = document.createElementNS(svgNS, "title");
+        title.textContent = `${answer.annotator}: ${shape.label}`;
+        element.append(title);
+        svg.append(element);
+      }
+    }
+  });
+  stage.append(svg);
+  return stage;
+}
+
+function renderItem(packet) {
+  const { item, answers } = packet;
+  const controls = packet.label_schema.controls;
+  const view = el("rv-item");
+  view.replaceChildren();
+  const shown = new Set();
+  for (const control of controls) {
+    const source = [].concat(control.source)[0];
+    if (control.kind === "spans") {
+      view.append(node("h3", {}, `${control.name} (spans of all annotators)`), spansOverlay(String(item.data[source] ?? ""), answers, control.name));
+      shown.add(source);
+    }
+  }
+  const shapeControls = controls.filter((c) => c.kind === "boxes" || c.kind === "polygons");
+  if (shapeControls.length) {
+    view.append(node("h3", {}, "Shapes of all annotators"), shapesOverlay(item, answers, shapeControls));
+    shapeControls.forEach((c) => shown.add([].concat(c.source)[0]));
+  }
+  for (const control of controls) {
+    for (const source of [].concat(control.source)) {
+      if (shown.has(source)) continue;
+      shown.add(source);
+      view.append(node("div", { class: "ws-field", "data-field": source }, String(item.data[source] ?? "")));
+    }
+  }
+}
+
+function renderTable(packet) {
+  const controls = packet.label_schema.controls;
+  const table = el("rv-answers");
+  table.replaceChildren();
+  const head = node("tr", {}, node("th", {}, "Control"));
+  packet.answers.forEach((answer, n) => {
+    head.append(node("th", { scope: "col" },
+      node("span", { class: "rv-swatch", style: `background:${COLOURS[n % COLOURS.length]}` }), answer.annotator, " ",
+      node("button", { type: "button", class: "rv-accept", "data-annotation": answer.annotation, onclick: () => decide({ action: "accept", annotation: answer.annotation }) }, "Accept")));
+  });
+  head.append(node("th", { scope: "col" }, "Proposal"));
+  table.append(node("thead", {}, head));
+  const body = node("tbody");
+  const proposal = packet.proposal ? packet.proposal.result : {};
+  for (const control of controls) {
+    const values = packet.answers.map((a) => a.result[control.name]);
+    const keys = values.map(canonical);
+    const counts = keys.reduce((m, k) => m.set(k, (m.get(k) || 0) + 1), new Map());
+    const top = Math.max(...counts.values());
+    const disagree = packet.disagreements.includes(control.name);
+    const row = node("tr", { class: disagree ? "disagree" : "", "data-control": control.name }, node("th", { scope: "row" }, control.name, disagree ? node("div", { class: "rv-meta" }, "disagreement") : null));
+    values.forEach((value, n) => {
+      const differs = disagree && counts.get(keys[n]) < top;
+      row.append(node("td", { class: differs ? "differs" : "" }, describe(control.kind, value), " ",
+        node("button", { type: "button", class: "link", onclick: () => useValue(control.name, value) }, "Use")));
+    });
+    row.append(node("td", {}, describe(control.kind, proposal[control.name])));
+    body.append(row);
+  }
+  table.append(body);
+}
+
+function useValue(name, value) {
+  let draft;
+  try { draft = JSON.parse(el("rv-draft").value || "{}"); } catch { draft = {}; }
+  if (value === undefined || value === null) delete draft[name];
+  else draft[name] = value;
+  el("rv-draft").value = JSON.stringify(draft, null, 2);
+}
+
+function render(packet) {
+  state.packet = packet;
+  el("rv-empty").hidden = true;
+  el("rv-body").hidden = false;
+  el("rv-title").textContent = `Item ${packet.item.external_id}`;
+  el("rv-reason").textContent = packet.proposal?.reason || "";
+  el("rv-legend").replaceChildren(...packet.answers.map((a, n) => node("span", {}, node("span", { class: "rv-swatch", style: `background:${COLOURS[n % COLOURS.length]}` }), a.annotator)));
+  renderItem(packet);
+  renderTable(packet);
+  el("rv-draft").value = JSON.stringify(packet.proposal ? packet.proposal.result : {}, null, 2);
+  root.dataset.itemId = String(packet.item.id);
+  showError("");
+}
+
+async function loadNext(after) {
+  const query = after ? `?after=${after}` : "";
+  const response = await apiRequest("GET", `/api/projects/${config.projectId}/review/next/${query}`);
+  if (response.status === 204) {
+    state.packet = null;
+    el("rv-body").hidden = true;
+    el("rv-empty").hidden = false;
+    root.dataset.itemId = "";
+    el("rv-status").textContent = "Review queue empty";
+    return;
+  }
+  if (!response.ok) {
+    el("rv-status").textContent = response.data?.detail || `Could not load the queue (${response.status}).`;
+    return;
+  }
+  render(response.data);
+  el("rv-status").textContent = "";
+}
+
+async function decide(body) {
+  if (!state.packet) return;
+  const response = await apiRequest("POST", `/api/items/${state.packet.item.id}/resolution/`, body);
+  if (!response.ok) {
+    const detail = response.data?.result ? Object.entries(response.data.result).map(([k, v]) => `${k}: ${v}`).join("; ") : response.data?.detail || JSON.stringify(response.data);
+    showError(detail);
+    return;
+  }
+  el("rv-status").textContent = body.action === "send_back" ? "Sent back for another annotation." : "Saved.";
+  await loadNext();
+}
+
+el("rv-save").addEventListener("click", () => {
+  let result;
+  try { result = JSON.parse(el("rv-draft").value); } catch (error) { showError(`The final answer is not valid JSON: ${error.message}`); return; }
+  decide({ action: "edit", result });
+});
+el("rv-send-back").addEventListener("click", () => decide({ action: "send_back" }));
+el("rv-pass").addEventListener("click", () => loadNext(state.packet?.item.id));
+loadNext();
