@@ -1,25 +1,88 @@
-"""REST API for exports (thin)."""
+"""REST API for exports (thin): export jobs, their snapshots, and the direct download."""
 
-from django.http import StreamingHttpResponse
+from django.http import FileResponse, StreamingHttpResponse
+from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import status, viewsets
+from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
+from rest_framework.pagination import PageNumberPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from exports.downloads import DIRECT_FORMATS, download_open
+from exports.formats import FORMATS
+from exports.jobs import export_job_cancel, export_job_create
+from exports.models import ExportJob
+from exports.options import BOOLEAN_OPTIONS, OptionsError
+from exports.tasks import export_job_enqueue
 from projects import access
 from projects.api import project_for
 from projects.models import Project
 
+OPTION_NAMES = (*BOOLEAN_OPTIONS, "split", "split_seed", "stratify_by")
+
 
 def streamed(download) -> StreamingHttpResponse:
-    response = StreamingHttpResponse(
-        (line.encode("utf-8") for line in download.lines), content_type=download.content_type
-    )
+    response = StreamingHttpResponse(download.chunks, content_type=download.content_type)
     response["Content-Disposition"] = f'attachment; filename="{download.filename}"'
     return response
+
+
+class ExportJobSerializer(serializers.ModelSerializer):
+    created_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    progress = serializers.SerializerMethodField()
+    filename = serializers.SerializerMethodField()
+    download_url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = ExportJob
+        fields = [
+            "id",
+            "project",
+            "format",
+            "options",
+            "status",
+            "items_total",
+            "items_written",
+            "progress",
+            "created_by",
+            "created_at",
+            "started_at",
+            "finished_at",
+            "message",
+            "checksum",
+            "filename",
+            "download_url",
+            "manifest",
+        ]
+        read_only_fields = fields
+
+    def get_progress(self, job: ExportJob) -> float:
+        if job.status == ExportJob.Status.DONE:
+            return 1.0
+        return min(job.items_written / job.items_total, 1.0) if job.items_total else 0.0
+
+    def get_filename(self, job: ExportJob) -> str:
+        return job.manifest.get("filename", "")
+
+    def get_download_url(self, job: ExportJob) -> str | None:
+        if job.status != ExportJob.Status.DONE:
+            return None
+        return f"/api/exports/{job.pk}/download/"
+
+
+class ExportCreateSerializer(serializers.Serializer):
+    """`format` and the options, inside `options` or as top-level keys (checked by the service)."""
+
+    format = serializers.ChoiceField(choices=list(FORMATS))
+    options = serializers.DictField(required=False)
+
+
+def _raw_options(data) -> dict:
+    raw = dict(data.get("options") or {})
+    raw.update({name: data[name] for name in OPTION_NAMES if name in data})
+    return raw
 
 
 class ProjectDownloadViewSet(viewsets.ViewSet):
@@ -34,7 +97,7 @@ class ProjectDownloadViewSet(viewsets.ViewSet):
     )
     @action(detail=True, methods=["get"])
     def download(self, request: Request, pk=None):
-        """Stream the labeled set now (leads): JSONL or CSV."""
+        """Stream the labeled set now (leads): JSONL or CSV, no snapshot kept."""
         project = project_for(request, pk, access.LEAD_ONLY)
         format = request.query_params.get("format", "jsonl")
         only_resolved = request.query_params.get("only_resolved", "true").lower() != "false"
@@ -43,3 +106,74 @@ class ProjectDownloadViewSet(viewsets.ViewSet):
         except ValueError as exc:
             return Response({"format": [str(exc)]}, status=status.HTTP_400_BAD_REQUEST)
         return streamed(download)
+
+    @extend_schema(
+        request=ExportCreateSerializer,
+        responses={202: ExportJobSerializer, 200: ExportJobSerializer(many=True)},
+    )
+    @action(detail=True, methods=["get", "post"])
+    def exports(self, request: Request, pk=None):
+        """Start an export (leads; 202, a worker writes it), or list the project's exports."""
+        project = project_for(request, pk, access.LEAD_ONLY)
+        if request.method == "GET":
+            paginator = PageNumberPagination()
+            page = paginator.paginate_queryset(
+                project.export_jobs.select_related("created_by"), request, view=self
+            )
+            return paginator.get_paginated_response(ExportJobSerializer(page, many=True).data)
+        body = ExportCreateSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        try:
+            job = export_job_create(
+                project=project,
+                user=request.user,
+                format=body.validated_data["format"],
+                raw_options=_raw_options(request.data),
+            )
+        except OptionsError as exc:
+            return Response(exc.errors, status=status.HTTP_400_BAD_REQUEST)
+        export_job_enqueue(job=job)
+        return Response(ExportJobSerializer(job).data, status=status.HTTP_202_ACCEPTED)
+
+
+class ExportJobViewSet(mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    serializer_class = ExportJobSerializer
+    queryset = ExportJob.objects.select_related("project", "created_by")
+
+    def get_object(self) -> ExportJob:
+        job = get_object_or_404(self.get_queryset(), pk=self.kwargs["pk"])
+        access.project_check_role(
+            user=self.request.user, project=job.project, allowed=access.LEAD_ONLY
+        )
+        return job
+
+    @extend_schema(responses={(200, "application/octet-stream"): OpenApiTypes.BINARY})
+    @action(detail=True, methods=["get"])
+    def download(self, request: Request, pk=None):
+        """The snapshot's file, streamed, with its content type and file name."""
+        job = self.get_object()
+        if job.status != ExportJob.Status.DONE or not job.file:
+            return Response(
+                {"status": [f"The export is {job.status}; only finished exports download."]},
+                status=status.HTTP_409_CONFLICT,
+            )
+        return FileResponse(
+            job.file.open("rb"),
+            as_attachment=True,
+            filename=job.manifest.get("filename") or job.file.name.rsplit("/", 1)[-1],
+            content_type=job.manifest.get("content_type") or "application/octet-stream",
+        )
+
+    @extend_schema(responses={200: OpenApiTypes.OBJECT})
+    @action(detail=True, methods=["get"])
+    def manifest(self, request: Request, pk=None):
+        """Schema, counts, label distribution, options, time and checksum of the snapshot."""
+        return Response(self.get_object().manifest)
+
+    @extend_schema(request=None, responses={200: ExportJobSerializer})
+    @action(detail=True, methods=["post"])
+    def cancel(self, request: Request, pk=None):
+        """Cancel a queued or running export (a finished one stays as it is)."""
+        job = self.get_object()
+        export_job_cancel(job=job)
+        return Response(ExportJobSerializer(job).data)

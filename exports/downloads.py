@@ -1,4 +1,7 @@
-"""Direct streamed downloads of a project's labeled set (JSONL, CSV)."""
+"""Direct streamed downloads of a project's labeled set (JSONL, CSV): the page's quick links.
+
+No job and no snapshot: the current final results, streamed as they are read.
+"""
 
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -14,7 +17,7 @@ DIRECT_FORMATS = ("jsonl", "csv")
 
 @dataclass(frozen=True)
 class Download:
-    lines: Iterator[str]
+    chunks: Iterator[bytes]
     content_type: str
     filename: str
 

@@ -1,11 +1,15 @@
 from django.urls import include, path
 from rest_framework.routers import SimpleRouter
 
-from exports import api
+from exports import api, views
 
 router = SimpleRouter()
 router.register("projects", api.ProjectDownloadViewSet, basename="project-download")
+router.register("exports", api.ExportJobViewSet, basename="export")
 
 urlpatterns = [
     path("api/", include(router.urls)),
+    path("projects/<int:pk>/exports/", views.exports_panel, name="project-exports"),
+    path("projects/<int:pk>/exports/jobs/", views.exports_list, name="project-export-jobs"),
+    path("projects/<int:pk>/exports/start/", views.export_start, name="project-export-start"),
 ]

@@ -1,44 +1,101 @@
-"""CSV writer: the item's data fields, then one column per control (lists and objects as JSON)."""
+"""CSV writer: the item's source fields, then one column per control (lists and objects as JSON).
+
+Optional columns, when the options ask for them: `split`, `gold`, `annotations`, `predictions`
+(the last three as JSON). Read back with the csv module or pandas.
+"""
+
+from __future__ import annotations
 
 import csv
 import io
-import json
 from collections.abc import Iterable, Iterator
+from typing import Any, BinaryIO
+
+import orjson
 
 from exports.records import ExportRecord
+from exports.writers.base import Batches, WriteContext
+from exports.writers.jsonl import jsonl_extras
 from projects.label_schema import LabelSchema
 
 CONTENT_TYPE = "text/csv"
 EXTENSION = "csv"
 
 
-def _cell(value) -> str:
+def _cell(value: Any) -> Any:
     if value is None:
         return ""
-    if isinstance(value, str):
+    if isinstance(value, str | int | float):
         return value
-    return json.dumps(value, ensure_ascii=False, sort_keys=True)
+    return orjson.dumps(value, option=orjson.OPT_SORT_KEYS).decode()
+
+
+def _header(schema: LabelSchema, data_fields: list[str], context: WriteContext | None) -> list:
+    controls = [c.name for c in schema.controls]
+    header = ["id", "external_id", *data_fields, *controls, "method", "agreement"]
+    options = context.options if context else None
+    if options and options.split:
+        header.append("split")
+    if options and options.include_gold:
+        header.append("gold")
+    if options and options.include_annotations:
+        header.append("annotations")
+    if options and options.include_predictions:
+        header.append("predictions")
+    return header
+
+
+def _row(
+    record: ExportRecord, schema: LabelSchema, data_fields: list[str], context: WriteContext | None
+) -> list:
+    result = record.result or {}
+    row = [
+        record.item_id,
+        record.external_id,
+        *(_cell(record.data.get(name)) for name in data_fields),
+        *(_cell(result.get(c.name)) for c in schema.controls),
+        record.method or "",
+        "" if record.agreement is None else record.agreement,
+    ]
+    options = context.options if context else None
+    if options and options.split:
+        row.append(record.split or "")
+    if options and (
+        options.include_gold or options.include_annotations or options.include_predictions
+    ):
+        extra = jsonl_extras(record, options)
+        for key in ("gold", "annotations", "predictions"):
+            if key in extra:
+                row.append(_cell(extra[key]))
+    return row
 
 
 def csv_lines(
     records: Iterable[ExportRecord], *, schema: LabelSchema, data_fields: list[str]
-) -> Iterator[str]:
+) -> Iterator[bytes]:
+    """Lines for the direct download (final results only)."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
-    controls = [c.name for c in schema.controls]
-    writer.writerow(["id", "external_id", *data_fields, *controls, "method", "agreement"])
+    writer.writerow(_header(schema, data_fields, None))
+    yield buffer.getvalue().encode()
+    buffer.seek(0)
+    buffer.truncate()
     for record in records:
-        result = record.result or {}
-        writer.writerow(
-            [
-                record.item_id,
-                record.external_id,
-                *(_cell(record.data.get(name)) for name in data_fields),
-                *(_cell(result.get(name)) for name in controls),
-                record.method or "",
-                "" if record.agreement is None else record.agreement,
-            ]
-        )
-        yield buffer.getvalue()
+        writer.writerow(_row(record, schema, data_fields, None))
+        yield buffer.getvalue().encode()
         buffer.seek(0)
         buffer.truncate()
+
+
+def csv_write(batches: Batches, out: BinaryIO, context: WriteContext) -> None:
+    schema = context.schema
+    data_fields = sorted(schema.source_fields)
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(_header(schema, data_fields, context))
+    for batch in batches:
+        writer.writerows(_row(r, schema, data_fields, context) for r in batch)
+        out.write(buffer.getvalue().encode())
+        buffer.seek(0)
+        buffer.truncate()
+    out.write(buffer.getvalue().encode())

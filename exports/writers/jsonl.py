@@ -1,22 +1,86 @@
-"""JSONL writer: one item per line with its data, final result, method and agreement."""
+"""JSONL writer: one item per line with its data, final result, method and agreement.
 
-import json
+Optional keys, when the options ask for them: `annotations` (annotator, time, result), `gold`,
+`predictions`, `split`. Keys are in sorted order and the separators compact, so repeat exports
+are byte-identical. `data` and `result` are the database's own JSON text, spliced in as they are:
+decoding and re-encoding them per item would cost more than everything else together.
+"""
+
+from __future__ import annotations
+
 from collections.abc import Iterable, Iterator
+from typing import Any, BinaryIO
 
+import orjson
+
+from exports.options import ExportOptions
 from exports.records import ExportRecord
+from exports.writers.base import Batches, WriteContext
 
 CONTENT_TYPE = "application/x-ndjson"
 EXTENSION = "jsonl"
+NO_OPTIONS = ExportOptions(only_resolved=False)
 
 
-def jsonl_lines(records: Iterable[ExportRecord]) -> Iterator[str]:
+def jsonl_extras(record: ExportRecord, options: ExportOptions) -> dict[str, Any]:
+    """The optional keys the options ask for (also the CSV writer's extra columns)."""
+    extras: dict[str, Any] = {}
+    if options.include_annotations:
+        extras["annotations"] = [
+            {
+                "id": a.annotation_id,
+                "annotator": a.annotator,
+                "annotator_id": a.annotator_id,
+                "result": a.result,
+                "lead_time": a.lead_time,
+                "created_at": a.created_at,
+                "updated_at": a.updated_at,
+            }
+            for a in record.annotations
+        ]
+    if options.include_gold:
+        extras["gold"] = record.gold
+    if options.include_predictions:
+        extras["predictions"] = [
+            {"model_version": p.model_version, "result": p.result, "score": p.score}
+            for p in record.predictions
+        ]
+    return extras
+
+
+def _json(value: Any) -> str:
+    return orjson.dumps(value, option=orjson.OPT_SORT_KEYS).decode()
+
+
+def jsonl_line(record: ExportRecord, options: ExportOptions) -> str:
+    """One line; keys written in sorted order by hand (the same bytes as a sorted dump)."""
+    agreement = "null" if record.agreement is None else repr(float(record.agreement))
+    method = "null" if record.method is None else _json(record.method)
+    result = "null" if record.result_json is None else record.result_json
+    extras = jsonl_extras(record, options) if options is not NO_OPTIONS else {}
+    parts = [f'{{"agreement":{agreement}']
+    if "annotations" in extras:
+        parts.append(f'"annotations":{_json(extras["annotations"])}')
+    parts.append(f'"data":{record.data_json},"external_id":{_json(record.external_id)}')
+    if "gold" in extras:
+        parts.append(f'"gold":{_json(extras["gold"])}')
+    parts.append(f'"id":{record.item_id},"method":{method}')
+    if "predictions" in extras:
+        parts.append(f'"predictions":{_json(extras["predictions"])}')
+    parts.append(f'"result":{result}')
+    if options.split:
+        parts.append(f'"split":{_json(record.split)}')
+    parts.append(f'"status":{_json(record.status)}}}\n')
+    return ",".join(parts)
+
+
+def jsonl_lines(records: Iterable[ExportRecord]) -> Iterator[bytes]:
+    """Lines for the direct download (final results only)."""
     for record in records:
-        row = {
-            "id": record.item_id,
-            "external_id": record.external_id,
-            "data": record.data,
-            "result": record.result,
-            "method": record.method,
-            "agreement": record.agreement,
-        }
-        yield json.dumps(row, ensure_ascii=False, sort_keys=True) + "\n"
+        yield jsonl_line(record, NO_OPTIONS).encode()
+
+
+def jsonl_write(batches: Batches, out: BinaryIO, context: WriteContext) -> None:
+    options = context.options
+    for batch in batches:
+        out.write("".join([jsonl_line(r, options) for r in batch]).encode())

@@ -1,0 +1,91 @@
+"""Which labels a result uses: the label distribution of a manifest and the strata of a split."""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+from projects import label_schema as ls
+from projects.label_schema import Control, LabelSchema
+
+SHAPE_OR_SPAN_KINDS = (ls.SPANS, ls.BOXES, ls.POLYGONS)
+NO_LABEL = ""
+
+
+def control_labels(control: Control, value: Any) -> list[str]:
+    """Every label occurrence in one control's answer (a box or span counts once each)."""
+    if value in (None, "", []):
+        return []
+    if control.kind in (ls.CHOICE, ls.PAIRWISE):
+        return [value]
+    if control.kind == ls.MULTI:
+        return list(value)
+    if control.kind in SHAPE_OR_SPAN_KINDS:
+        return [part["label"] for part in value]
+    return []  # free text has no labels
+
+
+class LabelCounter:
+    """Counts label occurrences per control over many results (control -> label -> count).
+
+    It runs once per exported item, so the per-kind branches are prepared up front."""
+
+    def __init__(self, schema: LabelSchema):
+        self.counts: dict[str, dict[str, int]] = {}
+        self._single = [c.name for c in schema.controls if c.kind in (ls.CHOICE, ls.PAIRWISE)]
+        self._many = [c.name for c in schema.controls if c.kind == ls.MULTI]
+        self._parts = [c.name for c in schema.controls if c.kind in SHAPE_OR_SPAN_KINDS]
+
+    def _bucket(self, name: str) -> dict[str, int]:
+        bucket = self.counts.get(name)
+        if bucket is None:
+            bucket = self.counts[name] = {}
+        return bucket
+
+    def result_add(self, result: dict | None) -> None:
+        if not result:
+            return
+        for name in self._single:
+            value = result.get(name)
+            if value:
+                bucket = self._bucket(name)
+                bucket[value] = bucket.get(value, 0) + 1
+        for name in self._many:
+            for value in result.get(name) or ():
+                bucket = self._bucket(name)
+                bucket[value] = bucket.get(value, 0) + 1
+        for name in self._parts:
+            parts = result.get(name)
+            if parts:
+                bucket = self._bucket(name)
+                for part in parts:
+                    label = part["label"]
+                    bucket[label] = bucket.get(label, 0) + 1
+
+
+def stratify_control(schema: LabelSchema, name: str | None) -> Control | None:
+    """The control named, else the first control that has labels (choice first)."""
+    if name:
+        return schema.by_name[name]
+    for kinds in ((ls.CHOICE,), (ls.MULTI, ls.PAIRWISE), SHAPE_OR_SPAN_KINDS):
+        for control in schema.controls:
+            if control.kind in kinds:
+                return control
+    return None
+
+
+def stratum_key(control: Control | None, result: dict | None) -> str:
+    """One key per item: its label, the sorted set of its labels, or its most common label."""
+    if control is None or not result:
+        return NO_LABEL
+    labels = control_labels(control, result.get(control.name))
+    if not labels:
+        return NO_LABEL
+    if control.kind == ls.MULTI:
+        return "|".join(sorted(labels))
+    if control.kind in SHAPE_OR_SPAN_KINDS:
+        counts = Counter(labels)
+        # Most common label; ties go to the label listed first in the schema.
+        order = {label.value: i for i, label in enumerate(control.labels)}
+        return min(counts, key=lambda label: (-counts[label], order.get(label, len(order))))
+    return labels[0]

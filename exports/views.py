@@ -1,0 +1,107 @@
+"""Export pages (thin): the project's export panel, its job list with progress, and the start form.
+
+The project page (projects/, which knows nothing of exports) loads the panel by URL with htmx.
+"""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.db import transaction
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+
+from exports.formats import FORMATS
+from exports.jobs import export_job_create
+from exports.options import SPLIT_NAMES, ExportOptions, OptionsError
+from exports.tasks import export_job_enqueue
+from projects import access
+from projects.label_schema import LabelSchema
+from projects.models import Project
+
+JOBS_SHOWN = 20
+
+
+def _lead_project(request, pk) -> Project:
+    project = get_object_or_404(Project, pk=pk)
+    access.project_check_role(user=request.user, project=project, allowed=access.LEAD_ONLY)
+    return project
+
+
+def _formats_for(project: Project) -> list[tuple[str, str]]:
+    schema = LabelSchema(project.label_schema)
+    usable = []
+    for name, export_format in FORMATS.items():
+        try:
+            export_format.check(schema, ExportOptions())
+        except OptionsError:
+            continue
+        usable.append((name, export_format.title))
+    return usable
+
+
+def _jobs_context(project: Project) -> dict:
+    jobs = list(project.export_jobs.select_related("created_by")[:JOBS_SHOWN])
+    return {
+        "project": project,
+        "export_jobs": jobs,
+        "exports_busy": any(j.status in ("queued", "running") for j in jobs),
+    }
+
+
+@login_required
+def exports_panel(request, pk):
+    project = _lead_project(request, pk)
+    schema = LabelSchema(project.label_schema)
+    context = _jobs_context(project)
+    context.update(
+        {
+            "formats": _formats_for(project),
+            "controls": [c.name for c in schema.controls],
+            "split_names": SPLIT_NAMES,
+        }
+    )
+    return render(request, "exports/_panel.html", context)
+
+
+@login_required
+def exports_list(request, pk):
+    project = _lead_project(request, pk)
+    return render(request, "exports/_export_jobs.html", _jobs_context(project))
+
+
+def _form_options(post) -> dict:
+    options = {
+        name: name in post
+        for name in ("include_annotations", "include_gold", "include_predictions", "bundle_images")
+    }
+    options["only_resolved"] = post.get("items", "resolved") == "resolved"
+    if post.get("split"):
+        options["split"] = post["split"]
+        options["split_seed"] = post.get("split_seed") or 0
+        options["stratify_by"] = post.get("stratify_by") or None
+    return options
+
+
+@login_required
+@require_POST
+def export_start(request, pk):
+    project = _lead_project(request, pk)
+    try:
+        with transaction.atomic():
+            job = export_job_create(
+                project=project,
+                user=request.user,
+                format=request.POST.get("format", ""),
+                raw_options=_form_options(request.POST),
+            )
+            export_job_enqueue(job=job)
+    except OptionsError as exc:
+        error = "; ".join(f"{name}: {message}" for name, message in exc.errors.items())
+        if request.headers.get("HX-Request"):
+            context = _jobs_context(project) | {"export_error": error}
+            return render(request, "exports/_export_jobs.html", context, status=400)
+        messages.error(request, f"Export refused: {error}")
+        return redirect("project-detail", pk=project.pk)
+    if request.headers.get("HX-Request"):
+        return render(request, "exports/_export_jobs.html", _jobs_context(project))
+    messages.info(request, f"Export {job.pk} ({job.format}) started.")
+    return redirect("project-detail", pk=project.pk)

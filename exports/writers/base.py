@@ -1,0 +1,26 @@
+"""What every writer gets: the project's schema, the options and a scratch folder."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO, Protocol
+
+from exports.options import ExportOptions
+from exports.records import ExportRecord
+from projects.label_schema import LabelSchema
+
+Batches = Iterable[list[ExportRecord]]
+
+
+@dataclass(frozen=True)
+class WriteContext:
+    schema: LabelSchema
+    options: ExportOptions
+    scratch: Path  # a private folder the writer may use for parts it joins at the end
+    project_name: str = ""
+
+
+class Writer(Protocol):
+    def __call__(self, batches: Batches, out: BinaryIO, context: WriteContext) -> None: ...

@@ -1,0 +1,194 @@
+"""Label Studio JSON writer: the task list Label Studio 1.23 exports and imports.
+
+One task per item: `id` (the item id), `data` (the item's data), `meta.external_id`, and
+`annotations` (every annotation with its annotator id and time when asked, else the final result
+as one annotation), `predictions` when asked. Results become Label Studio result items with
+`from_name` (the control) and `to_name` (its source field): choices, labels (spans with text),
+rectanglelabels and polygonlabels in percent of the image with original_width/height, textarea
+and pairwise (left/right). Gold answers, when asked, are an extra annotation marked
+`ground_truth: true`. The file is one compact JSON array, as Label Studio writes it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime
+from typing import Any, BinaryIO
+
+import orjson
+
+from exports.records import ExportRecord
+from exports.writers.base import Batches, WriteContext
+from projects import label_schema as ls
+from projects.label_schema import LabelSchema
+
+CONTENT_TYPE = "application/json"
+PAIRWISE_TO_LS = {"a": "left", "b": "right", "tie": "none"}
+LS_TYPES = {
+    ls.CHOICE: "choices",
+    ls.MULTI: "choices",
+    ls.SPANS: "labels",
+    ls.BOXES: "rectanglelabels",
+    ls.POLYGONS: "polygonlabels",
+    ls.TEXT: "textarea",
+    ls.PAIRWISE: "pairwise",
+}
+
+
+def _region_id(*parts: Any) -> str:
+    """A stable 10-character region id (Label Studio's are random; ours repeat run to run)."""
+    return hashlib.blake2s(repr(parts).encode(), digest_size=8).hexdigest()[:10]
+
+
+def _percent(value: float, total: int | None) -> float:
+    return value * 100.0 / total if total else value
+
+
+def label_studio_result(
+    schema: LabelSchema,
+    result: dict | None,
+    *,
+    data: dict,
+    width: int | None,
+    height: int | None,
+    key: tuple,
+) -> list[dict[str, Any]]:
+    """Our result as Label Studio result items (pixel shapes become percentages)."""
+    items: list[dict[str, Any]] = []
+    if not result:
+        return items
+    for control in schema.controls:
+        value = result.get(control.name)
+        if value in (None, "", []):
+            continue
+        kind = control.kind
+        base = {"type": LS_TYPES[kind], "origin": "manual", "from_name": control.name}
+        base["to_name"] = control.name if kind == ls.PAIRWISE else control.source[0]
+        values: list[dict[str, Any]] = []
+        extra: dict[str, Any] = {}
+        if kind == ls.CHOICE:
+            values = [{"choices": [value]}]
+        elif kind == ls.MULTI:
+            values = [{"choices": list(value)}]
+        elif kind == ls.TEXT:
+            values = [{"text": [value]}]
+        elif kind == ls.PAIRWISE:
+            values = [{"selected": PAIRWISE_TO_LS[value]}]
+        elif kind == ls.SPANS:
+            text = data.get(control.source[0])
+            for span in value:
+                entry = {"start": span["start"], "end": span["end"]}
+                if isinstance(text, str):
+                    entry["text"] = text[span["start"] : span["end"]]
+                entry["labels"] = [span["label"]]
+                values.append(entry)
+        elif kind in ls.SHAPE_KINDS:
+            extra = {"image_rotation": 0, "original_width": width, "original_height": height}
+            for shape in value:
+                if kind == ls.BOXES:
+                    values.append(
+                        {
+                            "x": _percent(shape["x"], width),
+                            "y": _percent(shape["y"], height),
+                            "width": _percent(shape["width"], width),
+                            "height": _percent(shape["height"], height),
+                            "rotation": 0,
+                            "rectanglelabels": [shape["label"]],
+                        }
+                    )
+                else:
+                    values.append(
+                        {
+                            "points": [
+                                [_percent(x, width), _percent(y, height)]
+                                for x, y in shape["points"]
+                            ],
+                            "closed": True,
+                            "polygonlabels": [shape["label"]],
+                        }
+                    )
+        for index, entry in enumerate(values):
+            items.append(
+                {"id": _region_id(*key, control.name, index), **base, "value": entry, **extra}
+            )
+    return items
+
+
+def _time(value: datetime | None) -> str | None:
+    return value.isoformat().replace("+00:00", "Z") if value else None
+
+
+def label_studio_task(record: ExportRecord, context: WriteContext) -> dict[str, Any]:
+    schema, options = context.schema, context.options
+    shape = {"data": record.data, "width": record.width, "height": record.height}
+    annotations: list[dict[str, Any]] = []
+    if options.include_annotations:
+        for a in record.annotations:
+            annotations.append(
+                {
+                    "id": a.annotation_id,
+                    "completed_by": a.annotator_id,
+                    "result": label_studio_result(
+                        schema, a.result, key=("a", a.annotation_id), **shape
+                    ),
+                    "was_cancelled": False,
+                    "ground_truth": False,
+                    "created_at": _time(a.created_at),
+                    "updated_at": _time(a.updated_at),
+                    "lead_time": a.lead_time,
+                }
+            )
+    elif record.result is not None:
+        annotations.append(
+            {
+                "completed_by": None,
+                "result": label_studio_result(
+                    schema, record.result, key=("r", record.item_id), **shape
+                ),
+                "was_cancelled": False,
+                "ground_truth": False,
+                "quorum_method": record.method,
+                "quorum_agreement": record.agreement,
+            }
+        )
+    if options.include_gold and record.gold is not None:
+        annotations.append(
+            {
+                "completed_by": None,
+                "result": label_studio_result(
+                    schema, record.gold, key=("g", record.item_id), **shape
+                ),
+                "was_cancelled": False,
+                "ground_truth": True,
+            }
+        )
+    task: dict[str, Any] = {
+        "id": record.item_id,
+        "data": record.data,
+        "meta": {"external_id": record.external_id},
+        "annotations": annotations,
+    }
+    if options.include_predictions:
+        task["predictions"] = [
+            {
+                "model_version": p.model_version,
+                "score": p.score,
+                "result": label_studio_result(
+                    schema, p.result, key=("p", p.prediction_id), **shape
+                ),
+            }
+            for p in record.predictions
+        ]
+    if options.split:
+        task["meta"]["split"] = record.split
+    return task
+
+
+def label_studio_write(batches: Batches, out: BinaryIO, context: WriteContext) -> None:
+    out.write(b"[")
+    first = True
+    for batch in batches:
+        for record in batch:
+            out.write((b"" if first else b",") + orjson.dumps(label_studio_task(record, context)))
+            first = False
+    out.write(b"]")
