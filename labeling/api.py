@@ -8,7 +8,9 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from labeling.annotations import AnnotationRefused, annotation_submit
+from labeling.annotator_stats import annotator_summary, annotators_summary
 from labeling.drafts import DraftRefused, draft_delete, draft_get, draft_save
+from labeling.history import annotation_can_edit, annotations_of_annotator
 from labeling.models import Annotation, Assignment, Draft, Resolution
 from labeling.queue import QueueError, assignment_next, assignment_skip
 from projects import access
@@ -44,9 +46,49 @@ class AssignmentSerializer(serializers.ModelSerializer):
         fields = ["id", "expires_at"]
 
 
+class PrefillSerializer(serializers.Serializer):
+    """The item's newest model prediction, to pre-fill the workspace (never on gold items)."""
+
+    result = serializers.JSONField()
+    model_version = serializers.CharField()
+    score = serializers.FloatField(allow_null=True)
+
+
 class NextItemSerializer(serializers.Serializer):
     assignment = AssignmentSerializer()
     item = ItemSerializer()
+    # null unless the project pre-fills predictions and the item has one.
+    prediction = PrefillSerializer(allow_null=True)
+
+
+class MyAnnotationSerializer(serializers.ModelSerializer):
+    """One of the caller's answers; `can_edit` until the item is resolved. No gold, ever."""
+
+    item = ItemSerializer()
+    can_edit = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Annotation
+        fields = ["id", "item", "result", "lead_time", "created_at", "updated_at", "can_edit"]
+
+    def get_can_edit(self, annotation: Annotation) -> bool:
+        return annotation_can_edit(annotation=annotation)
+
+
+class MyStatsSerializer(serializers.Serializer):
+    annotated = serializers.IntegerField()
+    skipped = serializers.IntegerField()
+    gold_answered = serializers.IntegerField()
+    gold_accuracy = serializers.FloatField(allow_null=True)
+
+
+class AnnotatorRowSerializer(MyStatsSerializer):
+    username = serializers.CharField()
+    role = serializers.CharField(allow_null=True)
+    served = serializers.IntegerField()
+    gold_served = serializers.IntegerField()
+    holding = serializers.IntegerField()
+    last_active_at = serializers.DateTimeField(allow_null=True)
 
 
 class AnnotationInputSerializer(serializers.Serializer):
@@ -80,7 +122,7 @@ def item_for(request: Request, pk, allowed: frozenset) -> Item:
     return item
 
 
-class QueueViewSet(viewsets.ViewSet):
+class QueueViewSet(viewsets.GenericViewSet):
     """The annotator's queue within one project."""
 
     queryset = Project.objects.none()  # only for the schema's path parameter type
@@ -91,10 +133,34 @@ class QueueViewSet(viewsets.ViewSet):
     @action(detail=True, methods=["get"], url_path="next")
     def next(self, request: Request, pk=None):
         project = project_for(request, pk, access.LABELERS)
-        found = assignment_next(project=project, annotator=request.user)
+        found = assignment_next(
+            project=project, annotator=request.user, with_prediction=project.prefill_predictions
+        )
         if found is None:
             return Response(status=status.HTTP_204_NO_CONTENT)
         return Response(NextItemSerializer(found).data)
+
+    @extend_schema(responses={200: MyAnnotationSerializer(many=True)})
+    @action(detail=True, methods=["get"], url_path="my-annotations")
+    def my_annotations(self, request: Request, pk=None):
+        """The caller's answers in the project, most recently changed first (paginated)."""
+        project = project_for(request, pk, access.LABELERS)
+        annotations = annotations_of_annotator(project=project, annotator=request.user)
+        page = self.paginate_queryset(annotations)
+        return self.get_paginated_response(MyAnnotationSerializer(page, many=True).data)
+
+    @extend_schema(responses={200: MyStatsSerializer})
+    @action(detail=True, methods=["get"], url_path="my-stats")
+    def my_stats(self, request: Request, pk=None):
+        project = project_for(request, pk, access.LABELERS)
+        return Response(annotator_summary(project=project, annotator=request.user))
+
+    @extend_schema(responses={200: AnnotatorRowSerializer(many=True)})
+    @action(detail=True, methods=["get"])
+    def annotators(self, request: Request, pk=None):
+        """Leads: each annotator's counts, skips, held items and accuracy on gold items."""
+        project = project_for(request, pk, access.LEAD_ONLY)
+        return Response(annotators_summary(project=project))
 
 
 class ItemViewSet(viewsets.GenericViewSet):

@@ -49,6 +49,8 @@ class Annotation(models.Model):
     )
     result = models.JSONField()
     lead_time = models.FloatField(default=0.0, help_text="Seconds spent on the item.")
+    # On gold items only: how well the answer matches the known one, 0-1 (labeling.gold).
+    gold_score = models.FloatField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -60,8 +62,41 @@ class Annotation(models.Model):
             ),
         ]
         indexes = [
-            models.Index(fields=["project", "annotator", "-created_at"], name="annotation_history")
+            models.Index(fields=["project", "annotator", "-created_at"], name="annotation_history"),
+            # "My annotations", most recently changed first, paged without sorting them all.
+            models.Index(
+                fields=["project", "annotator", "-updated_at", "-id"], name="annotation_recent"
+            ),
+            models.Index(
+                fields=["project", "annotator"],
+                name="annotation_gold",
+                condition=models.Q(gold_score__isnull=False),
+            ),
         ]
+
+
+class AnnotatorStats(models.Model):
+    """One annotator's queue counters in one project (kept by labeling.queue and annotations).
+
+    The row is also the annotator's queue lock: assignment_next locks it first, so one
+    annotator's concurrent requests (two tabs) are served one after the other.
+    """
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="+")
+    annotator = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="annotator_stats"
+    )
+    served = models.PositiveIntegerField(default=0, help_text="Assignments handed out.")
+    gold_served = models.PositiveIntegerField(default=0)
+    annotated = models.PositiveIntegerField(default=0)
+    skipped = models.PositiveIntegerField(default=0)
+    last_active_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["project", "annotator"], name="annotator_stats_unique"),
+        ]
+        indexes = [models.Index(fields=["project", "-last_active_at"], name="annotator_recent")]
 
 
 class Resolution(models.Model):

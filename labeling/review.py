@@ -33,6 +33,7 @@ class ReviewPacket:
     proposal: Resolution | None
     disagreements: list[str] = field(default_factory=list)  # control names
     history: list[Resolution] = field(default_factory=list)
+    label_schema: dict[str, Any] = field(default_factory=dict)  # normalised (sources filled in)
 
 
 def review_queue(*, project: Project):
@@ -71,7 +72,12 @@ def review_packet(*, item: Item) -> ReviewPacket:
     history = list(item.resolutions.select_related("reviewer").order_by("-created_at", "-id"))
     proposal = next((r for r in history if r.is_current), None)
     return ReviewPacket(
-        item=item, answers=answers, proposal=proposal, disagreements=disagreements, history=history
+        item=item,
+        answers=answers,
+        proposal=proposal,
+        disagreements=disagreements,
+        history=history,
+        label_schema=schema.as_json(),
     )
 
 

@@ -60,7 +60,7 @@ class ReviewPacketSerializer(serializers.Serializer):
     proposal = ResolutionRecordSerializer(allow_null=True)
     disagreements = serializers.ListField(child=serializers.CharField())
     history = ResolutionRecordSerializer(many=True)
-    label_schema = serializers.JSONField(source="item.project.label_schema")
+    label_schema = serializers.JSONField()
 
 
 class ResolutionActionSerializer(serializers.Serializer):

@@ -16,4 +16,5 @@ urlpatterns = [
     path("projects/<int:pk>/review/", review_pages.review, name="review"),
     path("projects/<int:pk>/dashboard/", review_pages.dashboard, name="dashboard"),
     path("projects/<int:pk>/history/", views.history, name="labeling-history"),
+    path("projects/<int:pk>/activity/", views.project_activity_partial, name="project-activity"),
 ]

@@ -9,6 +9,7 @@ from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 
+from labeling.activity import project_activity
 from labeling.history import annotation_can_edit, annotation_own, annotations_of_annotator
 from projects import access
 from projects.api import ItemSerializer
@@ -78,3 +79,12 @@ def history(request, pk):
     return render(
         request, "labeling/history.html", {"project": project, "page": page, "rows": rows}
     )
+
+
+@login_required
+def project_activity_partial(request, pk):
+    """The project page's live panel (htmx polls it): items by state, who works, what is held."""
+    project = get_object_or_404(Project, pk=pk)
+    access.project_check_role(user=request.user, project=project, allowed=access.REVIEWERS)
+    context = {"project": project, **project_activity(project=project)}
+    return render(request, "labeling/_activity.html", context)

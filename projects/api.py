@@ -16,6 +16,7 @@ from projects.items import items_create
 from projects.label_schema import LabelSchema, SchemaError
 from projects.members import membership_set
 from projects.models import Item, Membership, Project
+from projects.predictions import PredictionsRefused, predictions_create
 
 
 class ProjectSerializer(serializers.ModelSerializer):
@@ -83,6 +84,21 @@ class ItemRowSerializer(serializers.Serializer):
     external_id = serializers.CharField(required=False)
     priority = serializers.IntegerField(required=False)
     gold = serializers.DictField(required=False)
+
+
+class PredictionRowSerializer(serializers.Serializer):
+    """Documents one element of the bulk prediction list; rows are checked by
+    projects.predictions (all or nothing: any bad row -> 400 listing each, nothing stored)."""
+
+    item = serializers.IntegerField(required=False, help_text="The item's id, or:")
+    external_id = serializers.CharField(required=False)
+    model_version = serializers.CharField(required=False)
+    result = serializers.JSONField(help_text="In the label contract, like an annotation.")
+    score = serializers.FloatField(required=False, allow_null=True)
+
+
+class PredictionsCreatedSerializer(serializers.Serializer):
+    created = serializers.IntegerField()
 
 
 class ItemsCreatedSerializer(serializers.Serializer):
@@ -175,3 +191,33 @@ class ProjectViewSet(
             "errors": report.errors,
         }
         return Response(body, status=status.HTTP_201_CREATED)
+
+    @extend_schema(
+        request=PredictionRowSerializer(many=True),
+        responses={201: PredictionsCreatedSerializer},
+    )
+    @action(detail=True, methods=["post"], serializer_class=PredictionRowSerializer)
+    def predictions(self, request: Request, pk=None):
+        """Add model predictions in bulk (up to ITEMS_PER_API_CALL). All or nothing: if any row
+        is bad the answer is 400 with `errors` [{line, item | result: {control: message} | ...}]
+        and nothing is stored."""
+        project = project_for(request, pk, access.LEAD_ONLY)
+        rows = request.data
+        if not isinstance(rows, list):
+            return Response(
+                {"detail": "Send a JSON list of {item or external_id, result, score} objects."},
+                status=status.HTTP_400_BAD_REQUEST,
+            )
+        if len(rows) > settings.ITEMS_PER_API_CALL:
+            return Response(
+                {"detail": f"At most {settings.ITEMS_PER_API_CALL} predictions per call."},
+                status=status.HTTP_400_BAD_REQUEST,
+            )
+        try:
+            created = predictions_create(project=project, raw_rows=rows)
+        except PredictionsRefused as exc:
+            return Response(
+                {"detail": str(exc), "errors": exc.errors}, status=status.HTTP_400_BAD_REQUEST
+            )
+        return Response({"created": created}, status=status.HTTP_201_CREATED)
+

@@ -4,6 +4,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 
+from projects.item_order import ItemShuffle
 from projects.label_schema import schema_validate
 
 
@@ -89,6 +90,13 @@ class Membership(models.Model):
         return f"{self.user} as {self.role} in {self.project}"
 
 
+# Item states the queue's partial indexes cover (see Item.Meta.indexes and labeling.queue).
+ITEM_FRESH = models.Q(status="open", gold__isnull=True, annotation_count=0, assigned_count=0)
+ITEM_STARTED = models.Q(status="open", gold__isnull=True) & (
+    models.Q(annotation_count__gt=0) | models.Q(assigned_count__gt=0)
+)
+
+
 class Item(models.Model):
     class Status(models.TextChoices):
         OPEN = "open", "Open"  # still wants annotations
@@ -109,6 +117,9 @@ class Item(models.Model):
     assigned_count = models.PositiveIntegerField(default=0)  # active, unexpired assignments
     extra_slots = models.PositiveSmallIntegerField(default=0)  # added by "send back" in review
     skip_count = models.PositiveIntegerField(default=0)
+    # Score of the newest prediction (kept by projects.predictions): the uncertainty ordering
+    # serves the lowest first, items without a prediction last.
+    prediction_score = models.FloatField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -120,7 +131,29 @@ class Item(models.Model):
         ]
         indexes = [
             models.Index(fields=["project", "status", "id"], name="item_queue_seq"),
-            models.Index(fields=["project", "status", "-priority", "id"], name="item_queue_prio"),
+            # The queue (labeling.queue) reads only these partial indexes, so the next item is
+            # found in time independent of the project's size: "fresh" items nobody holds or
+            # answered, one index per ordering; "started" items (few: everyone finishes those
+            # first); and gold items.
+            models.Index(fields=["project", "id"], name="item_fresh_seq", condition=ITEM_FRESH),
+            models.Index(
+                fields=["project", "-priority", "id"], name="item_fresh_prio", condition=ITEM_FRESH
+            ),
+            models.Index(
+                fields=["project", "prediction_score", "id"],
+                name="item_fresh_uncertain",
+                condition=ITEM_FRESH,
+            ),
+            models.Index(
+                models.F("project"),
+                ItemShuffle("id"),
+                name="item_fresh_shuffle",
+                condition=ITEM_FRESH,
+            ),
+            models.Index(fields=["project", "id"], name="item_started", condition=ITEM_STARTED),
+            models.Index(
+                fields=["project", "id"], name="item_gold", condition=models.Q(gold__isnull=False)
+            ),
         ]
 
     def __str__(self) -> str:
