@@ -1,135 +1,337 @@
 """The annotator queue: who labels what next.
 
-Each item wants `overlap` (+ slots added in review) annotations from distinct annotators. A slot is
-taken by an active Assignment or filled by an Annotation; Item.annotation_count and
-Item.assigned_count count them so the queue never counts rows. Candidate items are locked with
-SELECT ... FOR UPDATE SKIP LOCKED on PostgreSQL, so concurrent annotators never take the same slot;
-SQLite serialises writers (IMMEDIATE transactions) to the same effect.
+Slots. Each item wants `overlap` (+ `extra_slots` added by review) annotations from distinct
+annotators. A slot is taken by an active Assignment or filled by an Annotation; the item's
+counters (annotation_count, assigned_count) count them so the queue never counts rows.
+
+Locking. Candidate items are read with SELECT ... FOR UPDATE SKIP LOCKED: two annotators asking
+at the same moment lock different rows, and the slot check is re-evaluated on the locked row
+(PostgreSQL rechecks the WHERE clause on the newest version), so an item never gets more
+assignments than free slots. SQLite serialises writers to the same effect. Locks are always
+taken item first, then assignment, then the annotator's stats row, except in assignment_next,
+which holds the stats row (one annotator's requests run one at a time) and takes item locks
+only with SKIP LOCKED, so it never waits on an item: no lock cycle, no deadlock.
+
+Speed. The next item comes from partial indexes (Item.Meta.indexes), never from a scan of the
+project: first "started" items (someone holds or answered them: few, because everyone finishes
+those first), then "fresh" ones (nobody touched them) in the project's ordering, each read with
+ORDER BY ... LIMIT 1 along its index. What the annotator already did is excluded by an anti-join
+on the unique (item, annotator) indexes. The cost grows only with rows to pass over at the head
+of an index: items locked by others asking at the same moment, and this annotator's own skips.
+
+Gold. Gold items (Item.gold set) are outside the overlap: every annotator may get each one once.
+The stats row counts what the annotator was served, and a gold item is served whenever that
+keeps the annotator's gold share at or under Project.gold_share.
 """
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.db import transaction
-from django.db.models import Exists, F, OuterRef, QuerySet
+from django.db.models import Exists, F, OuterRef, Q, QuerySet
+from django.db.models.functions import Greatest
 from django.utils import timezone
 
-from labeling.models import Annotation, Assignment
-from projects.models import Item, Project
+from labeling.models import Annotation, AnnotatorStats, Assignment
+from projects.item_order import ItemShuffle, annotator_shuffle_offset
+from projects.models import ITEM_FRESH, ITEM_STARTED, Item, Prediction, Project
+
+# Expired assignments released per call (the rest go on the next call).
+EXPIRE_BATCH = 200
+# Other annotators' transactions lock candidate rows for a few milliseconds only.
+LOCKED_RETRIES = 5
+LOCKED_RETRY_PAUSE = 0.005  # seconds, times the attempt number
 
 
 class QueueError(Exception):
     """The request cannot be served (e.g. the assignment is no longer active)."""
 
 
+class NotYourAssignment(QueueError):
+    """The assignment belongs to another annotator."""
+
+
 @dataclass(frozen=True)
 class NextItem:
     assignment: Assignment
     item: Item
+    prediction: Prediction | None = None
 
 
 def _now() -> datetime:
     return timezone.now()
 
 
-def open_items(project: Project) -> QuerySet[Item]:
-    """Items that still have a free slot."""
-    return Item.objects.filter(
-        project=project,
-        status=Item.Status.OPEN,
-        annotation_count__lt=F("extra_slots") + project.overlap - F("assigned_count"),
+def _not_touched_by(annotator) -> Q:
+    """Items the annotator neither holds, skipped, submitted nor answered (expired ones return)."""
+    touched = Assignment.objects.filter(item=OuterRef("pk"), annotator=annotator).exclude(
+        state=Assignment.State.EXPIRED
     )
+    answered = Annotation.objects.filter(item=OuterRef("pk"), annotator=annotator)
+    return ~Q(Exists(touched)) & ~Q(Exists(answered))
 
 
-def _ordered(queryset: QuerySet[Item], project: Project) -> QuerySet[Item]:
+def _locking(queryset: QuerySet[Item]) -> QuerySet[Item]:
+    return queryset.select_for_update(skip_locked=True, of=("self",))
+
+
+def _ordering_keys(project: Project) -> list:
     if project.ordering == Project.Ordering.PRIORITY:
-        return queryset.order_by("-priority", "id")
-    return queryset.order_by("id")
+        return ["-priority", "id"]
+    if project.ordering == Project.Ordering.UNCERTAINTY:
+        return [F("prediction_score").asc(nulls_last=True), "id"]
+    if project.ordering == Project.Ordering.RANDOM:
+        return [ItemShuffle("id"), "id"]
+    return ["id"]
+
+
+def _started_candidate(project: Project, annotator) -> Item | None:
+    """An item others already started and that still has a free slot: the fullest first."""
+    # The overlap is a constant here, so the slot check needs no join to the project.
+    candidates = Item.objects.filter(ITEM_STARTED, project=project).filter(
+        annotation_count__lt=F("extra_slots") + project.overlap - F("assigned_count")
+    )
+    ordered = candidates.filter(_not_touched_by(annotator)).order_by(
+        F("annotation_count").desc(), *_ordering_keys(project)
+    )
+    return _locking(ordered).first()
+
+
+def _fresh_candidate(project: Project, annotator) -> Item | None:
+    """The first untouched item in the project's ordering, read along its partial index."""
+    fresh = Item.objects.filter(ITEM_FRESH, project=project).filter(_not_touched_by(annotator))
+    if project.ordering != Project.Ordering.RANDOM:
+        return _locking(fresh.order_by(*_ordering_keys(project))).first()
+    # Random: the annotator reads the shuffled order from their own offset, then wraps around;
+    # both halves are plain index range scans.
+    offset = annotator_shuffle_offset(annotator.pk)
+    shuffled = fresh.alias(shuffle=ItemShuffle("id"))
+    after = _locking(shuffled.filter(shuffle__gte=offset).order_by("shuffle", "id")).first()
+    if after is not None:
+        return after
+    return _locking(shuffled.filter(shuffle__lt=offset).order_by("shuffle", "id")).first()
+
+
+def _gold_candidate(project: Project, annotator) -> Item | None:
+    gold = Item.objects.filter(project=project, gold__isnull=False).filter(
+        _not_touched_by(annotator)
+    )
+    return _locking(gold.order_by(*_ordering_keys(project))).first()
+
+
+def gold_due(*, project: Project, stats: AnnotatorStats) -> bool:
+    """Whether serving a gold item now keeps the annotator's gold share within the project's."""
+    if project.gold_share <= 0:
+        return False
+    return stats.gold_served + 1 <= project.gold_share * (stats.served + 1) + 1e-9
+
+
+def annotator_stats_lock(*, project: Project, annotator) -> AnnotatorStats:
+    """The annotator's stats row, locked until the transaction ends (created on first use)."""
+    rows = AnnotatorStats.objects.select_for_update().filter(project=project, annotator=annotator)
+    stats = rows.first()
+    if stats is None:
+        AnnotatorStats.objects.bulk_create(
+            [AnnotatorStats(project=project, annotator=annotator)], ignore_conflicts=True
+        )
+        stats = rows.get()
+    return stats
+
+
+def annotator_stats_add(*, project_id: int, annotator_id: int, now: datetime, **counts) -> None:
+    """Add to the annotator's counters (e.g. annotated=1) and mark them active now."""
+    changes = {name: F(name) + amount for name, amount in counts.items()}
+    rows = AnnotatorStats.objects.filter(project_id=project_id, annotator_id=annotator_id)
+    if rows.update(last_active_at=now, **changes):
+        return
+    AnnotatorStats.objects.bulk_create(
+        [AnnotatorStats(project_id=project_id, annotator_id=annotator_id)], ignore_conflicts=True
+    )
+    rows.update(last_active_at=now, **changes)
 
 
 def assignments_expire(*, project: Project, now: datetime | None = None) -> int:
-    """Return expired slots to the pool. Safe to run concurrently (locked rows are skipped)."""
-    now = now or _now()
-    released = 0
-    with transaction.atomic():
-        expired = list(
-            Assignment.objects.select_for_update(skip_locked=True)
-            .filter(project=project, state=Assignment.State.ACTIVE, expires_at__lte=now)
-            .values_list("id", "item_id")
-        )
-        for assignment_id, item_id in expired:
-            Assignment.objects.filter(id=assignment_id).update(
-                state=Assignment.State.EXPIRED, finished_at=now
-            )
-            Item.objects.filter(id=item_id, assigned_count__gt=0).update(
-                assigned_count=F("assigned_count") - 1
-            )
-            released += 1
-    return released
+    """Return expired slots to the pool; safe to run concurrently (busy items are left for later).
 
-
-def assignment_next(*, project: Project, annotator, now: datetime | None = None) -> NextItem | None:
-    """The annotator's next item with its assignment, or None when nothing is left for them.
-
-    An annotator who still holds an unexpired assignment gets that same item back.
+    Locks the items first (SKIP LOCKED), then their assignments, like every other writer.
     """
     now = now or _now()
-    held = (
+    overdue = Assignment.objects.filter(
+        project=project, state=Assignment.State.ACTIVE, expires_at__lte=now
+    )
+    with transaction.atomic():
+        item_ids = list(overdue.values_list("item_id", flat=True)[:EXPIRE_BATCH])
+        if not item_ids:
+            return 0
+        locked_items = list(
+            Item.objects.select_for_update(skip_locked=True)
+            .filter(pk__in=item_ids)
+            .values_list("pk", flat=True)
+        )
+        expired = list(
+            overdue.select_for_update()
+            .filter(item_id__in=locked_items)
+            .values_list("pk", "item_id", "is_gold")
+        )
+        if not expired:
+            return 0
+        Assignment.objects.filter(pk__in=[pk for pk, _, _ in expired]).update(
+            state=Assignment.State.EXPIRED, finished_at=now
+        )
+        held_slots: dict[int, int] = {}
+        for _, item_id, is_gold in expired:
+            if not is_gold:
+                held_slots[item_id] = held_slots.get(item_id, 0) + 1
+        for item_id, released in held_slots.items():
+            Item.objects.filter(pk=item_id, assigned_count__gte=released).update(
+                assigned_count=F("assigned_count") - released
+            )
+    return len(expired)
+
+
+def prediction_latest(item: Item) -> Prediction | None:
+    return Prediction.objects.filter(item=item).order_by("-created_at", "-id").first()
+
+
+def _held(project: Project, annotator, now: datetime) -> Assignment | None:
+    return (
         Assignment.objects.select_related("item")
         .filter(project=project, annotator=annotator, state=Assignment.State.ACTIVE)
         .filter(expires_at__gt=now)
-        .order_by("created_at")
+        .order_by("created_at", "id")
         .first()
     )
-    if held is not None:
-        return NextItem(assignment=held, item=held.item)
 
-    assignments_expire(project=project, now=now)
-    touched_by_annotator = Assignment.objects.filter(
-        item=OuterRef("pk"), annotator=annotator
-    ).exclude(state=Assignment.State.EXPIRED)
-    annotated_by_annotator = Annotation.objects.filter(item=OuterRef("pk"), annotator=annotator)
-    candidates = (
-        open_items(project)
-        .filter(~Exists(touched_by_annotator), ~Exists(annotated_by_annotator))
-        .select_for_update(skip_locked=True, of=("self",))
+
+def _assignment_open(
+    *, project: Project, annotator, item: Item, is_gold: bool, now: datetime
+) -> Assignment:
+    """One row per (item, annotator): a new one, or the annotator's expired one made active."""
+    assignment = Assignment(
+        project=project,
+        item=item,
+        annotator=annotator,
+        state=Assignment.State.ACTIVE,
+        is_gold=is_gold,
+        skip_reason="",
+        created_at=now,
+        expires_at=now + timedelta(seconds=project.assignment_timeout),
+        finished_at=None,
     )
+    (assignment,) = Assignment.objects.bulk_create(
+        [assignment],
+        update_conflicts=True,
+        unique_fields=["item", "annotator"],
+        update_fields=[
+            "state",
+            "is_gold",
+            "skip_reason",
+            "created_at",
+            "expires_at",
+            "finished_at",
+        ],
+    )
+    if assignment.pk is None:  # backends that do not return ids from an upsert
+        assignment = Assignment.objects.get(item=item, annotator=annotator)
+    return assignment
+
+
+def assignment_next(
+    *, project: Project, annotator, now: datetime | None = None, with_prediction: bool = False
+) -> NextItem | None:
+    """The annotator's next item with its assignment, or None when nothing is left for them.
+
+    An annotator who still holds an unexpired assignment gets that same item back. With
+    `with_prediction`, the item's newest prediction comes along (never on gold items: a model's
+    answer there would bias the accuracy measured on them).
+    """
+    now = now or _now()
     with transaction.atomic():
-        item = _ordered(candidates, project).first()
-        if item is None:
-            return None
+        stats = annotator_stats_lock(project=project, annotator=annotator)
+        held = _held(project, annotator, now)
+        if held is not None:
+            AnnotatorStats.objects.filter(pk=stats.pk).update(last_active_at=now)
+        else:
+            assignments_expire(project=project, now=now)
+            held = _assignment_take(project=project, annotator=annotator, stats=stats, now=now)
+            if held is None:
+                return None
+    prediction = None
+    if with_prediction and not held.is_gold:
+        prediction = prediction_latest(held.item)
+    return NextItem(assignment=held, item=held.item, prediction=prediction)
+
+
+def _candidates_exist(project: Project, annotator) -> bool:
+    """Whether some item is free for the annotator, locked or not (SKIP LOCKED may hide all)."""
+    untouched = _not_touched_by(annotator)
+    started = Item.objects.filter(ITEM_STARTED, project=project).filter(
+        annotation_count__lt=F("extra_slots") + project.overlap - F("assigned_count")
+    )
+    fresh = Item.objects.filter(ITEM_FRESH, project=project)
+    return started.filter(untouched).exists() or fresh.filter(untouched).exists()
+
+
+def _candidate_take(project: Project, annotator) -> Item | None:
+    """The next non-gold item, locked. When every free item is locked by annotators served at
+    this very moment, wait a little and look again rather than answer "nothing left"."""
+    for attempt in range(LOCKED_RETRIES + 1):
+        item = _started_candidate(project, annotator) or _fresh_candidate(project, annotator)
+        if item is not None or not _candidates_exist(project, annotator):
+            return item
+        time.sleep(LOCKED_RETRY_PAUSE * (attempt + 1))
+    return None
+
+
+def _assignment_take(
+    *, project: Project, annotator, stats: AnnotatorStats, now: datetime
+) -> Assignment | None:
+    item = None
+    is_gold = gold_due(project=project, stats=stats)
+    if is_gold:
+        item = _gold_candidate(project, annotator)
+        is_gold = item is not None
+    if item is None:
+        item = _candidate_take(project, annotator)
+    if item is None:
+        return None
+    assignment = _assignment_open(
+        project=project, annotator=annotator, item=item, is_gold=is_gold, now=now
+    )
+    if not is_gold:
         Item.objects.filter(pk=item.pk).update(assigned_count=F("assigned_count") + 1)
         item.assigned_count += 1
-        assignment, _ = Assignment.objects.update_or_create(
-            item=item,
-            annotator=annotator,
-            defaults={
-                "project": project,
-                "state": Assignment.State.ACTIVE,
-                "expires_at": now + timedelta(seconds=project.assignment_timeout),
-                "created_at": now,
-                "finished_at": None,
-                "skip_reason": "",
-            },
-        )
-    return NextItem(assignment=assignment, item=item)
+    AnnotatorStats.objects.filter(pk=stats.pk).update(
+        served=F("served") + 1, gold_served=F("gold_served") + int(is_gold), last_active_at=now
+    )
+    assignment.item = item
+    return assignment
 
 
-def assignment_skip(*, assignment: Assignment, annotator, reason: str = "") -> Assignment:
+def assignment_skip(
+    *, assignment: Assignment, annotator, reason: str = "", now: datetime | None = None
+) -> Assignment:
     """Give the slot back so that others get the item; the annotator will not see it again."""
+    now = now or _now()
+    if assignment.annotator_id != annotator.pk:
+        raise NotYourAssignment("This assignment belongs to someone else.")
     with transaction.atomic():
+        Item.objects.select_for_update().filter(pk=assignment.item_id).first()
         locked = Assignment.objects.select_for_update().get(pk=assignment.pk)
-        if locked.annotator_id != annotator.pk:
-            raise QueueError("This assignment belongs to someone else.")
         if locked.state != Assignment.State.ACTIVE:
             raise QueueError(f"This assignment is {locked.state}, not active.")
         locked.state = Assignment.State.SKIPPED
         locked.skip_reason = reason[:500]
-        locked.finished_at = _now()
+        locked.finished_at = now
         locked.save(update_fields=["state", "skip_reason", "finished_at"])
-        Item.objects.filter(pk=locked.item_id, assigned_count__gt=0).update(
-            assigned_count=F("assigned_count") - 1, skip_count=F("skip_count") + 1
+        item_changes = {"skip_count": F("skip_count") + 1}
+        if not locked.is_gold:  # gold assignments hold no slot
+            item_changes["assigned_count"] = Greatest(F("assigned_count") - 1, 0)
+        Item.objects.filter(pk=locked.item_id).update(**item_changes)
+        annotator_stats_add(
+            project_id=locked.project_id, annotator_id=annotator.pk, now=now, skipped=1
         )
     return locked
