@@ -431,6 +431,12 @@ document.addEventListener("keydown", (event) => {
 });
 
 el("ws-form").addEventListener("submit", (event) => event.preventDefault());
+// A button clicked with the mouse gives focus back, so that Enter submits rather than clicking it
+// again; a button pressed from the keyboard (detail 0) keeps focus for the next Tab.
+root.addEventListener("click", (event) => {
+  const button = event.target.closest("button");
+  if (button && event.detail > 0) button.blur();
+});
 el("ws-submit").addEventListener("click", submit);
 el("ws-skip").addEventListener("click", skip);
 el("ws-undo").addEventListener("click", () => undoOrRedo(-1));

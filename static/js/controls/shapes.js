@@ -61,6 +61,8 @@ export function createShapeEditor(control, ctx, { kindClass, noun, describe, dra
       ),
     );
     stage.viewport.dataset.count = String(editor.shapes.length);
+    const chosen = editor.shapes[editor.selected];
+    if (chosen) status.textContent = `Selected ${noun} ${editor.selected + 1}: ${chosen.label}, ${describe(chosen)}.`;
   };
 
   editor.label = (text, x, y, color, unit) => {
@@ -84,7 +86,6 @@ export function createShapeEditor(control, ctx, { kindClass, noun, describe, dra
     if (shape) {
       editor.activeLabel = shape.label;
       bar.setPressed(shape.label);
-      status.textContent = `Selected ${noun} ${index + 1}: ${shape.label}, ${describe(shape)}.`;
     } else {
       status.textContent = "";
     }
