@@ -64,7 +64,7 @@ def export_filename(*, job: ExportJob, extension: str) -> str:
     return f"{_slug(job.project.name)}-export-{job.pk}.{extension}"
 
 
-def _progress_batches(
+def progress_batches(
     job: ExportJob,
     batches: Iterator[list[ExportRecord]],
     tally: ExportTally,
@@ -118,7 +118,7 @@ def _export_write(job: ExportJob) -> None:
         context = WriteContext(
             schema=schema, options=options, scratch=parts, project_name=project.name
         )
-        batches = _progress_batches(
+        batches = progress_batches(
             job, export_batches(project=project, options=options), tally, split_plan
         )
         with path.open("wb") as out:

@@ -1,4 +1,4 @@
-"""Which labels a result uses: the label distribution of a manifest and the strata of a split."""
+"""Which labels a result uses, and the stratum an item falls in when a split is stratified."""
 
 from __future__ import annotations
 
@@ -23,44 +23,6 @@ def control_labels(control: Control, value: Any) -> list[str]:
     if control.kind in SHAPE_OR_SPAN_KINDS:
         return [part["label"] for part in value]
     return []  # free text has no labels
-
-
-class LabelCounter:
-    """Counts label occurrences per control over many results (control -> label -> count).
-
-    It runs once per exported item, so the per-kind branches are prepared up front."""
-
-    def __init__(self, schema: LabelSchema):
-        self.counts: dict[str, dict[str, int]] = {}
-        self._single = [c.name for c in schema.controls if c.kind in (ls.CHOICE, ls.PAIRWISE)]
-        self._many = [c.name for c in schema.controls if c.kind == ls.MULTI]
-        self._parts = [c.name for c in schema.controls if c.kind in SHAPE_OR_SPAN_KINDS]
-
-    def _bucket(self, name: str) -> dict[str, int]:
-        bucket = self.counts.get(name)
-        if bucket is None:
-            bucket = self.counts[name] = {}
-        return bucket
-
-    def result_add(self, result: dict | None) -> None:
-        if not result:
-            return
-        for name in self._single:
-            value = result.get(name)
-            if value:
-                bucket = self._bucket(name)
-                bucket[value] = bucket.get(value, 0) + 1
-        for name in self._many:
-            for value in result.get(name) or ():
-                bucket = self._bucket(name)
-                bucket[value] = bucket.get(value, 0) + 1
-        for name in self._parts:
-            parts = result.get(name)
-            if parts:
-                bucket = self._bucket(name)
-                for part in parts:
-                    label = part["label"]
-                    bucket[label] = bucket.get(label, 0) + 1
 
 
 def stratify_control(schema: LabelSchema, name: str | None) -> Control | None:
