@@ -131,9 +131,14 @@ function renderItem(item) {
   );
 }
 
+let controlsLifetime = new AbortController();
+
 function renderControls(item) {
   const form = el("ws-form");
   form.replaceChildren();
+  // Listeners the previous item's controls put on the document go away with them.
+  controlsLifetime.abort();
+  controlsLifetime = new AbortController();
   const registry = new HotkeyRegistry(controlsSchema);
   // Labels first, so that every label's hotkey is fixed before controls claim their own keys.
   const labels = controlsSchema.map((control) => registry.labelsFor(control));
@@ -149,6 +154,7 @@ function renderControls(item) {
       item,
       labels: labels[index],
       registry,
+      signal: controlsLifetime.signal,
       onChange: onControlChange,
     });
     widget.root.addEventListener("pointerdown", () => { state.active = widget; }, true);
@@ -310,6 +316,18 @@ async function loadStats() {
   const list = el("ws-stats");
   if (!response.ok || !response.data) {
     list.replaceChildren(h("dt", {}, "Not available"));
+    return;
+  }
+  const stats = response.data;
+  if ("annotated" in stats) {
+    const accuracy = stats.gold_accuracy;
+    list.replaceChildren(
+      h("dt", {}, "Answered"), h("dd", {}, String(stats.annotated)),
+      h("dt", {}, "Skipped"), h("dd", {}, String(stats.skipped ?? 0)),
+      h("dt", {}, "Gold items"), h("dd", {}, String(stats.gold_answered ?? 0)),
+      h("dt", {}, "Gold score"),
+      h("dd", {}, accuracy === null || accuracy === undefined ? "not yet" : `${Math.round(accuracy * 100)}%`),
+    );
     return;
   }
   const rows = [];

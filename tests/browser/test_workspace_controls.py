@@ -51,6 +51,11 @@ def test_multiple_choice_with_hotkeys_and_clicks(page, page_errors):
     page.keyboard.press("Enter")
     wait_for_next_item(page, item.pk)
     assert stored_result(item, annotator) == {"topics": ["sports", "politics"]}
+    # The annotator's own progress panel counts the answer.
+    page.wait_for_function(
+        "document.getElementById('ws-stats').innerText.replace(/\\s+/g, ' ').includes('Answered 1')"
+    )
+    assert "Gold score" in page.locator("#ws-stats").inner_text()
     assert page_errors == []
 
 

@@ -13,7 +13,7 @@ export function svg(tag, attrs = {}) {
   return node;
 }
 
-export function createImageStage({ src, width, height, label, onReady }) {
+export function createImageStage({ src, width, height, label, onReady, signal }) {
   const image = h("img", { src, alt: label, draggable: "false", decoding: "async" });
   const layer = svg("svg", { class: "stage-layer" });
   const world = h("div", { class: "stage-world" }, image, layer);
@@ -179,6 +179,8 @@ export function createImageStage({ src, width, height, label, onReady }) {
   viewport.addEventListener("pointerup", () => {
     panFrom = null;
   });
-  new ResizeObserver(() => stage.ready && !userMoved && stage.fit()).observe(viewport);
+  const resizes = new ResizeObserver(() => stage.ready && !userMoved && stage.fit());
+  resizes.observe(viewport);
+  signal?.addEventListener("abort", () => resizes.disconnect());
   return stage;
 }

@@ -21,6 +21,7 @@ export function createShapeEditor(control, ctx, { kindClass, noun, describe, dra
     height: ctx.item.height,
     label: `${control.name}: image ${source}`,
     onReady: () => editor.render(),
+    signal: ctx.signal,
   });
   const group = svg("g", { class: "shapes" });
   const overlay = svg("g", { class: "overlay" });

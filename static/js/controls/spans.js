@@ -96,13 +96,16 @@ export function createSpans(control, ctx) {
     selection.setBaseAndExtent(anchorNode, anchorOffset, focusNode, focusOffset);
   }
 
-  document.addEventListener("selectionchange", () => {
-    if (!fieldset.isConnected) return;
-    const found = readSelection();
-    if (found === undefined) return;
-    pending = found;
-    describe();
-  });
+  document.addEventListener(
+    "selectionchange",
+    () => {
+      const found = readSelection();
+      if (found === undefined) return;
+      pending = found;
+      describe();
+    },
+    { signal: ctx.signal },
+  );
 
   // ---- rendering ----
   function excerpt(span) {
