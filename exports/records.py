@@ -35,6 +35,7 @@ class AnnotationRecord:
     annotation_id: int
     annotator_id: int
     annotator: str
+    annotator_email: str
     result: dict[str, Any]
     lead_time: float
     created_at: datetime
@@ -123,16 +124,17 @@ def _annotations_by_item(project: Project, first_id: int, last_id: int) -> dict[
             "id",
             "annotator_id",
             "annotator__username",
+            "annotator__email",
             Cast("result", TextField()),
             "lead_time",
             "created_at",
             "updated_at",
         )
     )
-    for item_id, pk, annotator_id, username, result, lead_time, created, updated in rows:
+    for item_id, pk, annotator_id, username, email, result, lead_time, created, updated in rows:
         by_item.setdefault(item_id, []).append(
             AnnotationRecord(
-                pk, annotator_id, username, orjson.loads(result), lead_time, created, updated
+                pk, annotator_id, username, email, orjson.loads(result), lead_time, created, updated
             )
         )
     return by_item

@@ -1,12 +1,14 @@
 """Label Studio JSON writer: the task list Label Studio 1.23 exports and imports.
 
 One task per item: `id` (the item id), `data` (the item's data), `meta.external_id`, and
-`annotations` (every annotation with its annotator id and time when asked, else the final result
+`annotations` (every annotation with its annotator, as `completed_by: {id, email}` the way Label
+Studio's snapshot export writes it, and its time, when asked, else the final result
 as one annotation), `predictions` when asked. Results become Label Studio result items with
 `from_name` (the control) and `to_name` (its source field): choices, labels (spans with text),
 rectanglelabels and polygonlabels in percent of the image with original_width/height, textarea
-and pairwise (left/right). Gold answers, when asked, are an extra annotation marked
-`ground_truth: true`. The file is one compact JSON array, as Label Studio writes it.
+and pairwise (left/right). Gold answers, when asked, mark the annotation that gives them
+`ground_truth: true` (or come as an annotation of their own when none does). The file is one
+compact JSON array, as Label Studio writes it.
 """
 
 from __future__ import annotations
@@ -127,7 +129,8 @@ def label_studio_task(record: ExportRecord, context: WriteContext) -> dict[str, 
             annotations.append(
                 {
                     "id": a.annotation_id,
-                    "completed_by": a.annotator_id,
+                    # As in Label Studio's snapshot export: the email lets an import match users.
+                    "completed_by": {"id": a.annotator_id, "email": a.annotator_email},
                     "result": label_studio_result(
                         schema, a.result, key=("a", a.annotation_id), **shape
                     ),
@@ -152,16 +155,33 @@ def label_studio_task(record: ExportRecord, context: WriteContext) -> dict[str, 
             }
         )
     if options.include_gold and record.gold is not None:
-        annotations.append(
-            {
-                "completed_by": None,
-                "result": label_studio_result(
-                    schema, record.gold, key=("g", record.item_id), **shape
+        # Label Studio marks gold as the annotation that is ground truth: mark the one that
+        # gives the gold answer, or carry the gold answer as an annotation of its own.
+        marked = (
+            next(
+                (
+                    a
+                    for a, source in zip(annotations, record.annotations, strict=False)
+                    if source.result == record.gold
                 ),
-                "was_cancelled": False,
-                "ground_truth": True,
-            }
+                None,
+            )
+            if options.include_annotations
+            else None
         )
+        if marked is not None:
+            marked["ground_truth"] = True
+        else:
+            annotations.append(
+                {
+                    "completed_by": None,
+                    "result": label_studio_result(
+                        schema, record.gold, key=("g", record.item_id), **shape
+                    ),
+                    "was_cancelled": False,
+                    "ground_truth": True,
+                }
+            )
     task: dict[str, Any] = {
         "id": record.item_id,
         "data": record.data,

@@ -328,4 +328,8 @@ def test_label_studio_text_results_match_label_studio(text_project, lead, tmp_pa
     ours = tasks[0]["annotations"][0]["result"]
     strip = lambda results: [{k: v for k, v in r.items() if k != "id"} for r in results]  # noqa: E731
     assert strip(ours)[:4] == strip(theirs)
-    assert tasks[0]["annotations"][0]["completed_by"] == text_project.annotators[0].pk
+    annotator = text_project.annotators[0]
+    assert tasks[0]["annotations"][0]["completed_by"] == {
+        "id": annotator.pk,
+        "email": annotator.email,
+    }
