@@ -10,6 +10,7 @@ Krippendorff's alpha for nominal data (the krippendorff package) from the coinci
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from itertools import combinations
 
 import numpy as np
@@ -83,50 +84,51 @@ def item_slots(items: np.ndarray, n_items: int) -> tuple[np.ndarray, np.ndarray]
     return order, np.arange(len(items)) - first
 
 
-def annotation_pairs(items, annotators, labels, n_items: int):
-    """Every pair of annotations on the same item: (annotator a < annotator b, label a, label b)."""
-    keep = labels != EMPTY
-    items, annotators, labels = items[keep], annotators[keep], labels[keep]
+@dataclass(frozen=True)
+class AnnotatorPairs:
+    """Every pair of annotations on the same item, as indices into the annotation arrays.
+
+    first[k] and second[k] are on the same item and annotators[first] < annotators[second];
+    pair[k] numbers the annotator pair. Built once per control, reused for every label.
+    """
+
+    first: np.ndarray
+    second: np.ndarray
+    pair: np.ndarray
+    n_pairs: int
+
+
+def annotator_pairs(items, annotators, n_items: int) -> AnnotatorPairs:
+    empty = np.zeros(0, dtype=np.int64)
     if not len(items):
-        empty = np.zeros(0, dtype=np.int64)
-        return empty, empty, empty, empty
+        return AnnotatorPairs(first=empty, second=empty, pair=empty, n_pairs=0)
     order, slot = item_slots(items, n_items)
     width = int(slot.max()) + 1
-    who = np.full((n_items, width), -1, dtype=np.int64)
-    what = np.full((n_items, width), -1, dtype=np.int64)
-    who[items[order], slot] = annotators[order]
-    what[items[order], slot] = labels[order]
-    parts = []
+    at = np.full((n_items, width), -1, dtype=np.int64)  # annotation index per (item, slot)
+    at[items[order], slot] = order
+    firsts, seconds = [], []
     for s, t in combinations(range(width), 2):
-        valid = (who[:, s] >= 0) & (who[:, t] >= 0)
-        a, b, la, lb = who[valid, s], who[valid, t], what[valid, s], what[valid, t]
-        swap = a > b
-        parts.append(
-            (
-                np.where(swap, b, a),
-                np.where(swap, a, b),
-                np.where(swap, lb, la),
-                np.where(swap, la, lb),
-            )
-        )
-    if not parts:
-        empty = np.zeros(0, dtype=np.int64)
-        return empty, empty, empty, empty
-    return tuple(np.concatenate(column) for column in zip(*parts, strict=True))
-
-
-def pair_confusions(items, annotators, labels, n_items: int, n_labels: int):
-    """Confusion matrix (labels x labels) for each pair of annotators who share items."""
-    a, b, la, lb = annotation_pairs(items, annotators, labels, n_items)
-    if not len(a):
-        return np.zeros((0, 2), dtype=np.int64), np.zeros((0, n_labels, n_labels))
-    pair_keys, pair = np.unique(a * (int(annotators.max()) + 1) + b, return_inverse=True)
-    cells = (pair * n_labels + la) * n_labels + lb
-    matrices = np.bincount(cells, minlength=len(pair_keys) * n_labels * n_labels).reshape(
-        len(pair_keys), n_labels, n_labels
-    )
+        valid = (at[:, s] >= 0) & (at[:, t] >= 0)
+        i, j = at[valid, s], at[valid, t]
+        swap = annotators[i] > annotators[j]
+        firsts.append(np.where(swap, j, i))
+        seconds.append(np.where(swap, i, j))
+    if not firsts:
+        return AnnotatorPairs(first=empty, second=empty, pair=empty, n_pairs=0)
+    first, second = np.concatenate(firsts), np.concatenate(seconds)
     base = int(annotators.max()) + 1
-    return np.column_stack([pair_keys // base, pair_keys % base]), matrices.astype(float)
+    keys, pair = np.unique(annotators[first] * base + annotators[second], return_inverse=True)
+    return AnnotatorPairs(first=first, second=second, pair=pair.ravel(), n_pairs=len(keys))
+
+
+def pair_confusions(pairs: AnnotatorPairs, labels, n_labels: int) -> np.ndarray:
+    """Confusion matrix (labels x labels) for each pair of annotators who share items."""
+    cells = (pairs.pair * n_labels + labels[pairs.first]) * n_labels + labels[pairs.second]
+    return (
+        np.bincount(cells, minlength=pairs.n_pairs * n_labels * n_labels)
+        .reshape(pairs.n_pairs, n_labels, n_labels)
+        .astype(float)
+    )
 
 
 def kappa_from_confusion(matrices: np.ndarray) -> np.ndarray:
@@ -138,20 +140,34 @@ def kappa_from_confusion(matrices: np.ndarray) -> np.ndarray:
         return (observed - expected) / (1 - expected)
 
 
-def cohen_kappa_mean(items, annotators, labels, n_items: int, n_labels: int) -> float | None:
-    """Cohen's kappa for each annotator pair on the items both labelled, averaged over pairs."""
-    _, matrices = pair_confusions(items, annotators, labels, n_items, n_labels)
-    kappas = kappa_from_confusion(matrices)
+def _answered(items, annotators, labels):
+    keep = labels != EMPTY
+    return items[keep], annotators[keep], labels[keep]
+
+
+def cohen_kappa_mean(
+    items, annotators, labels, n_items: int, n_labels: int, pairs: AnnotatorPairs | None = None
+) -> float | None:
+    """Cohen's kappa for each annotator pair on the items both labelled, averaged over pairs.
+
+    Without `pairs`, blank answers are dropped first; with them, labels must have no blanks.
+    """
+    if pairs is None:
+        items, annotators, labels = _answered(items, annotators, labels)
+        pairs = annotator_pairs(items, annotators, n_items)
+    kappas = kappa_from_confusion(pair_confusions(pairs, labels, n_labels))
     kappas = kappas[np.isfinite(kappas)]
     return float(kappas.mean()) if kappas.size else None
 
 
-def categorical_metrics(items, annotators, labels, n_items: int, n_labels: int) -> dict:
+def categorical_metrics(
+    items, annotators, labels, n_items: int, n_labels: int, pairs: AnnotatorPairs | None = None
+) -> dict:
     counts = category_counts(items, labels, n_items, n_labels)
     return {
         "items": int((counts.sum(axis=1) >= 2).sum()),
         "percent_agreement": percent_agreement(counts),
-        "cohen_kappa": cohen_kappa_mean(items, annotators, labels, n_items, n_labels),
+        "cohen_kappa": cohen_kappa_mean(items, annotators, labels, n_items, n_labels, pairs),
         "fleiss_kappa": fleiss_kappa(counts),
         "krippendorff_alpha": krippendorff_alpha_nominal(counts),
     }
@@ -167,9 +183,11 @@ def mean_of(rows: list[dict], key: str) -> float | None:
     return float(np.mean(values)) if values else None
 
 
-def binary_metrics_per_label(presence: np.ndarray, items, annotators, n_items: int) -> dict:
+def binary_metrics_per_label(
+    presence: np.ndarray, items, annotators, n_items: int, pairs: AnnotatorPairs | None = None
+) -> dict:
     """Categorical metrics on one label's presence (codes 0/1) across annotations."""
-    return categorical_metrics(items, annotators, presence, n_items, 2)
+    return categorical_metrics(items, annotators, presence, n_items, 2, pairs)
 
 
 def spans_agreement(grouped: list[list], labels: list[str]) -> dict:

@@ -12,7 +12,7 @@ import numpy as np
 
 from labeling.agreement import category_counts
 from labeling.annotation_codes import ChoiceCodes, annotation_table_load
-from labeling.dawid_skene import dawid_skene_fit
+from labeling.dawid_skene import DawidSkeneFit, dawid_skene_fit
 from projects.label_schema import CHOICE, PAIRWISE, LabelSchema
 from projects.models import Project
 
@@ -47,9 +47,9 @@ def majority_aggregate(codes: ChoiceCodes) -> ChoiceAggregate:
     )
 
 
-def dawid_skene_aggregate(codes: ChoiceCodes) -> ChoiceAggregate:
+def choice_dawid_skene_fit(codes: ChoiceCodes) -> DawidSkeneFit:
     answered = codes.answered()
-    fit = dawid_skene_fit(
+    return dawid_skene_fit(
         items=answered.items,
         annotators=answered.annotators,
         labels=answered.labels,
@@ -58,6 +58,11 @@ def dawid_skene_aggregate(codes: ChoiceCodes) -> ChoiceAggregate:
         n_labels=codes.n_labels,
         tolerance=1e-6,
     )
+
+
+def dawid_skene_aggregate(codes: ChoiceCodes, fit: DawidSkeneFit | None = None) -> ChoiceAggregate:
+    answered = codes.answered()
+    fit = fit or choice_dawid_skene_fit(codes)
     ordered = np.sort(fit.posteriors, axis=1)
     answered_items = np.bincount(answered.items, minlength=codes.n_items) > 0
     return ChoiceAggregate(

@@ -27,9 +27,14 @@ from labeling.annotation_codes import (
     ChoiceCodes,
     annotation_table_load,
     label_codes,
+    rows_fetch,
 )
-from labeling.dawid_skene import dawid_skene_fit
 from labeling.models import Annotation, Assignment, Resolution
+from labeling.project_aggregation import (
+    choice_dawid_skene_fit,
+    dawid_skene_aggregate,
+    majority_aggregate,
+)
 from projects.label_schema import (
     BOXES,
     CHOICE,
@@ -105,8 +110,9 @@ def _categorical_control(
     confusions: dict,
 ) -> dict:
     answered = codes.answered()
+    pairs = agreement.annotator_pairs(answered.items, answered.annotators, codes.n_items)
     metrics = agreement.categorical_metrics(
-        answered.items, answered.annotators, answered.labels, codes.n_items, codes.n_labels
+        answered.items, answered.annotators, answered.labels, codes.n_items, codes.n_labels, pairs
     )
     labels = []
     for k, value in enumerate(codes.label_values):
@@ -115,18 +121,21 @@ def _categorical_control(
             {
                 "label": value,
                 **agreement.binary_metrics_per_label(
-                    presence, answered.items, answered.annotators, codes.n_items
+                    presence, answered.items, answered.annotators, codes.n_items, pairs
                 ),
             }
         )
     # Agreement with the consensus: one vectorised comparison.
-    reference = _per_item_reference(table, consensus_rows, codes.label_values)[codes.items]
+    per_item = _per_item_reference(table, consensus_rows, codes.label_values)
+    reference = per_item[codes.items]
     known = reference != agreement.EMPTY
     consensus.add(codes.annotators[known], (codes.labels[known] == reference[known]).astype(float))
-    pooled = np.zeros((codes.n_labels, codes.n_labels))
-    reference = _per_item_reference(table, consensus_rows, codes.label_values)[answered.items]
+    reference = per_item[answered.items]
     known = reference != agreement.EMPTY
-    np.add.at(pooled, (reference[known], answered.labels[known]), 1)
+    pooled = np.bincount(
+        reference[known] * codes.n_labels + answered.labels[known],
+        minlength=codes.n_labels * codes.n_labels,
+    ).reshape(codes.n_labels, codes.n_labels)
     out = {
         "name": control.name,
         "kind": control.kind,
@@ -137,15 +146,16 @@ def _categorical_control(
             "matrix": pooled.astype(int).tolist(),
         },
     }
+    majority = majority_aggregate(codes)
+    out["aggregation"] = {"majority_decided": int(majority.decided.sum())}
     if control.kind == CHOICE and len(answered.labels):
-        fit = dawid_skene_fit(
-            items=answered.items,
-            annotators=answered.annotators,
-            labels=answered.labels,
-            n_items=codes.n_items,
-            n_annotators=codes.n_annotators,
-            n_labels=codes.n_labels,
-            tolerance=1e-6,
+        fit = choice_dawid_skene_fit(codes)
+        by_model = dawid_skene_aggregate(codes, fit=fit)
+        both = majority.decided & by_model.decided
+        out["aggregation"].update(
+            dawid_skene_decided=int(by_model.decided.sum()),
+            # items whose label depends on the method: where annotator reliability matters
+            methods_differ=int((majority.labels[both] != by_model.labels[both]).sum()),
         )
         out["dawid_skene"] = {"iterations": fit.iterations, "priors": fit.priors.tolist()}
         for a in range(codes.n_annotators):
@@ -210,6 +220,7 @@ def _multi_metrics(rows, table: AnnotationTable, labels: list[str]) -> dict:
     item_ids, annotator_ids, answers = zip(*rows, strict=True)
     items = _item_codes(table, item_ids)
     annotators = np.searchsorted(table.annotator_ids, np.asarray(annotator_ids, dtype=np.int64))
+    pairs = agreement.annotator_pairs(items, annotators, len(table.item_ids))
     per_label = []
     for label in labels:
         presence = np.fromiter((label in (a or ()) for a in answers), dtype=np.int64)
@@ -217,7 +228,7 @@ def _multi_metrics(rows, table: AnnotationTable, labels: list[str]) -> dict:
             {
                 "label": label,
                 **agreement.binary_metrics_per_label(
-                    presence, items, annotators, len(table.item_ids)
+                    presence, items, annotators, len(table.item_ids), pairs
                 ),
             }
         )
@@ -302,7 +313,7 @@ def project_quality(*, project: Project) -> dict:
     controls = []
     for control in schema.controls:
         if control.kind in CATEGORICAL:
-            consensus_rows = list(
+            consensus_rows = rows_fetch(
                 current.values_list("item_id", KeyTextTransform(control.name, "result"))
             )
             controls.append(
