@@ -98,7 +98,7 @@ def heatmap(*, title: str, labels: list[str], matrix: list[list[float]]) -> Safe
     """A confusion matrix: rows are the reference (consensus), columns the annotators' answers."""
     cell, left, top = 44, 120, 110
     size = len(labels)
-    width, height = left + size * cell + 10, top + size * cell + 10
+    width, height = max(left + size * cell + 10, 360), top + size * cell + 10
     peak = max((v for row in matrix for v in row), default=0) or 1
     body = [f'<text x="{left}" y="14" font-size="12">answered (columns) vs consensus (rows)</text>']
     for j, label in enumerate(labels):

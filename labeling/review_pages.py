@@ -8,7 +8,7 @@ from django.shortcuts import get_object_or_404, render
 from labeling.charts import bar_chart, heatmap, line_chart
 from labeling.quality import project_quality
 from projects import access
-from projects.models import Project
+from projects.models import Item, Project
 
 
 @login_required
@@ -75,5 +75,9 @@ def dashboard(request, pk):
             "quality": quality,
             "controls": controls,
             "progress_chart": progress_chart,
+            "status_counts": [
+                (label, quality["project"]["status_counts"].get(value, 0))
+                for value, label in Item.Status.choices
+            ],
         },
     )

@@ -1,8 +1,11 @@
 """A reviewer adjudicates three disputed items in Chromium: accept, merge-and-save, send back."""
 
+import base64
+import io
 import json
 
 import pytest
+from PIL import Image, ImageDraw
 
 from labeling.annotations import annotation_submit
 from labeling.models import Annotation
@@ -111,3 +114,55 @@ def test_annotator_cannot_open_the_review_page(page):
     login(page, "only-ann")
     response = page.goto(f"/projects/{project.pk}/review/")
     assert response.status == 403
+
+
+def png_data_url(width: int, height: int) -> str:
+    image = Image.new("RGB", (width, height), "#dfe7ef")
+    draw = ImageDraw.Draw(image)
+    draw.rectangle([40, 40, 160, 120], fill="#c0392b")
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG")
+    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode()
+
+
+def test_boxes_of_every_annotator_are_overlaid_in_distinct_colours(page):
+    schema = {
+        "controls": [{"name": "objects", "kind": "boxes", "source": "image", "labels": ["car"]}]
+    }
+    project = ProjectFactory(label_schema=schema, overlap=2, review_policy="disagreements")
+    MembershipFactory(project=project, user=UserFactory(username="lee"), role="lead")
+    item = ItemFactory(
+        project=project, data={"image": png_data_url(320, 240)}, width=320, height=240
+    )
+    for n, x in enumerate((40, 44)):
+        annotation_submit(
+            item=item,
+            annotator=UserFactory(username=f"boxer{n}"),
+            result={"objects": [{"x": x, "y": 40, "width": 120, "height": 80, "label": "car"}]},
+        )
+    login(page, "lee")
+    page.goto(f"/projects/{project.pk}/review/")
+    wait_for_item(page, item.pk)
+    shapes = page.locator("svg .rv-shape")
+    assert shapes.count() == 2
+    colours = {shapes.nth(i).get_attribute("stroke") for i in range(2)}
+    assert len(colours) == 2
+    assert page.locator('#rv-answers tr[data-control="objects"].disagree').count() == 1
+    screenshot(page, "review-boxes-overlay")
+
+
+def test_lead_sees_the_quality_dashboard_pictures(page):
+    project = ProjectFactory(name="Quality", label_schema=SCHEMA, overlap=2, review_policy="none")
+    MembershipFactory(project=project, user=UserFactory(username="dora"), role="lead")
+    annotators = [UserFactory(username="ann-a"), UserFactory(username="ann-b")]
+    for n, pair in enumerate((("pos", "pos"), ("neg", "neg"), ("neu", "pos"), ("neg", "neg"))):
+        item = ItemFactory(project=project, external_id=f"q{n}", data={"text": TEXT})
+        for user, label in zip(annotators, pair, strict=True):
+            annotation_submit(item=item, annotator=user, result={"sentiment": label})
+    login(page, "dora")
+    page.goto(f"/projects/{project.pk}/dashboard/")
+    assert page.locator("svg.chart").count() >= 3
+    assert page.get_by_role("img", name="Progress over time").count() == 1
+    rows = page.locator("#annotator-table tbody tr")
+    assert rows.count() == 2 and "ann-a" in rows.first.inner_text()
+    screenshot(page, "quality-dashboard")
