@@ -188,6 +188,14 @@ class CeleryWorkers:
             celery_app.control.purge(connection=conn)
 
 
+def app_connections_reset() -> None:
+    """Forget the app's broker connection and producer pools, so the next enqueue connects to
+    the broker now configured. Celery has no public call for this (app.close() also unregisters
+    the app), hence the private attributes."""
+    celery_app._pool = None
+    celery_app.amqp._producer_pool = None
+
+
 @pytest.fixture(scope="session")
 def _celery_workers(django_db_setup, django_db_blocker, tmp_path_factory):
     if connection.vendor != "postgresql":
@@ -213,15 +221,12 @@ def celery_worker_process(_celery_workers, transactional_db, settings):
     settings.CELERY_BROKER_URL = workers.broker_url
     settings.CELERY_TASK_ALWAYS_EAGER = False
     settings.MEDIA_ROOT = workers.media_root  # the worker reads the uploads the test makes
-    # The Celery app copied Django's settings when it was configured: change its copy too, and
-    # drop its connection pool so the next enqueue connects to this broker.
-    saved = {key: celery_app.conf[key] for key in ("broker_url", "task_always_eager")}
-    celery_app.conf.update(broker_url=workers.broker_url, task_always_eager=False)
-    celery_app.close()
+    # The Celery app reads Django's settings when asked (config_from_object), so the overrides
+    # above reach it; its cached connection and producer pools are dropped to use this broker.
+    app_connections_reset()
     try:
         yield workers
     finally:
-        workers.purge()
         workers.stop_all_but_first()
-        celery_app.conf.update(saved)
-        celery_app.close()
+        workers.purge()
+        app_connections_reset()  # the settings fixture restores eager mode after this
