@@ -140,6 +140,7 @@ def _export_write(job: ExportJob) -> None:
         sha256=sha256,
         size=size,
         created_at=finished,
+        extra={"writer_report": context.report} if context.report else None,
     )
     job.checksum = sha256
     job.items_written = tally.items

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO, Protocol
 
@@ -20,6 +20,11 @@ class WriteContext:
     options: ExportOptions
     scratch: Path  # a private folder the writer may use for parts it joins at the end
     project_name: str = ""
+    # What the writer wants the manifest to say (e.g. images it could not bundle).
+    report: dict = field(default_factory=dict)
+
+    def report_count(self, key: str, amount: int = 1) -> None:
+        self.report[key] = self.report.get(key, 0) + amount
 
 
 class Writer(Protocol):

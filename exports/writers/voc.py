@@ -68,6 +68,8 @@ def voc_write(batches: Batches, out: BinaryIO, context: WriteContext) -> None:
             for record in batch:
                 reference = image_reference(record, field)
                 content = image_read(reference) if options.bundle_images else None
+                if options.bundle_images and content is None:
+                    context.report_count("images_not_bundled")
                 width, height = image_size(record, content)
                 name = image_name(record, reference)
                 stem = name.rsplit(".", 1)[0]

@@ -67,6 +67,8 @@ def yolo_write(batches: Batches, out: BinaryIO, context: WriteContext) -> None:
             for record in batch:
                 reference = image_reference(record, field)
                 content = image_read(reference)
+                if content is None:
+                    context.report_count("images_not_bundled")
                 width, height = image_size(record, content)
                 name = image_name(record, reference)
                 folder = f"/{record.split}" if options.split else ""
@@ -74,6 +76,9 @@ def yolo_write(batches: Batches, out: BinaryIO, context: WriteContext) -> None:
                     zip_bytes_add(archive, f"images{folder}/{name}", content, compress=False)
                 shapes = list(result_shapes(context.schema, record.result))
                 if shapes and not (width and height):
-                    raise ValueError(f"item {record.item_id}: image size unknown, cannot normalise")
+                    # Without the image's size the boxes cannot be normalised: leave the
+                    # labels out rather than write wrong ones, and say so in the manifest.
+                    context.report_count("items_without_image_size")
+                    shapes = []
                 text = yolo_lines(shapes, class_ids, width, height) if shapes else ""
                 zip_bytes_add(archive, f"labels{folder}/{_stem(name)}.txt", text.encode())

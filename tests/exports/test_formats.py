@@ -210,6 +210,7 @@ def test_coco_bundles_images_and_splits_in_a_zip(image_project, lead, tmp_path):
         image_project.project, lead, "coco", tmp_path, bundle_images=True, split=[0.5, 0.25, 0.25]
     )
     assert job.manifest["content_type"] == "application/zip"
+    assert job.manifest["writer_report"] == {"images_not_bundled": 1}  # the remote one
     with zipfile.ZipFile(path) as archive:
         names = archive.namelist()
         archive.extractall(tmp_path / "coco")
@@ -225,7 +226,8 @@ def test_coco_bundles_images_and_splits_in_a_zip(image_project, lead, tmp_path):
 
 
 def test_yolo_zip_has_images_labels_and_data_yaml(image_project, lead, tmp_path):
-    _, path = export_run(image_project.project, lead, "yolo", tmp_path)
+    job, path = export_run(image_project.project, lead, "yolo", tmp_path)
+    assert job.manifest["writer_report"] == {"images_not_bundled": 1}
     with zipfile.ZipFile(path) as archive:
         names = set(archive.namelist())
         data = yaml.safe_load(archive.read("data.yaml"))
