@@ -4,6 +4,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
+from django.http import StreamingHttpResponse
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers, status, viewsets
@@ -12,11 +13,14 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from projects import access
+from projects.import_formats import FORMATS
+from projects.imports import ImportRefused, import_errors_csv, import_job_cancel, import_job_create
 from projects.items import items_create
 from projects.label_schema import LabelSchema, SchemaError
 from projects.members import membership_set
-from projects.models import Item, Membership, Project
+from projects.models import ImportJob, Item, Membership, Project
 from projects.predictions import PredictionsRefused, predictions_create
+from projects.tasks import import_job_enqueue
 
 
 class ProjectSerializer(serializers.ModelSerializer):
@@ -108,6 +112,50 @@ class ItemsCreatedSerializer(serializers.Serializer):
     errors = serializers.ListField(child=serializers.DictField())
 
 
+class ImportJobSerializer(serializers.ModelSerializer):
+    percent = serializers.FloatField(read_only=True)
+    errors_url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = ImportJob
+        fields = [
+            "id",
+            "project",
+            "status",
+            "format",
+            "original_name",
+            "file_size",
+            "rows_read",
+            "created_count",
+            "skipped_count",
+            "failed_count",
+            "progress_done",
+            "progress_total",
+            "percent",
+            "chunk_count",
+            "message",
+            "errors",
+            "errors_url",
+            "created_at",
+            "started_at",
+            "finished_at",
+        ]
+        read_only_fields = fields
+
+    def get_errors_url(self, job: ImportJob) -> str:
+        return self.context["request"].build_absolute_uri(f"/api/imports/{job.pk}/errors/")
+
+
+class ImportUploadSerializer(serializers.Serializer):
+    file = serializers.FileField()
+    format = serializers.ChoiceField(choices=sorted(FORMATS), required=False, allow_blank=True)
+    mapping = serializers.JSONField(
+        required=False,
+        help_text='Column mapping, e.g. {"columns": {"body": "text"}, "external_id": "id", '
+        '"priority": "prio", "gold": "answer", "prediction": "guess", "model_version": "v2"}.',
+    )
+
+
 def project_for(request: Request, pk, allowed: frozenset) -> Project:
     """Load a project the user may see (404 otherwise) and check their role (403)."""
     project = get_object_or_404(Project, pk=pk)
@@ -193,6 +241,37 @@ class ProjectViewSet(
         return Response(body, status=status.HTTP_201_CREATED)
 
     @extend_schema(
+        request={"multipart/form-data": ImportUploadSerializer},
+        responses={202: ImportJobSerializer, 200: ImportJobSerializer(many=True)},
+    )
+    @action(detail=True, methods=["get", "post"], serializer_class=ImportJobSerializer)
+    def imports(self, request: Request, pk=None):
+        """List the project's import jobs, or upload a file to import (answers 202 at once)."""
+        project = project_for(request, pk, access.LEAD_ONLY)
+        if request.method == "GET":
+            page = self.paginate_queryset(project.import_jobs.order_by("-created_at", "-id"))
+            context = {"request": request}
+            return self.get_paginated_response(
+                ImportJobSerializer(page, many=True, context=context).data
+            )
+        upload = ImportUploadSerializer(data=request.data)
+        upload.is_valid(raise_exception=True)
+        try:
+            with transaction.atomic():
+                job = import_job_create(
+                    project=project,
+                    user=request.user,
+                    upload=upload.validated_data["file"],
+                    format=upload.validated_data.get("format") or None,
+                    mapping=upload.validated_data.get("mapping"),
+                )
+                import_job_enqueue(job.pk)
+        except ImportRefused as exc:
+            return Response({"detail": str(exc)}, status=status.HTTP_400_BAD_REQUEST)
+        body = ImportJobSerializer(job, context={"request": request}).data
+        return Response(body, status=status.HTTP_202_ACCEPTED)
+
+    @extend_schema(
         request=PredictionRowSerializer(many=True),
         responses={201: PredictionsCreatedSerializer},
     )
@@ -221,3 +300,31 @@ class ProjectViewSet(
             )
         return Response({"created": created}, status=status.HTTP_201_CREATED)
 
+
+class ImportJobViewSet(mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """Import jobs by id: state and counts, cancel, and the error report (leads only)."""
+
+    serializer_class = ImportJobSerializer
+    queryset = ImportJob.objects.select_related("project")
+
+    def get_object(self):
+        job = get_object_or_404(self.get_queryset(), pk=self.kwargs["pk"])
+        access.project_check_role(
+            user=self.request.user, project=job.project, allowed=access.LEAD_ONLY
+        )
+        return job
+
+    @extend_schema(request=None, responses={200: ImportJobSerializer})
+    @action(detail=True, methods=["post"])
+    def cancel(self, request: Request, pk=None):
+        job = import_job_cancel(job=self.get_object())
+        return Response(ImportJobSerializer(job, context={"request": request}).data)
+
+    @extend_schema(responses={(200, "text/csv"): str})
+    @action(detail=True, methods=["get"])
+    def errors(self, request: Request, pk=None):
+        """Every bad row as CSV: line, reason."""
+        job = self.get_object()
+        response = StreamingHttpResponse(import_errors_csv(job=job), content_type="text/csv")
+        response["Content-Disposition"] = f'attachment; filename="import-{job.pk}-errors.csv"'
+        return response

@@ -4,6 +4,7 @@ import json
 
 from django import forms
 
+from projects.import_formats import FORMATS
 from projects.label_schema import LabelSchema, SchemaError
 from projects.models import Membership, Project
 
@@ -92,3 +93,8 @@ class MemberForm(forms.Form):
 
 class UploadForm(forms.Form):
     file = forms.FileField()
+    format = forms.ChoiceField(
+        widget=forms.Select(attrs={"id": "upload-format"}),
+        choices=[("", "Detect from the file")] + [(f.name, f.label) for f in FORMATS.values()],
+        required=False,
+    )

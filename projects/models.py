@@ -197,6 +197,11 @@ class ImportJob(models.Model):
     message = models.TextField(blank=True, help_text="Why the whole job failed, if it did.")
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
+    file_size = models.PositiveBigIntegerField(default=0)
+    # Progress in the reader's own units (bytes, rows or zip entries), for the progress bar.
+    progress_total = models.PositiveBigIntegerField(default=0)
+    progress_done = models.PositiveBigIntegerField(default=0)
+    chunk_count = models.PositiveIntegerField(default=0)
     finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
@@ -205,3 +210,51 @@ class ImportJob(models.Model):
     @property
     def is_finished(self) -> bool:
         return self.status in {self.Status.DONE, self.Status.FAILED, self.Status.CANCELLED}
+
+    @property
+    def percent(self) -> float:
+        if self.status == self.Status.DONE:
+            return 100.0
+        if not self.progress_total:
+            return 0.0
+        return round(min(100.0, 100.0 * self.progress_done / self.progress_total), 1)
+
+
+class ImportChunk(models.Model):
+    """One slice of an import file (a byte range at line boundaries, a range of Parquet row
+    groups, or the whole file), imported by one task. `position` is where the next batch starts,
+    committed with each batch, so a redelivered task resumes where the killed one stopped."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        DONE = "done", "Done"
+
+    job = models.ForeignKey(ImportJob, on_delete=models.CASCADE, related_name="chunks")
+    index = models.PositiveIntegerField()
+    start = models.PositiveBigIntegerField(default=0)
+    end = models.PositiveBigIntegerField(null=True, blank=True, help_text="Exclusive; null: EOF.")
+    first_line = models.PositiveBigIntegerField(default=1)
+    position = models.PositiveBigIntegerField(default=0)
+    line = models.PositiveBigIntegerField(default=1, help_text="Line number at `position`.")
+    progress = models.PositiveBigIntegerField(default=0, help_text="Progress units at `position`.")
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.PENDING)
+    rows_read = models.PositiveBigIntegerField(default=0)
+    failed_count = models.PositiveBigIntegerField(default=0)
+
+    class Meta:
+        ordering = ["job", "index"]
+        constraints = [
+            models.UniqueConstraint(fields=["job", "index"], name="import_chunk_unique_index"),
+        ]
+
+
+class ImportRowError(models.Model):
+    """One bad row of an import: where it is and why it was refused."""
+
+    job = models.ForeignKey(ImportJob, on_delete=models.CASCADE, related_name="row_errors")
+    line = models.PositiveBigIntegerField()
+    reason = models.TextField()
+
+    class Meta:
+        ordering = ["job", "line", "id"]
+        indexes = [models.Index(fields=["job", "line"], name="import_row_error_line")]

@@ -1,10 +1,37 @@
-"""Celery tasks for projects (thin: each calls one service)."""
+"""Celery tasks for projects (thin: each calls one service).
+
+Every task is acknowledged late and rejected when its worker process dies (settings), so a
+killed worker's task is redelivered; the services make a re-run harmless.
+"""
 
 from celery import shared_task
+from django.db import OperationalError, transaction
 
-from projects.imports import import_job_run
+from projects.imports import import_chunk_run, import_job_plan
+
+CHUNK_BUSY_RETRY_SECONDS = 5
+CHUNK_BUSY_MAX_RETRIES = 720  # an hour of waiting for a chunk another task holds
 
 
-@shared_task(acks_late=True)
-def import_job_run_task(job_id: int) -> None:
-    import_job_run(job_id=job_id)
+@shared_task(acks_late=True, autoretry_for=(OperationalError,), retry_backoff=True, max_retries=10)
+def import_job_start_task(job_id: int) -> None:
+    """Plan the job into chunks and fan the chunks out to the workers."""
+    for chunk_id in import_job_plan(job_id=job_id):
+        import_chunk_run_task.delay(chunk_id)
+
+
+@shared_task(
+    bind=True,
+    acks_late=True,
+    autoretry_for=(OperationalError,),
+    retry_backoff=True,
+    max_retries=CHUNK_BUSY_MAX_RETRIES,
+)
+def import_chunk_run_task(self, chunk_id: int) -> None:
+    if not import_chunk_run(chunk_id=chunk_id):
+        raise self.retry(countdown=CHUNK_BUSY_RETRY_SECONDS)
+
+
+def import_job_enqueue(job_id: int) -> None:
+    """Start the job once the transaction that created it commits."""
+    transaction.on_commit(lambda: import_job_start_task.delay(job_id))

@@ -5,6 +5,7 @@ from projects import api, views
 
 router = SimpleRouter()
 router.register("projects", api.ProjectViewSet, basename="project")
+router.register("imports", api.ImportJobViewSet, basename="import-job")
 
 urlpatterns = [
     path("api/", include(router.urls)),
@@ -15,4 +16,5 @@ urlpatterns = [
     path("projects/<int:pk>/imports/", views.import_jobs_partial, name="project-import-jobs"),
     path("projects/<int:pk>/members/", views.project_member_add, name="project-member-add"),
     path("projects/<int:pk>/upload/", views.project_upload, name="project-upload"),
+    path("imports/<int:pk>/cancel/", views.import_job_cancel_view, name="import-job-cancel"),
 ]

@@ -10,11 +10,11 @@ from django.views.decorators.http import require_POST
 
 from projects import access
 from projects.forms import MemberForm, ProjectForm, UploadForm
-from projects.imports import ImportRefused, import_job_create
+from projects.imports import ImportRefused, import_job_cancel, import_job_create
 from projects.members import membership_set
-from projects.models import Membership, Project
+from projects.models import ImportJob, Membership, Project
 from projects.progress import project_progress
-from projects.tasks import import_job_run_task
+from projects.tasks import import_job_enqueue
 
 
 def _project(request, pk, allowed) -> tuple[Project, str]:
@@ -118,11 +118,25 @@ def project_upload(request, pk):
     try:
         with transaction.atomic():
             job = import_job_create(
-                project=project, user=request.user, upload=form.cleaned_data["file"]
+                project=project,
+                user=request.user,
+                upload=form.cleaned_data["file"],
+                format=form.cleaned_data.get("format") or None,
             )
-            transaction.on_commit(lambda: import_job_run_task.delay(job.pk))
+            import_job_enqueue(job.pk)
     except ImportRefused as exc:
         messages.error(request, str(exc))
     else:
         messages.info(request, f"Import of {job.original_name} started.")
     return redirect("project-detail", pk=project.pk)
+
+
+@login_required
+@require_POST
+def import_job_cancel_view(request, pk):
+    job = get_object_or_404(ImportJob.objects.select_related("project"), pk=pk)
+    access.project_check_role(user=request.user, project=job.project, allowed=access.LEAD_ONLY)
+    import_job_cancel(job=job)
+    if request.headers.get("HX-Request"):
+        return import_jobs_partial(request, job.project_id)
+    return redirect("project-detail", pk=job.project_id)

@@ -173,6 +173,13 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env.int("CELERY_VISIBIL
 
 # Limits on what users may upload.
 IMPORT_MAX_FILE_BYTES = env.int("IMPORT_MAX_FILE_BYTES", default=2 * 1024**3)
+IMPORT_CHUNK_BYTES = env.int("IMPORT_CHUNK_BYTES", default=32 * 1024**2)  # CSV/JSONL split size
+IMPORT_CHUNK_ROWS = env.int("IMPORT_CHUNK_ROWS", default=250_000)  # Parquet split size
+IMPORT_BATCH_ROWS = env.int("IMPORT_BATCH_ROWS", default=5000)  # rows per committed batch
+IMPORT_ZIP_MAX_TOTAL_BYTES = env.int("IMPORT_ZIP_MAX_TOTAL_BYTES", default=4 * 1024**3)
+IMPORT_ZIP_MAX_RATIO = env.int("IMPORT_ZIP_MAX_RATIO", default=100)
+IMPORT_MAX_IMAGE_BYTES = env.int("IMPORT_MAX_IMAGE_BYTES", default=100 * 1024**2)
+IMPORT_MAX_IMAGE_PIXELS = env.int("IMPORT_MAX_IMAGE_PIXELS", default=89_478_485)  # Pillow's
 ITEMS_PER_API_CALL = 10_000
 
 LOGGING = {

@@ -1,32 +1,41 @@
 """JSON Lines: one JSON object per line."""
 
-import json
+from __future__ import annotations
+
 from collections.abc import Iterator
 from typing import IO, Any
 
-from projects.importers.rows import FileError, record_to_row
+import orjson
+
+from projects.importers.lines import LineReader, line_chunks_plan
+from projects.importers.rows import FileError, Plan, Record
 
 
-def jsonl_rows(stream: IO[bytes]) -> Iterator[tuple[int, Any]]:
-    """Yield (line, raw row); a line that is not a JSON object yields (line, RowProblem)."""
-    seen_any = False
-    for line_number, raw_line in enumerate(stream, start=1):
-        try:
-            text = raw_line.decode("utf-8-sig" if line_number == 1 else "utf-8")
-        except UnicodeDecodeError:
-            yield line_number, ValueError("the line is not valid UTF-8")
-            continue
-        if not text.strip():
-            continue
-        seen_any = True
-        try:
-            record = json.loads(text)
-        except json.JSONDecodeError as exc:
-            yield line_number, ValueError(f"invalid JSON: {exc.msg} at column {exc.colno}")
-            continue
-        if not isinstance(record, dict):
-            yield line_number, ValueError("each line must be a JSON object")
-            continue
-        yield line_number, record_to_row(record)
-    if not seen_any:
+def jsonl_plan(stream: IO[bytes], *, chunk_bytes: int, size: int) -> Plan:
+    head = stream.read(64 * 1024)
+    if not head.strip(b"\xef\xbb\xbf \t\r\n"):
         raise FileError("The file is empty.")
+    chunks = line_chunks_plan(
+        stream, start=0, first_line=1, chunk_bytes=chunk_bytes, quote_aware=False
+    )
+    return Plan(chunks=chunks, progress_total=size)
+
+
+def jsonl_read(
+    stream: IO[bytes], *, start: int, end: int | None, line: int, options: dict[str, Any]
+) -> Iterator[Record]:
+    """Yield a Record per line; a line that is not a JSON object carries its problem."""
+    lines = LineReader(stream, start=start, end=end, line=line)
+    loads = orjson.loads
+    for raw in lines:
+        record_line = lines.next_line - 1
+        try:
+            value = loads(raw)
+        except orjson.JSONDecodeError as exc:
+            if not raw.strip():
+                continue
+            value = ValueError(f"invalid JSON: {exc}")
+        else:
+            if not isinstance(value, dict):
+                value = ValueError("each line must be a JSON object")
+        yield Record(record_line, lines.position, lines.position, value)

@@ -1,0 +1,170 @@
+"""Inserting a batch of new items fast, skipping external ids the project already has.
+
+PostgreSQL: COPY into a temporary staging table, then one INSERT ... SELECT ... ON CONFLICT DO
+NOTHING (COPY is the fastest way in; the conflict clause makes a batch safe to re-run).
+SQLite: one executemany of INSERT OR IGNORE. Elsewhere: the ORM. Callers run inside a
+transaction; the counts come from the database, so concurrent imports never double count.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, Protocol
+
+import orjson
+from django.db import connection, transaction
+from django.utils import timezone
+
+from projects.models import Item
+
+STAGE_TABLE = "quorum_item_stage"
+ITEM_TABLE = Item._meta.db_table
+
+
+class NewItem(Protocol):
+    external_id: str
+    data: dict[str, Any]
+    priority: int
+    gold: dict | None
+    width: int | None
+    height: int | None
+
+
+def _copy_escape(text: str) -> str:
+    """A value in COPY's text format."""
+    return text.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
+
+
+def _json_text(value: Any) -> str:
+    # orjson escapes control characters inside strings, so only backslashes need escaping.
+    return orjson.dumps(value).decode().replace("\\", "\\\\")
+
+
+def _copy_lines(rows: Sequence[NewItem]) -> str:
+    lines = []
+    append = lines.append
+    null = "\\N"
+    for seq, row in enumerate(rows):
+        append(
+            f"{seq}\t{_copy_escape(row.external_id)}\t{_json_text(row.data)}\t{row.priority}\t"
+            f"{null if row.gold is None else _json_text(row.gold)}\t"
+            f"{null if row.width is None else row.width}\t"
+            f"{null if row.height is None else row.height}\n"
+        )
+    return "".join(lines)
+
+
+def _insert_postgresql(project_id: int, rows: Sequence[NewItem], want_ids: bool):
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"CREATE TEMPORARY TABLE IF NOT EXISTS {STAGE_TABLE} (seq integer, external_id text, "
+            "data jsonb, priority integer, gold jsonb, width integer, height integer) "
+            "ON COMMIT DELETE ROWS"
+        )
+        cursor.execute(f"TRUNCATE {STAGE_TABLE}")
+        with cursor.cursor.copy(f"COPY {STAGE_TABLE} FROM STDIN") as copy:
+            copy.write(_copy_lines(rows))
+        cursor.execute(
+            f"INSERT INTO {ITEM_TABLE} (project_id, external_id, data, priority, gold, status, "
+            "width, height, annotation_count, assigned_count, extra_slots, skip_count, "
+            f"created_at) SELECT %s, external_id, data, priority, gold, %s, width, height, "
+            f"0, 0, 0, 0, now() FROM {STAGE_TABLE} ORDER BY seq "
+            "ON CONFLICT (project_id, external_id) DO NOTHING"
+            + (" RETURNING external_id, id" if want_ids else ""),
+            [project_id, Item.Status.OPEN],
+        )
+        if want_ids:
+            created_ids = dict(cursor.fetchall())
+            return len(created_ids), created_ids
+        return cursor.rowcount, {}
+
+
+def _insert_sqlite(project_id: int, rows: Sequence[NewItem], want_ids: bool):
+    external_ids = [row.external_id for row in rows]
+    existing: set[str] = set()
+    if want_ids:
+        existing = set(
+            Item.objects.filter(project_id=project_id, external_id__in=external_ids).values_list(
+                "external_id", flat=True
+            )
+        )
+    now = connection.ops.adapt_datetimefield_value(timezone.now())
+    dumps = orjson.dumps
+    params = [
+        (
+            project_id,
+            row.external_id,
+            dumps(row.data).decode(),
+            row.priority,
+            None if row.gold is None else dumps(row.gold).decode(),
+            Item.Status.OPEN,
+            row.width,
+            row.height,
+            now,
+        )
+        for row in rows
+    ]
+    with connection.cursor() as cursor:
+        cursor.executemany(
+            f"INSERT OR IGNORE INTO {ITEM_TABLE} (project_id, external_id, data, priority, gold, "
+            "status, width, height, annotation_count, assigned_count, extra_slots, skip_count, "
+            "created_at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, 0, 0, 0, 0, %s)",
+            params,
+        )
+        created = cursor.rowcount
+    if not want_ids:
+        return created, {}
+    new_ids = [e for e in dict.fromkeys(external_ids) if e not in existing]
+    created_ids = dict(
+        Item.objects.filter(project_id=project_id, external_id__in=new_ids).values_list(
+            "external_id", "id"
+        )
+    )
+    return created, created_ids
+
+
+def _insert_orm(project_id: int, rows: Sequence[NewItem], want_ids: bool):
+    unique = {row.external_id: row for row in reversed(rows)}
+    existing = set(
+        Item.objects.filter(project_id=project_id, external_id__in=list(unique)).values_list(
+            "external_id", flat=True
+        )
+    )
+    new = [
+        Item(
+            project_id=project_id,
+            external_id=row.external_id,
+            data=row.data,
+            priority=row.priority,
+            gold=row.gold,
+            width=row.width,
+            height=row.height,
+        )
+        for external_id, row in reversed(unique.items())
+        if external_id not in existing
+    ]
+    Item.objects.bulk_create(new, ignore_conflicts=True)
+    created_ids = {}
+    if want_ids:
+        created_ids = dict(
+            Item.objects.filter(
+                project_id=project_id, external_id__in=[i.external_id for i in new]
+            ).values_list("external_id", "id")
+        )
+    return len(new), created_ids
+
+
+def items_insert_new(
+    *, project_id: int, rows: Sequence[NewItem], want_ids: bool = False
+) -> tuple[int, dict[str, int]]:
+    """Insert the rows whose external id is new to the project (the first of duplicates in
+    the batch wins). Return (created count, {external_id: id} of the created if want_ids)."""
+    if not rows:
+        return 0, {}
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("items_insert_new runs inside a transaction")
+    if connection.vendor == "postgresql":
+        return _insert_postgresql(project_id, rows, want_ids)
+    if connection.vendor == "sqlite":
+        return _insert_sqlite(project_id, rows, want_ids)
+    return _insert_orm(project_id, rows, want_ids)
