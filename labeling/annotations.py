@@ -13,7 +13,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, OuterRef, Subquery
 from django.utils import timezone
 
 from labeling.consensus import item_resolve
@@ -38,12 +38,9 @@ def item_slots(item: Item) -> int:
     return item.project.overlap + item.extra_slots
 
 
-def _assignment_finish(assignment: Assignment | None, *, state: str, now: datetime) -> None:
-    if assignment is None:
-        return
-    assignment.state = state
-    assignment.finished_at = now
-    assignment.save(update_fields=["state", "finished_at"])
+def _assignment_finish(assignment_id: int | None, *, state: str, now: datetime) -> None:
+    if assignment_id is not None:
+        Assignment.objects.filter(pk=assignment_id).update(state=state, finished_at=now)
 
 
 def annotation_submit(
@@ -56,17 +53,15 @@ def annotation_submit(
     now = now or timezone.now()
     lead_time = max(lead_time, 0.0)
     with transaction.atomic():
-        # Lock the item row only (of=self): locking the project row too would queue every
-        # submit of the project behind one lock.
-        locked_item = Item.objects.select_for_update(of=("self",)).get(pk=item.pk)
+        locked_item = _item_lock(item=item, annotator=annotator)
         locked_item.project = project
         score = (
             None
             if locked_item.gold is None
             else gold_score(schema=schema, result=result, gold=locked_item.gold)
         )
-        existing = Annotation.objects.filter(item=locked_item, annotator=annotator).first()
-        if existing is not None:
+        if locked_item.my_annotation_id is not None:
+            existing = Annotation.objects.get(pk=locked_item.my_annotation_id)
             if locked_item.status == Item.Status.RESOLVED:
                 raise AnnotationRefused("This item is resolved; its answers can no longer change.")
             existing.result = result
@@ -89,23 +84,37 @@ def annotation_submit(
     return annotation, created
 
 
+def _item_lock(*, item: Item, annotator) -> Item:
+    """Lock the item row (only it: locking the project row too would queue every submit of the
+    project behind one lock) and read, in the same round trip, the annotator's answer and
+    active assignment. The assignment needs no lock of its own: every writer of an assignment
+    holds its item's lock first."""
+    mine = {"item": OuterRef("pk"), "annotator": annotator}
+    active = Assignment.objects.filter(**mine, state=Assignment.State.ACTIVE)
+    return (
+        Item.objects.select_for_update(of=("self",))
+        .annotate(
+            my_annotation_id=Subquery(Annotation.objects.filter(**mine).values("pk")[:1]),
+            my_assignment_id=Subquery(active.values("pk")[:1]),
+            my_assignment_expires_at=Subquery(active.values("expires_at")[:1]),
+        )
+        .get(pk=item.pk)
+    )
+
+
 def _annotation_add(
     *, item: Item, annotator, result: dict, lead_time: float, score: float | None, now: datetime
 ) -> Annotation:
     """A first answer: take the held (or a free) slot, store it, count it. Item is locked."""
-    assignment = (
-        Assignment.objects.select_for_update()
-        .filter(item=item, annotator=annotator, state=Assignment.State.ACTIVE)
-        .first()
-    )
-    held_slot = assignment is not None and assignment.expires_at > now
+    assignment_id = item.my_assignment_id
+    held_slot = assignment_id is not None and item.my_assignment_expires_at > now
     is_gold = item.gold is not None
     item_changes: dict = {}
     if not is_gold:
-        if assignment is not None and not held_slot:
+        if assignment_id is not None and not held_slot:
             # Expired but not yet released by the queue: release it here and compete anew.
-            _assignment_finish(assignment, state=Assignment.State.EXPIRED, now=now)
-            assignment = None
+            _assignment_finish(assignment_id, state=Assignment.State.EXPIRED, now=now)
+            assignment_id = None
             item.assigned_count = max(item.assigned_count - 1, 0)
         free = item_slots(item) - item.annotation_count - item.assigned_count
         if not held_slot and (item.status != Item.Status.OPEN or free <= 0):
@@ -125,7 +134,7 @@ def _annotation_add(
         lead_time=lead_time,
         gold_score=score,
     )
-    _assignment_finish(assignment, state=Assignment.State.SUBMITTED, now=now)
+    _assignment_finish(assignment_id, state=Assignment.State.SUBMITTED, now=now)
     if item_changes:
         Item.objects.filter(pk=item.pk).update(**item_changes)
     annotator_stats_add(project_id=item.project_id, annotator_id=annotator.pk, now=now, annotated=1)

@@ -36,7 +36,7 @@ from django.db.models.functions import Greatest
 from django.utils import timezone
 
 from labeling.models import Annotation, AnnotatorStats, Assignment
-from projects.item_order import ItemShuffle, annotator_shuffle_offset
+from projects.item_order import ItemSequence, ItemShuffle, annotator_shuffle_offset
 from projects.models import ITEM_FRESH, ITEM_STARTED, Item, Prediction, Project
 
 # Expired assignments released per call (the rest go on the next call).
@@ -85,34 +85,43 @@ def _ordering_keys(project: Project) -> list:
         return [F("prediction_score").asc(nulls_last=True), "id"]
     if project.ordering == Project.Ordering.RANDOM:
         return [ItemShuffle("id"), "id"]
-    return ["id"]
+    return [ItemSequence("id")]
 
 
-def _started_candidate(project: Project, annotator) -> Item | None:
-    """An item others already started and that still has a free slot: the fullest first."""
+def started_candidates(project: Project, annotator) -> QuerySet[Item]:
+    """Items others already started that still have a free slot for the annotator, fullest
+    first (read from the small "started" partial index)."""
     # The overlap is a constant here, so the slot check needs no join to the project.
     candidates = Item.objects.filter(ITEM_STARTED, project=project).filter(
         annotation_count__lt=F("extra_slots") + project.overlap - F("assigned_count")
     )
-    ordered = candidates.filter(_not_touched_by(annotator)).order_by(
+    return candidates.filter(_not_touched_by(annotator)).order_by(
         F("annotation_count").desc(), *_ordering_keys(project)
     )
-    return _locking(ordered).first()
 
 
-def _fresh_candidate(project: Project, annotator) -> Item | None:
-    """The first untouched item in the project's ordering, read along its partial index."""
+def fresh_candidates(project: Project, annotator) -> list[QuerySet[Item]]:
+    """Untouched items in the project's ordering, each queryset read along a partial index;
+    the first row of the first non-empty one is the next item."""
     fresh = Item.objects.filter(ITEM_FRESH, project=project).filter(_not_touched_by(annotator))
     if project.ordering != Project.Ordering.RANDOM:
-        return _locking(fresh.order_by(*_ordering_keys(project))).first()
+        return [fresh.order_by(*_ordering_keys(project))]
     # Random: the annotator reads the shuffled order from their own offset, then wraps around;
     # both halves are plain index range scans.
     offset = annotator_shuffle_offset(annotator.pk)
     shuffled = fresh.alias(shuffle=ItemShuffle("id"))
-    after = _locking(shuffled.filter(shuffle__gte=offset).order_by("shuffle", "id")).first()
-    if after is not None:
-        return after
-    return _locking(shuffled.filter(shuffle__lt=offset).order_by("shuffle", "id")).first()
+    return [
+        shuffled.filter(shuffle__gte=offset).order_by("shuffle", "id"),
+        shuffled.filter(shuffle__lt=offset).order_by("shuffle", "id"),
+    ]
+
+
+def _first_locked(querysets: list[QuerySet[Item]]) -> Item | None:
+    for queryset in querysets:
+        item = _locking(queryset).first()
+        if item is not None:
+            return item
+    return None
 
 
 def _gold_candidate(project: Project, annotator) -> Item | None:
@@ -267,19 +276,17 @@ def assignment_next(
 
 def _candidates_exist(project: Project, annotator) -> bool:
     """Whether some item is free for the annotator, locked or not (SKIP LOCKED may hide all)."""
-    untouched = _not_touched_by(annotator)
-    started = Item.objects.filter(ITEM_STARTED, project=project).filter(
-        annotation_count__lt=F("extra_slots") + project.overlap - F("assigned_count")
-    )
-    fresh = Item.objects.filter(ITEM_FRESH, project=project)
-    return started.filter(untouched).exists() or fresh.filter(untouched).exists()
+    querysets = [started_candidates(project, annotator), *fresh_candidates(project, annotator)]
+    return any(queryset.exists() for queryset in querysets)
 
 
 def _candidate_take(project: Project, annotator) -> Item | None:
     """The next non-gold item, locked. When every free item is locked by annotators served at
     this very moment, wait a little and look again rather than answer "nothing left"."""
     for attempt in range(LOCKED_RETRIES + 1):
-        item = _started_candidate(project, annotator) or _fresh_candidate(project, annotator)
+        item = _first_locked(
+            [started_candidates(project, annotator), *fresh_candidates(project, annotator)]
+        )
         if item is not None or not _candidates_exist(project, annotator):
             return item
         time.sleep(LOCKED_RETRY_PAUSE * (attempt + 1))

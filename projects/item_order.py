@@ -24,6 +24,19 @@ class ItemShuffle(Func):
     arity = 1
 
 
+class ItemSequence(Func):
+    """The item's position in the sequential order: its id, as an expression (id + 0).
+
+    With the bare column, PostgreSQL may answer "the first fresh item by id" from the primary
+    key, filtering as it goes; in a half-labeled project that walks over every finished item at
+    the head of the table. An expression only the fresh partial index holds forces that index.
+    """
+
+    template = "(%(expressions)s + 0)"
+    output_field = BigIntegerField()
+    arity = 1
+
+
 def annotator_shuffle_offset(annotator_id: int) -> int:
     """Where the annotator starts in the shuffled order: stable, and spread over annotators."""
     return (annotator_id * 0x9E3779B1 + 0x7F4A7C15) % SHUFFLE_MODULUS

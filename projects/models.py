@@ -4,7 +4,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 
-from projects.item_order import ItemShuffle
+from projects.item_order import ItemSequence, ItemShuffle
 from projects.label_schema import schema_validate
 
 
@@ -135,7 +135,9 @@ class Item(models.Model):
             # found in time independent of the project's size: "fresh" items nobody holds or
             # answered, one index per ordering; "started" items (few: everyone finishes those
             # first); and gold items.
-            models.Index(fields=["project", "id"], name="item_fresh_seq", condition=ITEM_FRESH),
+            models.Index(
+                models.F("project"), ItemSequence("id"), name="item_fresh_seq", condition=ITEM_FRESH
+            ),
             models.Index(
                 fields=["project", "-priority", "id"], name="item_fresh_prio", condition=ITEM_FRESH
             ),

@@ -1,0 +1,542 @@
+"""Benchmark: the annotator queue at 10k, 100k and 1M items, and submitting through the API.
+
+Builds a throw-away PostgreSQL database `<DATABASE_URL's name>_bench_queue` and fills three
+projects by COPY (10,000, 100,000 and 1,000,000 items). For each project it prints:
+
+- EXPLAIN ANALYZE of the next-item queries (the plan's index and its execution time), for every
+  ordering: the time must not grow with the project's size;
+- next-item latency, p50/p95/p99, with 32 annotators (32 processes, one connection each) working
+  at once: each asks for an item, answers it, and "thinks" a random while (exponential, mean
+  --think seconds; real annotators think for seconds); and the same with all 32 asking at the
+  same instant (a burst, no think time), which on 2 cores is mostly CPU queueing;
+- then, under gunicorn (2 workers) on a fresh project: one client submitting (p50), 8 clients
+  submitting at once (annotations/s), and 8 annotators doing next+submit over 200 items with
+  overlap 1 (cycles/s, and how many items went to two annotators: must be 0).
+
+The service calls are timed in the annotators' processes, so figures include waiting for the CPU:
+the machine has 2 cores, shared with the other processes running on it.
+
+    DATABASE_URL=postgres://postgres:postgres@127.0.0.1:5432/quorum \\
+        .venv/bin/python tests/benchmarks/bench_queue.py [--sizes 10000,100000,1000000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import io
+import json
+import multiprocessing
+import os
+import random
+import resource
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import psycopg
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "labeling.site.settings")
+
+DEFAULT_URL = "postgres://postgres:postgres@127.0.0.1:5432/quorum"
+COPY_CHUNK = 50_000
+ANNOTATORS = 32
+SCHEMA = {
+    "controls": [
+        {
+            "name": "sentiment",
+            "kind": "choice",
+            "source": "text",
+            "labels": ["positive", "negative", "neutral"],
+        }
+    ]
+}
+ANSWER = {"sentiment": "positive"}
+LABEL_STUDIO = (
+    "Label Studio 1.23.2 on this machine (from the issue): ~20 annotations/s from one client "
+    "(p50 49 ms); 8 annotators at once: 3.9 next+submit/s, p95 3.7 s, "
+    "16 of 200 items handed to two annotators with overlap 1"
+)
+
+
+def bench_database_url(base_url: str) -> tuple[str, str, str]:
+    parts = urlsplit(base_url)
+    name = parts.path.lstrip("/") or "quorum"
+    bench_name = f"{name}_bench_queue"
+    admin = urlunsplit(parts._replace(path="/postgres", scheme="postgresql"))
+    bench = urlunsplit(parts._replace(path=f"/{bench_name}"))
+    return admin, bench, bench_name
+
+
+def database_recreate(admin_url: str, name: str) -> None:
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')
+
+
+def database_drop(admin_url: str, name: str) -> None:
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def tables_create() -> None:
+    from django.apps import apps
+    from django.db import connection
+
+    with connection.schema_editor() as editor:
+        for model in apps.get_models():
+            if model._meta.managed and not model._meta.proxy:
+                editor.create_model(model)
+
+
+def peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def percentiles(values: list[float]) -> str:
+    if not values:
+        return "no samples"
+    ordered = sorted(values)
+
+    def at(share: float) -> float:
+        return ordered[min(len(ordered) - 1, int(share * len(ordered)))] * 1000
+
+    return (
+        f"p50 {at(0.50):6.1f} ms  p95 {at(0.95):6.1f} ms  p99 {at(0.99):6.1f} ms  "
+        f"(n={len(ordered)})"
+    )
+
+
+def project_make(name: str, *, overlap: int = 1, ordering: str = "sequential"):
+    from django.contrib.auth import get_user_model
+
+    from projects.models import Membership, Project
+
+    lead, _ = get_user_model().objects.get_or_create(username="bench-lead", is_superuser=True)
+    project = Project.objects.create(
+        name=name, label_schema=SCHEMA, overlap=overlap, ordering=ordering, created_by=lead
+    )
+    Membership.objects.create(project=project, user=lead, role=Membership.Role.LEAD)
+    return project
+
+
+def annotators_make(project, count: int, prefix: str) -> list:
+    from django.contrib.auth import get_user_model
+
+    from projects.models import Membership
+
+    users = [
+        get_user_model().objects.get_or_create(username=f"{prefix}-{i}")[0] for i in range(count)
+    ]
+    Membership.objects.bulk_create(
+        [Membership(project=project, user=u, role=Membership.Role.ANNOTATOR) for u in users]
+    )
+    return users
+
+
+def items_copy(project_id: int, count: int, done_share: float = 0.0) -> float:
+    """COPY `count` items into the project, the first `done_share` of them already resolved
+    (a project half way through: the queue must not walk over the finished ones); seconds."""
+    from django.db import connection
+
+    from projects.models import Item
+
+    table = Item._meta.db_table
+    columns = (
+        "project_id, external_id, data, priority, status, annotation_count, assigned_count, "
+        "extra_slots, skip_count, prediction_score, created_at"
+    )
+    rng = random.Random(project_id)
+    done = int(count * done_share)
+    started = time.perf_counter()
+    with (
+        connection.cursor() as cursor,
+        cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy,
+    ):
+        buffer = io.StringIO()
+        for n in range(count):
+            data = json.dumps({"text": f"Text number {n}: the service was fine."})
+            state = "resolved\t1" if n < done else "open\t0"
+            buffer.write(
+                f"{project_id}\tp{project_id}-{n}\t{data}\t{rng.randint(0, 9)}\t{state}\t0\t0\t0\t"
+                f"{rng.random():.6f}\t2026-01-01 00:00:00+00\n"
+            )
+            if (n + 1) % COPY_CHUNK == 0:
+                copy.write(buffer.getvalue())
+                buffer = io.StringIO()
+        copy.write(buffer.getvalue())
+    with connection.cursor() as cursor:
+        cursor.execute(f"ANALYZE {table}")
+    return time.perf_counter() - started
+
+
+def explain_next(project, annotator) -> list[str]:
+    """EXPLAIN ANALYZE each next-item query (in a rolled-back transaction: they lock rows)."""
+    from django.db import transaction
+
+    from labeling.queue import fresh_candidates, started_candidates
+    from projects.models import Project
+
+    lines = []
+    original = project.ordering
+    for ordering in Project.Ordering.values:
+        project.ordering = ordering
+        queries = [("started", started_candidates(project, annotator))] + [
+            ("fresh", q) for q in fresh_candidates(project, annotator)
+        ]
+        for label, queryset in queries:
+            with transaction.atomic():
+                plan = (
+                    queryset.select_for_update(skip_locked=True, of=("self",))[:1]
+                    .explain(analyze=True)
+                    .splitlines()
+                )
+                transaction.set_rollback(True)
+            indexes = sorted({w for line in plan for w in line.split() if w.startswith("item_")})
+            execution = next((p for p in plan if "Execution Time" in p), "").strip()
+            lines.append(f"    {ordering:<12} {label:<8} {', '.join(indexes):<40} {execution}")
+            if label == "fresh":
+                break  # random's wrap-around half is only read when the first half is empty
+    project.ordering = original
+    return lines
+
+
+def _annotator_loop(project_id, user_id, seconds, think, seed, start_at, out):
+    """One annotator process: next (timed), submit (timed), think; until the time is up."""
+    from django.contrib.auth import get_user_model
+    from django.db import connection
+
+    from labeling.annotations import annotation_submit
+    from labeling.queue import assignment_next
+    from projects.models import Project
+
+    project = Project.objects.get(pk=project_id)
+    user = get_user_model().objects.get(pk=user_id)
+    rng = random.Random(seed)
+    next_times, submit_times = [], []
+    time.sleep(max(0.0, start_at - time.time()))
+    stop = time.time() + seconds
+    while time.time() < stop:
+        started = time.perf_counter()
+        found = assignment_next(project=project, annotator=user)
+        next_times.append(time.perf_counter() - started)
+        if found is None:
+            break
+        started = time.perf_counter()
+        annotation_submit(item=found.item, annotator=user, result=ANSWER)
+        submit_times.append(time.perf_counter() - started)
+        if think:
+            time.sleep(rng.expovariate(1 / think))
+    connection.close()
+    out.put((next_times, submit_times))
+
+
+def _burst_loop(project_id, user_id, rounds, barrier, out):
+    """One annotator process: `rounds` times, ask at the same instant as the others."""
+    from django.contrib.auth import get_user_model
+    from django.db import connection
+
+    from labeling.annotations import annotation_submit
+    from labeling.queue import assignment_next
+    from projects.models import Project
+
+    project = Project.objects.get(pk=project_id)
+    user = get_user_model().objects.get(pk=user_id)
+    times = []
+    for _ in range(rounds):
+        barrier.wait()
+        started = time.perf_counter()
+        found = assignment_next(project=project, annotator=user)
+        times.append(time.perf_counter() - started)
+        if found is not None:
+            annotation_submit(item=found.item, annotator=user, result=ANSWER)
+    connection.close()
+    out.put(times)
+
+
+def _collect(processes, out, count) -> list:
+    from django.db import connections
+
+    results = [out.get() for _ in range(count)]
+    for process in processes:
+        process.join()
+    connections.close_all()
+    return results
+
+
+def queue_concurrent(project, users, *, seconds: float, think: float) -> tuple[list, list]:
+    from django.db import connections
+
+    connections.close_all()  # forked children must not share the parent's connection
+    context = multiprocessing.get_context("fork")
+    out = context.Queue()
+    start_at = time.time() + 1.0
+    processes = [
+        context.Process(
+            target=_annotator_loop, args=(project.pk, u.pk, seconds, think, i, start_at, out)
+        )
+        for i, u in enumerate(users)
+    ]
+    for process in processes:
+        process.start()
+    results = _collect(processes, out, len(processes))
+    return [t for r in results for t in r[0]], [t for r in results for t in r[1]]
+
+
+def queue_burst(project, users, *, rounds: int) -> list:
+    from django.db import connections
+
+    connections.close_all()
+    context = multiprocessing.get_context("fork")
+    out = context.Queue()
+    barrier = context.Barrier(len(users))
+    processes = [
+        context.Process(target=_burst_loop, args=(project.pk, u.pk, rounds, barrier, out))
+        for u in users
+    ]
+    for process in processes:
+        process.start()
+    return [t for r in _collect(processes, out, len(processes)) for t in r]
+
+
+def queue_size_run(size: int, args) -> None:
+    from projects.models import Item
+
+    project = project_make(f"queue bench {size:,}")
+    seconds = items_copy(project.pk, size, done_share=0.5)
+    users = annotators_make(project, ANNOTATORS, prefix=f"q{project.pk}")
+    print(f"\n== {size:,} items, the first half already resolved (COPY {seconds:.1f}s)")
+    print("  EXPLAIN ANALYZE of the next-item queries (index read, database time):")
+    for line in explain_next(project, users[0]):
+        print(line)
+    next_times, submit_times = queue_concurrent(
+        project, users, seconds=args.seconds, think=args.think
+    )
+    rate = len(next_times) / args.seconds
+    print(
+        f"  {ANNOTATORS} annotators working (think ~{args.think}s): {rate:.0f} next+submit/s in all"
+    )
+    print(f"    next    {percentiles(next_times)}")
+    print(f"    submit  {percentiles(submit_times)}")
+    burst = queue_burst(project, users, rounds=args.burst_rounds)
+    print(f"  {ANNOTATORS} annotators asking at the same instant ({args.burst_rounds} rounds):")
+    print(f"    next    {percentiles(burst)}")
+    over = Item.objects.filter(project=project, annotation_count__gt=project.overlap).count()
+    print(f"  items with more annotations than the overlap: {over}")
+
+
+# ---- the API under gunicorn ---------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def gunicorn_start(bench_url: str, port: int) -> subprocess.Popen:
+    env = {
+        **os.environ,
+        "DATABASE_URL": bench_url,
+        "DEBUG": "0",
+        "SECRET_KEY": "bench-queue-secret-key-not-for-production",
+        "CONN_MAX_AGE": "600",
+    }
+    process = subprocess.Popen(
+        [
+            str(ROOT / ".venv/bin/gunicorn"),
+            "labeling.site.wsgi:application",
+            "--workers",
+            "2",
+            "--worker-class",
+            "gthread",
+            "--threads",
+            "4",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--log-level",
+            "warning",
+        ],
+        cwd=ROOT,
+        env=env,
+    )
+    deadline = time.time() + 30
+    while time.time() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return process
+        except OSError:
+            time.sleep(0.2)
+    process.kill()
+    raise RuntimeError("gunicorn did not start")
+
+
+class Client:
+    """A tiny HTTP client (http.client, reconnecting) so the load generator stays light."""
+
+    def __init__(self, port: int, token: str):
+        self.connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        self.headers = {"Authorization": f"Token {token}", "Content-Type": "application/json"}
+
+    def call(self, method: str, path: str, body=None) -> tuple[int, bytes]:
+        payload = None if body is None else json.dumps(body)
+        self.connection.request(method, path, body=payload, headers=self.headers)
+        response = self.connection.getresponse()
+        return response.status, response.read()
+
+
+def tokens_for(users) -> list[str]:
+    from rest_framework.authtoken.models import Token
+
+    return [Token.objects.get_or_create(user=u)[0].key for u in users]
+
+
+def api_run(port: int) -> None:
+    from projects.models import Item
+
+    project = project_make("api bench")
+    items_copy(project.pk, 40_000)
+    users = annotators_make(project, 8, prefix="api")
+    tokens = tokens_for(users)
+    item_ids = list(
+        Item.objects.filter(project=project).order_by("id").values_list("id", flat=True)
+    )
+
+    # One client, one answer at a time.
+    client = Client(port, tokens[0])
+    times = []
+    for item_id in item_ids[:300]:
+        started = time.perf_counter()
+        status, body = client.call("POST", f"/api/items/{item_id}/annotations/", {"result": ANSWER})
+        times.append(time.perf_counter() - started)
+        assert status == 201, (status, body[:200])
+    print(f"  1 client submitting:      {percentiles(times)}  ({len(times) / sum(times):.0f}/s)")
+
+    # 8 clients at once, each on its own items, for 10 seconds.
+    remaining = item_ids[300:]
+    per_client = [remaining[i::8] for i in range(8)]
+    results: list[list[float]] = [[] for _ in range(8)]
+    failures = []
+    stop_at = time.time() + 10
+
+    def submitter(index: int) -> None:
+        client = Client(port, tokens[index])
+        for item_id in per_client[index]:
+            if time.time() >= stop_at:
+                return
+            started = time.perf_counter()
+            status, body = client.call(
+                "POST", f"/api/items/{item_id}/annotations/", {"result": ANSWER}
+            )
+            results[index].append(time.perf_counter() - started)
+            if status != 201:
+                failures.append((status, body[:200]))
+
+    started = time.perf_counter()
+    threads = [threading.Thread(target=submitter, args=(i,)) for i in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    elapsed = time.perf_counter() - started
+    flat = [t for r in results for t in r]
+    print(
+        f"  8 clients submitting:     {percentiles(flat)}  ({len(flat) / elapsed:.0f} annotations/s"
+        f", {len(failures)} failed)"
+    )
+
+    # 8 annotators: next + submit over 200 items with overlap 1 (Label Studio's scenario).
+    small = project_make("api bench next+submit")
+    items_copy(small.pk, 200)
+    crew = annotators_make(small, 8, prefix="crew")
+    crew_tokens = tokens_for(crew)
+    cycles: list[list[float]] = [[] for _ in range(8)]
+
+    def worker(index: int) -> None:
+        client = Client(port, crew_tokens[index])
+        while True:
+            started = time.perf_counter()
+            status, body = client.call("GET", f"/api/projects/{small.pk}/next/")
+            if status == 204:
+                return
+            item_id = json.loads(body)["item"]["id"]
+            status, body = client.call(
+                "POST", f"/api/items/{item_id}/annotations/", {"result": ANSWER}
+            )
+            cycles[index].append(time.perf_counter() - started)
+            if status != 201:
+                failures.append((status, body[:200]))
+
+    started = time.perf_counter()
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    elapsed = time.perf_counter() - started
+    flat = [t for r in cycles for t in r]
+    doubled = Item.objects.filter(project=small, annotation_count__gt=1).count()
+    print(
+        f"  8 annotators next+submit: {percentiles(flat)}  ({len(flat) / elapsed:.0f} cycles/s; "
+        f"{len(flat)} answers for 200 items, {doubled} items handed to two annotators)"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--sizes", default="10000,100000,1000000")
+    parser.add_argument("--seconds", type=float, default=12.0, help="per size, 32 annotators")
+    parser.add_argument("--think", type=float, default=1.0, help="mean think time, seconds")
+    parser.add_argument("--burst-rounds", type=int, default=5)
+    parser.add_argument("--skip-api", action="store_true")
+    parser.add_argument("--keep", action="store_true", help="keep the bench database")
+    args = parser.parse_args()
+
+    admin_url, bench_url, bench_name = bench_database_url(
+        os.environ.get("DATABASE_URL") or DEFAULT_URL
+    )
+    database_recreate(admin_url, bench_name)
+    os.environ["DATABASE_URL"] = bench_url
+    os.environ["CELERY_BROKER_URL"] = ""
+    os.environ["DEBUG"] = "0"
+    os.environ.setdefault("SECRET_KEY", "bench-queue-secret-key-not-for-production")
+
+    import django
+
+    django.setup()
+    print(
+        f"bench_queue on {os.cpu_count()} cores, shared with other processes (load average "
+        f"{os.getloadavg()[0]:.1f} at start): figures are under that load."
+    )
+    gunicorn = None
+    try:
+        tables_create()
+        for size in [int(s) for s in args.sizes.split(",")]:
+            queue_size_run(size, args)
+        if not args.skip_api:
+            port = free_port()
+            gunicorn = gunicorn_start(bench_url, port)
+            print("\n== the API under gunicorn (2 workers x 4 threads, CONN_MAX_AGE=600)")
+            api_run(port)
+        print(f"\nFor comparison: {LABEL_STUDIO}.")
+        print(f"load average at the end: {os.getloadavg()[0]:.1f}")
+        print(f"peak RSS of the benchmark process: {peak_rss_mb():.0f} MB")
+    finally:
+        if gunicorn is not None:
+            gunicorn.terminate()
+            gunicorn.wait(timeout=10)
+        if not args.keep:
+            from django.db import connections
+
+            connections.close_all()
+            database_drop(admin_url, bench_name)
+
+
+if __name__ == "__main__":
+    main()
