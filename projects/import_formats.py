@@ -105,7 +105,7 @@ EXTENSIONS = {
     ".zip": "image_zip",
 }
 LABEL_STUDIO_KEYS = re.compile(rb'"(annotations|predictions|total_annotations)"\s*:')
-URL_LINE = re.compile(rb"^\s*(https?://\S+|/\S+)\s*$")
+URL_LINE = re.compile(rb"^\s*([a-zA-Z][a-zA-Z0-9+.-]*://\S+|/\S+)\s*$")
 
 
 def _zip_kind(head: bytes) -> str:
@@ -134,7 +134,9 @@ def import_format_detect(*, filename: str, head: bytes) -> str:
     stripped = head.lstrip(b"\xef\xbb\xbf \t\r\n")
     if stripped[:1] in (b"[", b"{"):
         return _json_kind(head)
-    lines = [line for line in stripped.split(b"\n")[:20] if line.strip()]
+    lines = [
+        line for line in stripped.split(b"\n")[:50] if line.strip() and not line.startswith(b"#")
+    ]
     if lines and all(URL_LINE.match(line) for line in lines[:-1] or lines):
         return "image_urls"
     first_line = stripped.split(b"\n", 1)[0]
