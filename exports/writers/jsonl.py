@@ -52,16 +52,24 @@ def _json(value: Any) -> str:
     return orjson.dumps(value, option=orjson.OPT_SORT_KEYS).decode()
 
 
+def jsonl_string(value: str) -> str:
+    """A JSON string, as orjson writes it; plain strings (no quote, backslash or control
+    character) skip the encoder: this runs for several fields of every line."""
+    if value.isprintable() and '"' not in value and "\\" not in value:
+        return f'"{value}"'
+    return orjson.dumps(value).decode()
+
+
 def jsonl_line(record: ExportRecord, options: ExportOptions) -> str:
     """One line; keys written in sorted order by hand (the same bytes as a sorted dump)."""
     agreement = "null" if record.agreement is None else repr(float(record.agreement))
-    method = "null" if record.method is None else _json(record.method)
+    method = "null" if record.method is None else jsonl_string(record.method)
     result = "null" if record.result_json is None else record.result_json
     extras = jsonl_extras(record, options) if options is not NO_OPTIONS else {}
     parts = [f'{{"agreement":{agreement}']
     if "annotations" in extras:
         parts.append(f'"annotations":{_json(extras["annotations"])}')
-    parts.append(f'"data":{record.data_json},"external_id":{_json(record.external_id)}')
+    parts.append(f'"data":{record.data_json},"external_id":{jsonl_string(record.external_id)}')
     if "gold" in extras:
         parts.append(f'"gold":{_json(extras["gold"])}')
     parts.append(f'"id":{record.item_id},"method":{method}')
@@ -69,8 +77,8 @@ def jsonl_line(record: ExportRecord, options: ExportOptions) -> str:
         parts.append(f'"predictions":{_json(extras["predictions"])}')
     parts.append(f'"result":{result}')
     if options.split:
-        parts.append(f'"split":{_json(record.split)}')
-    parts.append(f'"status":{_json(record.status)}}}\n')
+        parts.append(f'"split":"{record.split}"')
+    parts.append(f'"status":{jsonl_string(record.status)}}}\n')
     return ",".join(parts)
 
 

@@ -3,7 +3,9 @@
 Builds a throw-away PostgreSQL database `<DATABASE_URL's name>_bench_export`, fills it with
 PostgreSQL COPY (items with a text, an image reference and a size; one annotation and one current
 resolution per item), then runs each export as the worker runs it (exports.jobs.export_job_run)
-and prints items/s and the peak RSS of this process (the worker's memory).
+in a fresh process each and prints items/s, CPU time and that process's peak RSS (a worker's
+memory). The machine's load average is printed too: on a shared machine the wall-clock figures
+move with it, the CPU-second figures much less.
 
     DATABASE_URL=postgres://postgres:postgres@127.0.0.1:5432/quorum \
         .venv/bin/python tests/benchmarks/bench_export.py --items 1000000 --formats jsonl,parquet
@@ -16,13 +18,13 @@ import io
 import json
 import os
 import resource
+import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
-import psutil
 import psycopg
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -178,50 +180,90 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--items", type=int, default=1_000_000)
-    parser.add_argument("--formats", default="jsonl,parquet,csv,coco,conll")
-    parser.add_argument("--keep", action="store_true", help="keep the bench database")
-    args = parser.parse_args()
-
-    admin_url, bench_url, bench_name = bench_database_url(
-        os.environ.get("DATABASE_URL") or DEFAULT_URL
-    )
-    database_recreate(admin_url, bench_name)
-    os.environ["DATABASE_URL"] = bench_url
-    os.environ["CELERY_BROKER_URL"] = ""
-    media = tempfile.TemporaryDirectory(prefix="bench-export-")
-    os.environ["MEDIA_ROOT"] = media.name
-
+def export_one(format: str, options: dict) -> None:
+    """Child process: one export as a worker runs it; prints one line of figures."""
     import django
 
     django.setup()
     from exports.jobs import export_job_create, export_job_run
     from projects.models import Project
 
+    project = Project.objects.get(name="bench")
+    baseline = peak_rss_mb()
+    job = export_job_create(
+        project=project, user=project.created_by, format=format, raw_options=options
+    )
+    started, cpu = time.perf_counter(), time.process_time()
+    job = export_job_run(job_id=job.pk)
+    elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
+    rate = job.items_written / elapsed if elapsed else 0.0
+    label = format + ("+" + ",".join(sorted(options)) if options else "")
+    print(
+        f"{label:28s} {job.status:6s} {job.items_written:>9,} items in {elapsed:6.1f}s"
+        f" = {rate:>9,.0f} items/s (CPU {cpu:5.1f}s = {job.items_written / max(cpu, 1e-9):>9,.0f}"
+        f" items per CPU-second), {job.manifest.get('bytes', 0) / 1e6:7.1f} MB file,"
+        f" peak RSS {peak_rss_mb():.0f} MB (after setup {baseline:.0f} MB)",
+        flush=True,
+    )
+    if job.status != "done":
+        print(f"    {job.message}", flush=True)
+
+
+RUNS = {
+    "jsonl": {},
+    "parquet": {},
+    "csv": {},
+    "coco": {},
+    "conll": {},
+    "jsonl+annotations": {"include_annotations": True},
+    "parquet+split": {"split": [0.8, 0.1, 0.1], "split_seed": 1},
+}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--items", type=int, default=1_000_000)
+    parser.add_argument("--formats", default=",".join(RUNS))
+    parser.add_argument("--keep", action="store_true", help="keep the bench database")
+    parser.add_argument("--export-one", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+
+    if args.export_one:
+        export_one(args.export_one.partition("+")[0], RUNS.get(args.export_one, {}))
+        return
+
+    admin_url, bench_url, bench_name = bench_database_url(
+        os.environ.get("DATABASE_URL") or DEFAULT_URL
+    )
+    database_recreate(admin_url, bench_name)
+    media = tempfile.TemporaryDirectory(prefix="bench-export-")
+    # A worker's environment: the bench database, no broker, DEBUG off (no query log).
+    os.environ.update(
+        DATABASE_URL=bench_url,
+        CELERY_BROKER_URL="",
+        MEDIA_ROOT=media.name,
+        DEBUG="false",
+        SECRET_KEY=os.environ.get("SECRET_KEY") or "bench-export-not-secret",
+    )
+
+    import django
+
+    django.setup()
     try:
         tables_create()
         started = time.perf_counter()
-        project_id = data_fill(items=args.items)
+        data_fill(items=args.items)
         filled = time.perf_counter() - started
         print(f"filled {args.items:,} items + annotations + resolutions by COPY in {filled:.1f}s")
-        print(f"peak RSS after the fill: {peak_rss_mb():.0f} MB")
-        project = Project.objects.get(pk=project_id)
-        lead = project.created_by
-        for format in args.formats.split(","):
-            job = export_job_create(project=project, user=lead, format=format, raw_options={})
-            started = time.perf_counter()
-            job = export_job_run(job_id=job.pk)
-            elapsed = time.perf_counter() - started
-            rate = job.items_written / elapsed if elapsed else 0.0
-            print(
-                f"{format:8s} {job.status:6s} {job.items_written:>9,} items in {elapsed:6.1f}s"
-                f" = {rate:>9,.0f} items/s, {job.manifest.get('bytes', 0) / 1e6:8.1f} MB,"
-                f" peak RSS so far {peak_rss_mb():.0f} MB"
+        from django.db import connections
+
+        connections.close_all()
+        print(f"machine load average now: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
+        # Each export in a fresh process, as a worker would run it: its own peak RSS.
+        for run in args.formats.split(","):
+            subprocess.run(
+                [sys.executable, __file__, "--export-one", run], check=False, env=os.environ
             )
-        print(f"peak RSS (whole run, the worker's process): {peak_rss_mb():.0f} MB")
-        print(f"current RSS: {psutil.Process().memory_info().rss / 2**20:.0f} MB")
     finally:
         from django.db import connections
 

@@ -8,6 +8,7 @@ import zipfile
 from collections import Counter
 from xml.etree import ElementTree
 
+import orjson
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
@@ -15,6 +16,7 @@ import yaml
 from pycocotools.coco import COCO
 
 from exports.writers.conll import conll_block, conll_tokens
+from exports.writers.jsonl import jsonl_string
 from tests.exports.conftest import SENTENCES, database_label_counts
 from tests.exports.helpers import export_run
 
@@ -335,3 +337,9 @@ def test_label_studio_text_results_match_label_studio(text_project, lead, tmp_pa
         "id": annotator.pk,
         "email": annotator.email,
     }
+
+
+@pytest.mark.parametrize("value", ["item-1", "Zoë", 'a"b', "a\\b", "tab\there", "\u2028", "😀", ""])
+def test_jsonl_strings_are_what_a_json_encoder_writes(value):
+    assert json.loads(jsonl_string(value)) == value
+    assert jsonl_string(value) == orjson.dumps(value).decode()
