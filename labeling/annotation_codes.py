@@ -136,14 +136,12 @@ def annotation_table_load(
     if items is not None:
         queryset = queryset.filter(item__in=items)
     answer_columns = [KeyTextTransform(c.name, "result") for c in controls]
+    rows = queryset.values_list("item_id", "annotator_id", "lead_time", *answer_columns)
     with gc_paused():
-        rows = rows_fetch(
-            queryset.values_list("item_id", "annotator_id", "lead_time", *answer_columns)
-        )
-        columns = list(zip(*rows, strict=True)) if rows else [()] * (3 + len(controls))
-        del rows
-        table = _table_build(columns, controls)
-    return table
+        fetched = rows_fetch(rows)
+        columns = list(zip(*fetched, strict=True)) if fetched else [()] * (3 + len(controls))
+        del fetched
+        return _table_build(columns, controls)
 
 
 def _table_build(columns: list, controls: list[Control]) -> AnnotationTable:

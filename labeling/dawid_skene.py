@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from scipy import sparse
 
 EPS = 1e-10
 
@@ -38,37 +39,17 @@ def _per_item_sums(items: np.ndarray, values: np.ndarray, n_items: int) -> np.nd
     )
 
 
-def majority_posteriors(items, labels, n_items: int, n_labels: int) -> np.ndarray:
-    counts = np.bincount(items * n_labels + labels, minlength=n_items * n_labels).reshape(
-        n_items, n_labels
-    )
-    totals = counts.sum(axis=1, keepdims=True)
-    return counts / np.where(totals > 0, totals, 1)
-
-
-def _m_step(posteriors, items, annotators, labels, used, n_annotators, n_labels) -> np.ndarray:
-    cells = annotators * n_labels + labels
-    errors = np.stack(
-        [
-            np.bincount(cells, weights=posteriors[items, k], minlength=n_annotators * n_labels)
-            for k in range(n_labels)
-        ],
-        axis=1,
-    ).reshape(n_annotators, n_labels, n_labels)
-    errors = np.where(used[:, :, None], np.maximum(errors, EPS), 0.0)
-    totals = errors.sum(axis=1, keepdims=True)
-    return errors / np.where(totals > 0, totals, 1)
+def _posteriors_from(log_likelihood: np.ndarray) -> np.ndarray:
+    scaled = np.exp2(log_likelihood - log_likelihood.max(axis=1, keepdims=True))
+    return scaled / scaled.sum(axis=1, keepdims=True)
 
 
 def item_posteriors(priors, errors, items, annotators, labels, n_items) -> np.ndarray:
-    """E-step: posterior over true labels for each item, given the model."""
+    """E-step for a few items (one item being resolved), given a fitted model."""
     with np.errstate(divide="ignore"):
         log_errors = np.log2(errors[annotators, labels, :])
-    log_likelihood = np.log2(np.maximum(priors, EPS))[None, :] + _per_item_sums(
-        items, log_errors, n_items
-    )
-    scaled = np.exp2(log_likelihood - log_likelihood.max(axis=1, keepdims=True))
-    return scaled / scaled.sum(axis=1, keepdims=True)
+    log_prior = np.log2(np.maximum(priors, EPS))[None, :]
+    return _posteriors_from(log_prior + _per_item_sums(items, log_errors, n_items))
 
 
 def dawid_skene_fit(
@@ -82,22 +63,43 @@ def dawid_skene_fit(
     max_iterations: int = 100,
     tolerance: float = 1e-7,
 ) -> DawidSkeneFit:
-    """Fit on codes, one entry per annotation; stop once no posterior moves more than tolerance."""
+    """Fit on codes, one entry per annotation; stop once no posterior moves more than tolerance.
+
+    Each annotation is a (annotator, given label) "cell"; the sparse items x cells count matrix
+    turns both EM steps into one sparse product each, whatever the number of annotations.
+    """
     items, annotators, labels = (np.asarray(a, dtype=np.int64) for a in (items, annotators, labels))
-    used = (
-        np.bincount(annotators * n_labels + labels, minlength=n_annotators * n_labels).reshape(
-            n_annotators, n_labels
-        )
-        > 0
+    n_cells = n_annotators * n_labels
+    answers = sparse.csr_matrix(
+        (np.ones(len(items)), (items, annotators * n_labels + labels)), shape=(n_items, n_cells)
     )
-    posteriors = majority_posteriors(items, labels, n_items, n_labels)
+    used = (np.asarray(answers.sum(axis=0)).ravel() > 0).reshape(n_annotators, n_labels)
+    by_cell = answers.T.tocsr()
+
+    def m_step(posteriors: np.ndarray) -> np.ndarray:
+        errors = np.asarray(by_cell @ posteriors).reshape(n_annotators, n_labels, n_labels)
+        errors = np.where(used[:, :, None], np.maximum(errors, EPS), 0.0)
+        totals = errors.sum(axis=1, keepdims=True)
+        return errors / np.where(totals > 0, totals, 1)
+
+    def e_step(priors: np.ndarray, errors: np.ndarray) -> np.ndarray:
+        with np.errstate(divide="ignore"):
+            log_errors = np.where(used[:, :, None], np.log2(errors), 0.0).reshape(n_cells, n_labels)
+        log_prior = np.log2(np.maximum(priors, EPS))[None, :]
+        return _posteriors_from(log_prior + np.asarray(answers @ log_errors))
+
+    # Initialisation: majority-vote shares (each cell votes for its label).
+    selector = sparse.csr_matrix(np.tile(np.eye(n_labels), (n_annotators, 1)))
+    votes = (answers @ selector).toarray()
+    totals = votes.sum(axis=1, keepdims=True)
+    posteriors = votes / np.where(totals > 0, totals, 1)
     priors = posteriors.mean(axis=0)
-    errors = _m_step(posteriors, items, annotators, labels, used, n_annotators, n_labels)
+    errors = m_step(posteriors)
     iterations = 0
     for iterations in range(1, max_iterations + 1):  # noqa: B007 (kept for the result)
-        updated = item_posteriors(priors, errors, items, annotators, labels, n_items)
+        updated = e_step(priors, errors)
         priors = updated.mean(axis=0)
-        errors = _m_step(updated, items, annotators, labels, used, n_annotators, n_labels)
+        errors = m_step(updated)
         moved = float(np.abs(updated - posteriors).max()) if updated.size else 0.0
         posteriors = updated
         if moved < tolerance:

@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 from django.contrib.auth import get_user_model
-from django.db.models import Count
+from django.db.models import Avg, Count
 from django.db.models.fields.json import KeyTextTransform, KeyTransform
 from django.db.models.functions import TruncDate
 
@@ -26,6 +26,7 @@ from labeling.annotation_codes import (
     AnnotationTable,
     ChoiceCodes,
     annotation_table_load,
+    gc_paused,
     label_codes,
     rows_fetch,
 )
@@ -94,10 +95,11 @@ def _per_item_reference(table: AnnotationTable, rows, label_values) -> np.ndarra
     """Label code of a reference answer (consensus, gold) per item code; EMPTY where unknown."""
     reference = np.full(len(table.item_ids), agreement.EMPTY, dtype=np.int64)
     if rows:
-        item_ids, answers = zip(*rows, strict=True)
-        codes = _item_codes(table, item_ids)
-        known = codes >= 0
-        reference[codes[known]] = label_codes(answers, label_values)[known]
+        with gc_paused():
+            item_ids, answers = zip(*rows, strict=True)
+            codes = _item_codes(table, item_ids)
+            known = codes >= 0
+            reference[codes[known]] = label_codes(answers, label_values)[known]
     return reference
 
 
@@ -334,7 +336,7 @@ def project_quality(*, project: Project) -> dict:
         .annotate(n=Count("id"))
         .values_list("status", "n")
     )
-    agreements = list(current.exclude(agreement=None).values_list("agreement", flat=True))
+    mean_agreement = current.aggregate(mean=Avg("agreement"))["mean"]
     return {
         "project": {
             "id": project.pk,
@@ -342,7 +344,7 @@ def project_quality(*, project: Project) -> dict:
             "status_counts": {s: statuses.get(s, 0) for s in Item.Status.values},
             "annotations": int(len(table.items)),
             "annotators": n_annotators,
-            "mean_item_agreement": float(np.mean(agreements)) if agreements else None,
+            "mean_item_agreement": mean_agreement,
         },
         "controls": controls,
         "annotators": annotators,

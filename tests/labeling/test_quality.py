@@ -148,3 +148,16 @@ def test_other_control_kinds_in_one_report(db):
     # caption (k0 wrote one, gold empty: 0; k1 left it empty: 1).
     assert gold["k0"] == pytest.approx((1 + 0 + 0) / 3)
     assert gold["k1"] == pytest.approx((0.5 + 0 + 1) / 3)
+
+
+def test_numeric_looking_labels_are_read_as_labels(db):
+    schema = {"controls": [{"name": "stars", "kind": "choice", "labels": ["1", "2", "3"]}]}
+    project = ProjectFactory(label_schema=schema, overlap=2, review_policy="none")
+    item = ItemFactory(project=project)
+    for n, answer in enumerate(("2", "2")):
+        annotation_submit(
+            item=item, annotator=UserFactory(username=f"s{n}"), result={"stars": answer}
+        )
+    control = project_quality(project=project)["controls"][0]
+    assert control["percent_agreement"] == 1.0
+    assert control["consensus_confusion"]["matrix"][1] == [0, 2, 0]
