@@ -13,9 +13,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from exports.labels import stratify_control, stratum_key
+from exports.labels import NO_LABEL, stratify_control, stratum_key
 from exports.options import SPLIT_NAMES, ExportOptions
-from exports.records import ExportRecord
+from exports.records import ExportBatch, ExportRecord
+from projects import label_schema as ls
 from projects.label_schema import LabelSchema
 
 
@@ -41,7 +42,7 @@ def split_cuts(size: int, ratios: tuple[float, float, float]) -> tuple[int, int]
 
 
 def split_plan_build(
-    *, batches: Iterable[list[ExportRecord]], schema: LabelSchema, options: ExportOptions
+    *, batches: Iterable[ExportBatch], schema: LabelSchema, options: ExportOptions
 ) -> SplitPlan:
     assert options.split is not None
     control = stratify_control(schema, options.stratify_by)
@@ -49,9 +50,14 @@ def split_plan_build(
     strata = array("l")
     keys: dict[str, int] = {}
     for batch in batches:
-        for record in batch:
-            ids.append(record.item_id)
-            strata.append(keys.setdefault(stratum_key(control, record.result), len(keys)))
+        ids.extend(record.item_id for record in batch)
+        if control is not None and control.kind in (ls.CHOICE, ls.PAIRWISE):
+            # One label per item: read it from the batch's Arrow results, no JSON per item.
+            labels = batch.results(schema).column(control.name).to_pylist()
+            batch_keys = [label or NO_LABEL for label in labels]
+        else:
+            batch_keys = [stratum_key(control, record.result) for record in batch]
+        strata.extend(keys.setdefault(key, len(keys)) for key in batch_keys)
     item_ids = np.frombuffer(ids, dtype=np.int64) if ids else np.empty(0, np.int64)
     stratum_of = np.frombuffer(strata, dtype=np.int_) if strata else np.empty(0, np.int_)
     codes = np.zeros(len(item_ids), dtype=np.int8)
