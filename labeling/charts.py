@@ -94,13 +94,20 @@ def bar_chart(*, title: str, rows: list[tuple[str, float | None]], low: float = 
     return _svg(width, height, body, title)
 
 
-def heatmap(*, title: str, labels: list[str], matrix: list[list[float]]) -> SafeString:
-    """A confusion matrix: rows are the reference (consensus), columns the annotators' answers."""
+def heatmap(
+    *,
+    title: str,
+    labels: list[str],
+    matrix: list[list[float]],
+    caption: str = "answered (columns) vs consensus (rows)",
+    number: str = "g",
+) -> SafeString:
+    """A confusion matrix: rows are the reference (true label), columns the answers given."""
     cell, left, top = 44, 120, 110
     size = len(labels)
     width, height = max(left + size * cell + 10, 360), top + size * cell + 10
     peak = max((v for row in matrix for v in row), default=0) or 1
-    body = [f'<text x="{left}" y="14" font-size="12">answered (columns) vs consensus (rows)</text>']
+    body = [f'<text x="{left}" y="14" font-size="12">{escape(caption)}</text>']
     for j, label in enumerate(labels):
         cx = left + j * cell + cell / 2
         body.append(
@@ -121,6 +128,6 @@ def heatmap(*, title: str, labels: list[str], matrix: list[list[float]]) -> Safe
                 f'height="{cell - 2}" fill="{colour}"/>'
                 f'<text x="{left + j * cell + cell / 2 - 1:.1f}" '
                 f'y="{top + i * cell + cell / 2 + 4:.1f}"'
-                f' text-anchor="middle" font-size="11" fill="{text_colour}">{value:g}</text>'
+                f' text-anchor="middle" font-size="11" fill="{text_colour}">{value:{number}}</text>'
             )
     return _svg(width, height, body, title)

@@ -67,6 +67,22 @@ def dashboard(request, pk):
         ],
     )
     controls = [{**control, "charts": _control_charts(control)} for control in quality["controls"]]
+    # Each annotator's Dawid-Skene confusion matrix (P(answer | true label)), per choice control.
+    annotator_confusions = [
+        (
+            row["username"],
+            name,
+            heatmap(
+                title=f"{row['username']}: {name}",
+                labels=confusion["labels"],
+                matrix=confusion["matrix"],
+                caption=f"{row['username']}: answer (columns) given the true label (rows)",
+                number=".2f",
+            ),
+        )
+        for row in quality["annotators"]
+        for name, confusion in row.get("confusion", {}).items()
+    ]
     return render(
         request,
         "labeling/dashboard.html",
@@ -75,6 +91,7 @@ def dashboard(request, pk):
             "quality": quality,
             "controls": controls,
             "progress_chart": progress_chart,
+            "annotator_confusions": annotator_confusions,
             "status_counts": [
                 (label, quality["project"]["status_counts"].get(value, 0))
                 for value, label in Item.Status.choices

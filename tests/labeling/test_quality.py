@@ -117,6 +117,7 @@ def test_agreement_endpoint_and_dashboard_page(project_with_answers, client):
     assert page.status_code == 200
     html = page.content.decode()
     assert html.count("<svg") >= 3  # progress, agreement per label, confusion matrix
+    assert html.count("given the true label") == 3  # one Dawid-Skene matrix per annotator
     assert "Progress over time" in html and "Krippendorff" in html
     assert "qa" in html and 'id="annotator-table"' in html
 
