@@ -21,7 +21,7 @@ from exports.manifest import ExportTally, manifest_build
 from exports.models import ExportJob
 from exports.options import ExportOptions, export_options_parse
 from exports.records import ExportRecord, export_batches, export_items_count
-from exports.splits import split_plan_build
+from exports.splits import SplitPlan, split_plan_build
 from exports.writers.base import WriteContext
 from projects.label_schema import LabelSchema
 from projects.models import Project
@@ -68,8 +68,10 @@ def progress_batches(
     job: ExportJob,
     batches: Iterator[list[ExportRecord]],
     tally: ExportTally,
-    split_plan,
+    split_plan: SplitPlan | None,
 ) -> Iterator[list[ExportRecord]]:
+    """The batches on their way to the writer: split, counted, and their progress put on the
+    job row, whose status is checked at the same time (a cancelled job stops here)."""
     written = 0
     for batch in batches:
         if split_plan is not None:

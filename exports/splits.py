@@ -24,14 +24,26 @@ from projects.label_schema import LabelSchema
 class SplitPlan:
     item_ids: np.ndarray  # sorted int64
     codes: np.ndarray  # int8 index into SPLIT_NAMES, aligned with item_ids
+    ratios: tuple[float, float, float] = (1.0, 0.0, 0.0)
 
     def splits_assign(self, batch: list[ExportRecord]) -> None:
         if not batch:
             return
         ids = np.fromiter((r.item_id for r in batch), dtype=np.int64, count=len(batch))
-        positions = np.searchsorted(self.item_ids, ids)
-        for record, code in zip(batch, self.codes[positions].tolist(), strict=True):
-            record.split = SPLIT_NAMES[code]
+        positions = np.minimum(np.searchsorted(self.item_ids, ids), max(len(self.item_ids) - 1, 0))
+        planned = len(self.item_ids) > 0
+        for record, position in zip(batch, positions.tolist(), strict=True):
+            if planned and self.item_ids[position] == record.item_id:
+                record.split = SPLIT_NAMES[self.codes[position]]
+            else:
+                # Resolved between the planning pass and the writing pass: still a fixed split.
+                record.split = SPLIT_NAMES[split_of_unplanned(record.item_id, self.ratios)]
+
+
+def split_of_unplanned(item_id: int, ratios: tuple[float, float, float]) -> int:
+    """A split for an item the plan did not see, fixed by its id (Knuth's multiplicative hash)."""
+    share = ((item_id * 2654435761) % 2**32) / 2**32
+    return 0 if share < ratios[0] else (1 if share < ratios[0] + ratios[1] else 2)
 
 
 def split_cuts(size: int, ratios: tuple[float, float, float]) -> tuple[int, int]:
@@ -72,4 +84,4 @@ def split_plan_build(
         codes[members[first:second]] = 1
         codes[members[second:]] = 2
     order = np.argsort(item_ids, kind="stable")
-    return SplitPlan(item_ids=item_ids[order], codes=codes[order])
+    return SplitPlan(item_ids=item_ids[order], codes=codes[order], ratios=options.split)

@@ -223,7 +223,7 @@ RUNS = {
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--items", type=int, default=1_000_000)
-    parser.add_argument("--formats", default=",".join(RUNS))
+    parser.add_argument("--formats", default="jsonl,parquet,csv,coco,conll", help=", ".join(RUNS))
     parser.add_argument("--keep", action="store_true", help="keep the bench database")
     parser.add_argument("--export-one", help=argparse.SUPPRESS)
     args = parser.parse_args()

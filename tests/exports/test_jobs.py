@@ -19,7 +19,7 @@ from exports.manifest import ExportTally
 from exports.models import ExportJob
 from exports.options import ExportOptions, OptionsError
 from exports.records import export_batches
-from exports.splits import split_cuts
+from exports.splits import split_cuts, split_plan_build
 from labeling.models import Resolution
 from projects.label_schema import LabelSchema
 from projects.models import Item
@@ -199,3 +199,18 @@ def test_a_job_cancelled_while_running_stops_at_the_next_batch(text_project, lea
     export_job_cancel(job=job)  # as the API does, from another process
     with pytest.raises(ExportCancelled):
         next(progress)
+
+
+def test_items_resolved_after_the_split_was_planned_still_get_a_split(text_project, lead):
+    schema = LabelSchema(text_project.project.label_schema)
+    options = ExportOptions(split=(0.5, 0.25, 0.25), split_seed=1)
+    planned = export_batches(project=text_project.project, options=ExportOptions())
+    plan = split_plan_build(batches=planned, schema=schema, options=options)
+    item = text_project.items[10]
+    Resolution.objects.create(item=item, result={"sentiment": "neutral"}, method="single")
+    Item.objects.filter(pk=item.pk).update(status=Item.Status.RESOLVED)
+    batches = list(export_batches(project=text_project.project, options=ExportOptions()))
+    for batch in batches:
+        plan.splits_assign(batch)
+    splits = {r.item_id: r.split for batch in batches for r in batch}
+    assert len(splits) == 11 and set(splits.values()) <= {"train", "validation", "test"}
