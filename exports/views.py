@@ -97,8 +97,9 @@ def export_start(request, pk):
     except OptionsError as exc:
         error = "; ".join(f"{name}: {message}" for name, message in exc.errors.items())
         if request.headers.get("HX-Request"):
+            # htmx swaps only 2xx answers: the refusal is shown in the list it replaces.
             context = _jobs_context(project) | {"export_error": error}
-            return render(request, "exports/_export_jobs.html", context, status=400)
+            return render(request, "exports/_export_jobs.html", context)
         messages.error(request, f"Export refused: {error}")
         return redirect("project-detail", pk=project.pk)
     if request.headers.get("HX-Request"):
