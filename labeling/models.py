@@ -128,6 +128,12 @@ class Resolution(models.Model):
     accepted_annotation = models.ForeignKey(
         "Annotation", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    # A pending resolution is held by the reviewer working on it, so two reviewers do not
+    # adjudicate the same item; the hold lapses on its own.
+    claimed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    claimed_until = models.DateTimeField(null=True, blank=True)
     is_current = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
 

@@ -8,10 +8,12 @@ annotation. Each decision is a new Resolution row; the earlier rows stay as hist
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Q
+from django.utils import timezone
 
 from labeling.aggregation.base import is_empty
 from labeling.consensus import answer_canonical, resolution_record
@@ -36,20 +38,48 @@ class ReviewPacket:
     label_schema: dict[str, Any] = field(default_factory=dict)  # normalised (sources filled in)
 
 
+REVIEW_CLAIM = timedelta(minutes=15)
+
+
 def review_queue(*, project: Project):
     return Item.objects.filter(project=project, status=Item.Status.IN_REVIEW).order_by(
         "-priority", "id"
     )
 
 
-def review_next(*, project: Project, reviewer, after: int | None = None) -> Item | None:
-    """The next item waiting for review (after the given item id, to let a reviewer pass one)."""
-    queue = review_queue(project=project)
-    if after is not None:
-        later = queue.filter(id__gt=after).first()
-        if later is not None:
-            return later
-    return queue.first()
+def review_next(
+    *, project: Project, reviewer, after: int | None = None, now: datetime | None = None
+) -> Item | None:
+    """The next item waiting for review, held for this reviewer for a while.
+
+    Items another reviewer holds are passed over (locked rows too, on PostgreSQL); `after` passes
+    over items up to that id, to let a reviewer skip one. The reviewer's other holds are released.
+    """
+    now = now or timezone.now()
+    waiting = Resolution.objects.filter(
+        item__project=project, item__status=Item.Status.IN_REVIEW, is_current=True
+    )
+    with transaction.atomic():
+        free = (
+            waiting.filter(
+                Q(claimed_by=reviewer) | Q(claimed_until__isnull=True) | Q(claimed_until__lte=now)
+            )
+            .select_for_update(skip_locked=True, of=("self",))
+            .order_by("-item__priority", "item_id")
+        )
+        chosen = None
+        if after is not None:
+            chosen = free.filter(item_id__gt=after).first()
+        chosen = chosen or free.first()
+        waiting.filter(claimed_by=reviewer).exclude(pk=getattr(chosen, "pk", None)).update(
+            claimed_by=None, claimed_until=None
+        )
+        if chosen is None:
+            return None
+        chosen.claimed_by = reviewer
+        chosen.claimed_until = now + REVIEW_CLAIM
+        chosen.save(update_fields=["claimed_by", "claimed_until"])
+    return Item.objects.select_related("project").get(pk=chosen.item_id)
 
 
 def review_packet(*, item: Item) -> ReviewPacket:

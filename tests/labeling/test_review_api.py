@@ -1,9 +1,13 @@
 """Review over the API: the queue, accept / edit / send back, history, and who may do what."""
 
+from datetime import timedelta
+
 import pytest
+from django.utils import timezone
 
 from labeling.annotations import annotation_submit
 from labeling.models import Annotation, Resolution
+from labeling.review import REVIEW_CLAIM, review_next
 from projects.models import Item, Project
 from tests.conftest import api_client_for
 from tests.factories import ItemFactory, MembershipFactory, ProjectFactory, UserFactory
@@ -218,3 +222,21 @@ def test_item_review_packet_for_a_reviewer(team):
     item = disputed_item(project, people)
     body = api_client_for(people["reviewer"]).get(f"/api/items/{item.pk}/review/").json()
     assert len(body["answers"]) == 2 and len(body["history"]) == 1
+
+
+def test_two_reviewers_get_different_items_and_a_hold_lapses(team):
+    project, people = team
+    first = disputed_item(project, people, "d1")
+    second = disputed_item(project, people, "d2")
+    url = f"/api/projects/{project.pk}/review/next/"
+    reviewer, lead = api_client_for(people["reviewer"]), api_client_for(people["lead"])
+    assert reviewer.get(url).json()["item"]["id"] == first.pk
+    assert lead.get(url).json()["item"]["id"] == second.pk  # first is held by the reviewer
+    assert reviewer.get(url).json()["item"]["id"] == first.pk  # the reviewer keeps their item
+    # Both held: a third reviewer finds nothing free.
+    third = UserFactory(username="rv-third")
+    MembershipFactory(project=project, user=third, role="reviewer")
+    assert api_client_for(third).get(url).status_code == 204
+    # Holds lapse: later, the third reviewer gets the oldest item.
+    later = timezone.now() + REVIEW_CLAIM + timedelta(seconds=1)
+    assert review_next(project=project, reviewer=third, now=later) == first
