@@ -108,9 +108,19 @@ def results_aggregate(
     )
 
 
+def _dawid_skene_key(project: Project, control: Control) -> str:
+    return f"quorum:dawid-skene:{project.pk}:{project.created_at.timestamp()}:{control.name}"
+
+
+def dawid_skene_models_forget(*, project: Project) -> None:
+    """Drop the cached models so the next resolution refits on the whole project."""
+    schema = LabelSchema(project.label_schema)
+    cache.delete_many([_dawid_skene_key(project, c) for c in schema.controls if c.kind == CHOICE])
+
+
 def _dawid_skene_model(project: Project, control: Control, annotators: set[int]) -> dict:
     """The project's fitted Dawid-Skene model for one control, cached until the data moves."""
-    key = f"quorum:dawid-skene:{project.pk}:{project.created_at.timestamp()}:{control.name}"
+    key = _dawid_skene_key(project, control)
     count = Annotation.objects.filter(project=project).count()
     model = cache.get(key)
     stale = (
@@ -213,8 +223,11 @@ def item_outcome(
     return results_aggregate(schema, results, override)
 
 
-def item_resolve(*, item: Item) -> Resolution | None:
-    """Resolve a fully annotated item, or send it to review. Returns the new resolution row."""
+def item_resolve(*, item: Item, only_if_changed: bool = False) -> Resolution | None:
+    """Resolve a fully annotated item, or send it to review. Returns the new resolution row.
+
+    only_if_changed: record nothing when the outcome is the item's current resolution already.
+    """
     annotations = list(
         Annotation.objects.filter(item=item)
         .order_by("id")
@@ -234,6 +247,10 @@ def item_resolve(*, item: Item) -> Resolution | None:
     reason = review_reason(item.project, outcome)
     state = Resolution.State.PENDING if reason else Resolution.State.ACCEPTED
     status = Item.Status.IN_REVIEW if reason else Item.Status.RESOLVED
+    if only_if_changed:
+        current = item.resolutions.filter(is_current=True).values_list("result", "state").first()
+        if current == (outcome.result, state):
+            return None
     with transaction.atomic():
         resolution = resolution_record(
             item=item,

@@ -13,6 +13,7 @@ from rest_framework.response import Response
 
 from labeling.models import Annotation, Resolution
 from labeling.quality import project_quality
+from labeling.resolutions_refresh import project_resolutions_refresh
 from labeling.review import (
     ReviewRefused,
     item_send_back,
@@ -103,6 +104,16 @@ class ReviewQueueViewSet(viewsets.ViewSet):
         if item is None:
             return Response(status=status.HTTP_204_NO_CONTENT)
         return Response(ReviewPacketSerializer(review_packet(item=item)).data)
+
+    @extend_schema(
+        request=None,
+        responses={200: OpenApiResponse(description='{"re_resolved": number of items}')},
+    )
+    @action(detail=True, methods=["post"], url_path="resolutions/refresh")
+    def resolutions_refresh(self, request: Request, pk=None):
+        """Dawid-Skene projects: re-resolve items with the model fitted on the whole project."""
+        project = project_for(request, pk, access.LEAD_ONLY)
+        return Response({"re_resolved": project_resolutions_refresh(project=project)})
 
     @extend_schema(responses={200: OpenApiResponse(description="Agreement and quality numbers.")})
     @action(detail=True, methods=["get"])

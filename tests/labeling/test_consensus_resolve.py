@@ -6,7 +6,7 @@ from labeling.annotations import annotation_submit
 from labeling.consensus import item_resolve
 from labeling.models import Resolution
 from projects.models import Item, Project
-from tests.factories import ItemFactory, ProjectFactory, UserFactory
+from tests.factories import ItemFactory, MembershipFactory, ProjectFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -174,3 +174,39 @@ def test_boxes_project_resolves_by_matching_shapes():
         "objects": [{"x": 11.0, "y": 11.0, "width": 50.0, "height": 49.0, "label": "car"}]
     }
     assert resolution.state == Resolution.State.ACCEPTED
+
+
+def test_refresh_re_resolves_early_items_with_the_whole_project_model(lead_api, lead):
+    """Early items were decided by a model that had seen almost nothing (majority-like); once
+    the project shows that three annotators answer 'pos' regardless, a refresh follows the two
+    reliable annotators on every item, keeping the earlier resolutions as history."""
+    project = make_project(overlap=5, aggregation=Project.Aggregation.DAWID_SKENE)
+    MembershipFactory(project=project, user=lead, role="lead")
+    careless = [UserFactory(username=f"c{n}") for n in range(3)]
+    reliable = [UserFactory(username=f"r{n}") for n in range(2)]
+    truth = ["neg", "pos"] * 10
+    items = []
+    for n, label in enumerate(truth):
+        item = ItemFactory(project=project, external_id=f"f{n}")
+        for user in careless:
+            annotation_submit(item=item, annotator=user, result={"sentiment": "pos"})
+        for user in reliable:
+            annotation_submit(item=item, annotator=user, result={"sentiment": label})
+        items.append(item)
+    first = items[0]
+    assert first.resolutions.get(is_current=True).result == {"sentiment": "pos"}  # early call
+
+    response = lead_api.post(f"/api/projects/{project.pk}/resolutions/refresh/")
+    assert response.status_code == 200 and response.json()["re_resolved"] >= 1
+    for item, label in zip(items, truth, strict=True):
+        assert item.resolutions.get(is_current=True).result == {"sentiment": label}
+    assert first.resolutions.count() == 2
+    # Nothing left to change: a second refresh records nothing.
+    assert lead_api.post(f"/api/projects/{project.pk}/resolutions/refresh/").json() == {
+        "re_resolved": 0
+    }
+
+
+def test_refresh_is_for_leads_only(annotator_api, project):
+    response = annotator_api.post(f"/api/projects/{project.pk}/resolutions/refresh/")
+    assert response.status_code == 403
