@@ -214,7 +214,9 @@ def item_outcome(
     schema = LabelSchema(project.label_schema)
     results = [r for _, _, r in annotations]
     override = {}
-    if project.aggregation == Project.Aggregation.DAWID_SKENE and len(results) > 1:
+    # Unanimous answers need no model: skip the (possibly refitted) project-wide EM.
+    disputed = len(results) > 1 and not results_unanimous(results, schema)
+    if project.aggregation == Project.Aggregation.DAWID_SKENE and disputed:
         for control in schema.controls:
             if control.kind == CHOICE:
                 override[control.name] = choice_dawid_skene(
