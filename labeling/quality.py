@@ -12,7 +12,8 @@ from typing import Any
 
 import numpy as np
 from django.contrib.auth import get_user_model
-from django.db.models import Avg, Count
+from django.core.cache import cache
+from django.db.models import Avg, Count, Max
 from django.db.models.fields.json import KeyTextTransform, KeyTransform
 from django.db.models.functions import TruncDate
 
@@ -411,3 +412,28 @@ def _annotator_rows(project, table, gold: _Tally, consensus: _Tally, confusions)
             }
         )
     return rows
+
+
+def _quality_version(project: Project) -> str:
+    """Changes whenever anything the report reads changes (cheap aggregate queries)."""
+    annotations = Annotation.objects.filter(project=project).aggregate(
+        n=Count("id"), changed=Max("updated_at")
+    )
+    resolutions = Resolution.objects.filter(item__project=project).aggregate(last=Max("id"))
+    assignments = Assignment.objects.filter(project=project).aggregate(
+        last=Max("id"), finished=Max("finished_at")
+    )
+    items = Item.objects.filter(project=project).aggregate(n=Count("id"), last=Max("id"))
+    return repr((annotations, resolutions, assignments, items, project.label_schema))
+
+
+def project_quality_cached(*, project: Project) -> dict:
+    """project_quality, reused until the project's data changes (large projects take seconds)."""
+    key = f"quorum:quality:{project.pk}:{project.created_at.timestamp()}"
+    version = _quality_version(project)
+    cached = cache.get(key)
+    if cached is not None and cached["version"] == version:
+        return cached["report"]
+    report = project_quality(project=project)
+    cache.set(key, {"version": version, "report": report}, timeout=3600)
+    return report

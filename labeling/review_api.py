@@ -12,7 +12,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from labeling.models import Annotation, Resolution
-from labeling.quality import project_quality
+from labeling.quality import project_quality_cached
 from labeling.resolutions_refresh import project_resolutions_refresh
 from labeling.review import (
     ReviewRefused,
@@ -119,7 +119,7 @@ class ReviewQueueViewSet(viewsets.ViewSet):
     @action(detail=True, methods=["get"])
     def agreement(self, request: Request, pk=None):
         project = project_for(request, pk, access.REVIEWERS)
-        return Response(project_quality(project=project))
+        return Response(project_quality_cached(project=project))
 
 
 class ItemReviewViewSet(viewsets.GenericViewSet):

@@ -3,10 +3,11 @@
 import krippendorff
 import numpy as np
 import pytest
+from django.contrib.auth import get_user_model
 from statsmodels.stats.inter_rater import fleiss_kappa
 
 from labeling.annotations import annotation_submit
-from labeling.quality import project_quality
+from labeling.quality import project_quality, project_quality_cached
 from labeling.queue import assignment_next, assignment_skip
 from projects.models import Project
 from tests.conftest import api_client_for
@@ -162,3 +163,14 @@ def test_numeric_looking_labels_are_read_as_labels(db):
     control = project_quality(project=project)["controls"][0]
     assert control["percent_agreement"] == 1.0
     assert control["consensus_confusion"]["matrix"][1] == [0, 2, 0]
+
+
+def test_cached_report_follows_new_answers(project_with_answers):
+    project, lead = project_with_answers
+    first = project_quality_cached(project=project)
+    assert project_quality_cached(project=project) == first
+    item = ItemFactory(project=project, external_id="late")
+    for user in get_user_model().objects.filter(username__in=["qa", "qb", "qc"]):
+        annotation_submit(item=item, annotator=user, result={"sentiment": "neu"})
+    later = project_quality_cached(project=project)
+    assert later["project"]["annotations"] == first["project"]["annotations"] + 3
