@@ -27,11 +27,12 @@ keeps the annotator's gold share at or under Project.gold_share.
 from __future__ import annotations
 
 import time
+from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.db import transaction
-from django.db.models import Exists, F, OuterRef, Q, QuerySet
+from django.db.models import Exists, F, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Greatest
 from django.utils import timezone
 
@@ -41,6 +42,12 @@ from projects.models import ITEM_FRESH, ITEM_STARTED, Item, Prediction, Project
 
 # Expired assignments released per call (the rest go on the next call).
 EXPIRE_BATCH = 200
+# Each process sweeps a project's expired assignments at most this often (a slot comes back at
+# most this much later; an annotator's own expired assignment is also released on submit).
+EXPIRE_EVERY = timedelta(seconds=2)
+_last_expiry: dict[int, datetime] = {}
+STATEMENT_CACHE_SIZE = 4096
+_statement_cache: OrderedDict[tuple, list[tuple[str, tuple]]] = OrderedDict()
 # Other annotators' transactions lock candidate rows for a few milliseconds only.
 LOCKED_RETRIES = 5
 LOCKED_RETRY_PAUSE = 0.005  # seconds, times the attempt number
@@ -116,9 +123,28 @@ def fresh_candidates(project: Project, annotator) -> list[QuerySet[Item]]:
     ]
 
 
-def _first_locked(querysets: list[QuerySet[Item]]) -> Item | None:
-    for queryset in querysets:
-        item = _locking(queryset).first()
+def _candidate_statements(project: Project, annotator) -> list[tuple[str, tuple]]:
+    """The SQL of the next-item queries for this annotator, compiled once per process.
+
+    Compiling these querysets costs more CPU than running them; their text depends only on
+    what the key holds, so it is kept (least recently used out first).
+    """
+    key = (project.pk, project.ordering, project.overlap, annotator.pk)
+    statements = _statement_cache.get(key)
+    if statements is None:
+        querysets = [started_candidates(project, annotator), *fresh_candidates(project, annotator)]
+        statements = [_locking(queryset)[:1].query.sql_with_params() for queryset in querysets]
+        _statement_cache[key] = statements
+        if len(_statement_cache) > STATEMENT_CACHE_SIZE:
+            _statement_cache.popitem(last=False)
+    else:
+        _statement_cache.move_to_end(key)
+    return statements
+
+
+def _first_locked(project: Project, annotator) -> Item | None:
+    for sql, params in _candidate_statements(project, annotator):
+        item = next(iter(Item.objects.raw(sql, params)), None)
         if item is not None:
             return item
     return None
@@ -138,9 +164,22 @@ def gold_due(*, project: Project, stats: AnnotatorStats) -> bool:
     return stats.gold_served + 1 <= project.gold_share * (stats.served + 1) + 1e-9
 
 
-def annotator_stats_lock(*, project: Project, annotator) -> AnnotatorStats:
-    """The annotator's stats row, locked until the transaction ends (created on first use)."""
-    rows = AnnotatorStats.objects.select_for_update().filter(project=project, annotator=annotator)
+def annotator_stats_lock(*, project: Project, annotator, now: datetime) -> AnnotatorStats:
+    """The annotator's stats row, locked until the transaction ends (created on first use).
+
+    In the same round trip, `held_id`: the assignment the annotator holds unexpired, if any.
+    """
+    held = (
+        Assignment.objects.filter(project=project, annotator=annotator)
+        .filter(state=Assignment.State.ACTIVE, expires_at__gt=now)
+        .order_by("created_at", "id")
+        .values("pk")[:1]
+    )
+    rows = (
+        AnnotatorStats.objects.select_for_update()
+        .filter(project=project, annotator=annotator)
+        .annotate(held_id=Subquery(held))
+    )
     stats = rows.first()
     if stats is None:
         AnnotatorStats.objects.bulk_create(
@@ -201,18 +240,16 @@ def assignments_expire(*, project: Project, now: datetime | None = None) -> int:
     return len(expired)
 
 
+def _expiry_due(project_id: int, now: datetime) -> bool:
+    last = _last_expiry.get(project_id)
+    if last is not None and last <= now < last + EXPIRE_EVERY:
+        return False
+    _last_expiry[project_id] = now
+    return True
+
+
 def prediction_latest(item: Item) -> Prediction | None:
     return Prediction.objects.filter(item=item).order_by("-created_at", "-id").first()
-
-
-def _held(project: Project, annotator, now: datetime) -> Assignment | None:
-    return (
-        Assignment.objects.select_related("item")
-        .filter(project=project, annotator=annotator, state=Assignment.State.ACTIVE)
-        .filter(expires_at__gt=now)
-        .order_by("created_at", "id")
-        .first()
-    )
 
 
 def _assignment_open(
@@ -259,12 +296,14 @@ def assignment_next(
     """
     now = now or _now()
     with transaction.atomic():
-        stats = annotator_stats_lock(project=project, annotator=annotator)
-        held = _held(project, annotator, now)
-        if held is not None:
+        stats = annotator_stats_lock(project=project, annotator=annotator, now=now)
+        held = None
+        if stats.held_id is not None:
+            held = Assignment.objects.select_related("item").get(pk=stats.held_id)
             AnnotatorStats.objects.filter(pk=stats.pk).update(last_active_at=now)
         else:
-            assignments_expire(project=project, now=now)
+            if _expiry_due(project.pk, now):
+                assignments_expire(project=project, now=now)
             held = _assignment_take(project=project, annotator=annotator, stats=stats, now=now)
             if held is None:
                 return None
@@ -284,9 +323,7 @@ def _candidate_take(project: Project, annotator) -> Item | None:
     """The next non-gold item, locked. When every free item is locked by annotators served at
     this very moment, wait a little and look again rather than answer "nothing left"."""
     for attempt in range(LOCKED_RETRIES + 1):
-        item = _first_locked(
-            [started_candidates(project, annotator), *fresh_candidates(project, annotator)]
-        )
+        item = _first_locked(project, annotator)
         if item is not None or not _candidates_exist(project, annotator):
             return item
         time.sleep(LOCKED_RETRY_PAUSE * (attempt + 1))

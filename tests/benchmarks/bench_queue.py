@@ -207,8 +207,15 @@ def explain_next(project, annotator) -> list[str]:
     return lines
 
 
+def backend_cpu_seconds(pid: int) -> float:
+    """CPU seconds (user + system) used so far by a PostgreSQL backend of this machine."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def _annotator_loop(project_id, user_id, seconds, think, seed, start_at, out):
-    """One annotator process: next (timed), submit (timed), think; until the time is up."""
+    """One annotator process: next (timed), submit (timed), think; until the time is up.
+    Also sums the CPU the calls cost: this process's and its PostgreSQL backend's."""
     from django.contrib.auth import get_user_model
     from django.db import connection
 
@@ -218,23 +225,33 @@ def _annotator_loop(project_id, user_id, seconds, think, seed, start_at, out):
 
     project = Project.objects.get(pk=project_id)
     user = get_user_model().objects.get(pk=user_id)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        backend = cursor.fetchone()[0]
     rng = random.Random(seed)
     next_times, submit_times = [], []
+    cpu = {"next": [0.0, 0.0], "submit": [0.0, 0.0]}  # [python, postgres]
     time.sleep(max(0.0, start_at - time.time()))
     stop = time.time() + seconds
     while time.time() < stop:
-        started = time.perf_counter()
+        started, python = time.perf_counter(), time.process_time()
+        postgres = backend_cpu_seconds(backend)
         found = assignment_next(project=project, annotator=user)
         next_times.append(time.perf_counter() - started)
+        cpu["next"][0] += time.process_time() - python
+        cpu["next"][1] += backend_cpu_seconds(backend) - postgres
         if found is None:
             break
-        started = time.perf_counter()
+        started, python = time.perf_counter(), time.process_time()
+        postgres = backend_cpu_seconds(backend)
         annotation_submit(item=found.item, annotator=user, result=ANSWER)
         submit_times.append(time.perf_counter() - started)
+        cpu["submit"][0] += time.process_time() - python
+        cpu["submit"][1] += backend_cpu_seconds(backend) - postgres
         if think:
             time.sleep(rng.expovariate(1 / think))
     connection.close()
-    out.put((next_times, submit_times))
+    out.put((next_times, submit_times, cpu))
 
 
 def _burst_loop(project_id, user_id, rounds, barrier, out):
@@ -270,7 +287,7 @@ def _collect(processes, out, count) -> list:
     return results
 
 
-def queue_concurrent(project, users, *, seconds: float, think: float) -> tuple[list, list]:
+def queue_concurrent(project, users, *, seconds: float, think: float) -> tuple[list, list, dict]:
     from django.db import connections
 
     connections.close_all()  # forked children must not share the parent's connection
@@ -286,7 +303,10 @@ def queue_concurrent(project, users, *, seconds: float, think: float) -> tuple[l
     for process in processes:
         process.start()
     results = _collect(processes, out, len(processes))
-    return [t for r in results for t in r[0]], [t for r in results for t in r[1]]
+    cpu = {
+        kind: [sum(r[2][kind][i] for r in results) for i in (0, 1)] for kind in ("next", "submit")
+    }
+    return [t for r in results for t in r[0]], [t for r in results for t in r[1]], cpu
 
 
 def queue_burst(project, users, *, rounds: int) -> list:
@@ -315,7 +335,7 @@ def queue_size_run(size: int, args) -> None:
     print("  EXPLAIN ANALYZE of the next-item queries (index read, database time):")
     for line in explain_next(project, users[0]):
         print(line)
-    next_times, submit_times = queue_concurrent(
+    next_times, submit_times, cpu = queue_concurrent(
         project, users, seconds=args.seconds, think=args.think
     )
     rate = len(next_times) / args.seconds
@@ -324,6 +344,15 @@ def queue_size_run(size: int, args) -> None:
     )
     print(f"    next    {percentiles(next_times)}")
     print(f"    submit  {percentiles(submit_times)}")
+    calls = max(len(submit_times), 1)
+    per_next = [1000 * c / max(len(next_times), 1) for c in cpu["next"]]
+    per_submit = [1000 * c / calls for c in cpu["submit"]]
+    cycle = sum(per_next) + sum(per_submit)
+    print(
+        f"    CPU per call (load-independent): next {per_next[0]:.1f} ms Python + "
+        f"{per_next[1]:.1f} ms PostgreSQL, submit {per_submit[0]:.1f} + {per_submit[1]:.1f} ms"
+        f" -> 2 idle cores would serve ~{2000 / cycle:.0f} next+submit/s"
+    )
     burst = queue_burst(project, users, rounds=args.burst_rounds)
     print(f"  {ANNOTATORS} annotators asking at the same instant ({args.burst_rounds} rounds):")
     print(f"    next    {percentiles(burst)}")

@@ -228,3 +228,19 @@ def test_counters_follow_assign_submit_and_stats():
     stats = AnnotatorStats.objects.get(project=project, annotator=a)
     assert (stats.served, stats.annotated, stats.skipped) == (1, 1, 0)
     assert stats.last_active_at is not None
+
+
+def test_an_answer_after_the_timeout_takes_a_free_slot_if_one_is_left():
+    project = ProjectFactory(assignment_timeout=60)
+    (ann,) = annotators(project, 1)
+    item = ItemFactory(project=project)
+    start = timezone.now()
+    assignment_next(project=project, annotator=ann, now=start)
+    # Nobody asked since, so the expired assignment was not swept: the answer releases it.
+    annotation, created = annotation_submit(
+        item=item, annotator=ann, result=ANSWER, now=start + timedelta(seconds=120)
+    )
+    assert created
+    assert Assignment.objects.get().state == Assignment.State.EXPIRED
+    item.refresh_from_db()
+    assert (item.annotation_count, item.assigned_count) == (1, 0)
