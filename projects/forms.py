@@ -98,3 +98,55 @@ class UploadForm(forms.Form):
         choices=[("", "Detect from the file")] + [(f.name, f.label) for f in FORMATS.values()],
         required=False,
     )
+
+
+class ProjectSettingsForm(forms.ModelForm):
+    """Everything a lead tunes after creation; the schema is edited as JSON."""
+
+    schema_json = forms.CharField(
+        label="Label schema (JSON)",
+        widget=forms.Textarea(attrs={"rows": 12, "spellcheck": "false"}),
+        help_text="The controls annotators answer (see the label contract in the API docs).",
+    )
+
+    class Meta:
+        model = Project
+        fields = [
+            "name",
+            "instructions",
+            "overlap",
+            "assignment_timeout",
+            "ordering",
+            "review_policy",
+            "auto_accept_threshold",
+            "aggregation",
+            "gold_share",
+            "prefill_predictions",
+        ]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if not self.is_bound:
+            self.initial["schema_json"] = json.dumps(self.instance.label_schema, indent=2)
+
+    def clean_auto_accept_threshold(self):
+        return _share(self.cleaned_data["auto_accept_threshold"])
+
+    def clean_gold_share(self):
+        return _share(self.cleaned_data["gold_share"])
+
+    def clean_schema_json(self):
+        try:
+            schema = LabelSchema(json.loads(self.cleaned_data["schema_json"])).as_json()
+        except json.JSONDecodeError as exc:
+            raise forms.ValidationError(f"Not JSON: {exc}") from exc
+        except SchemaError as exc:
+            raise forms.ValidationError(str(exc)) from exc
+        self.instance.label_schema = schema
+        return schema
+
+
+def _share(value: float) -> float:
+    if not 0.0 <= value <= 1.0:
+        raise forms.ValidationError("Give a number between 0 and 1.")
+    return value

@@ -12,6 +12,7 @@ urlpatterns = [
     path("", views.project_list, name="project-list"),
     path("projects/new/", views.project_create, name="project-create"),
     path("projects/<int:pk>/", views.project_detail, name="project-detail"),
+    path("projects/<int:pk>/settings/", views.project_settings, name="project-settings"),
     path("projects/<int:pk>/progress/", views.project_progress_partial, name="project-progress"),
     path("projects/<int:pk>/imports/", views.import_jobs_partial, name="project-import-jobs"),
     path("projects/<int:pk>/members/", views.project_member_add, name="project-member-add"),

@@ -9,7 +9,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from projects import access
-from projects.forms import MemberForm, ProjectForm, UploadForm
+from projects.forms import MemberForm, ProjectForm, ProjectSettingsForm, UploadForm
 from projects.imports import ImportRefused, import_job_cancel, import_job_create
 from projects.members import membership_set
 from projects.models import ImportJob, Membership, Project
@@ -55,6 +55,17 @@ def project_create(request):
         messages.success(request, f"Project '{project.name}' created.")
         return redirect("project-detail", pk=project.pk)
     return render(request, "projects/project_form.html", {"form": form})
+
+
+@login_required
+def project_settings(request, pk):
+    project, _ = _project(request, pk, access.LEAD_ONLY)
+    form = ProjectSettingsForm(request.POST or None, instance=project)
+    if request.method == "POST" and form.is_valid():
+        form.save()
+        messages.success(request, "Settings saved.")
+        return redirect("project-detail", pk=project.pk)
+    return render(request, "projects/project_settings.html", {"project": project, "form": form})
 
 
 @login_required

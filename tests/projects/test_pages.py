@@ -1,5 +1,7 @@
 """The lead's pages: project list, creation, members, upload and progress."""
 
+import json
+
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
@@ -147,3 +149,58 @@ def test_annotators_see_no_lead_controls(client, project, annotator):
     page = client.get(f"/projects/{project.pk}/").content.decode()
     assert "Add member" not in page and "Upload" not in page
     assert client.post(f"/projects/{project.pk}/members/", {"username": "x"}).status_code == 403
+
+
+def test_lead_changes_settings_and_schema_on_the_settings_page(lead_client, project):
+    page = lead_client.get(f"/projects/{project.pk}/settings/").content.decode()
+    assert "sentiment" in page  # the schema is shown as JSON
+    schema = {"controls": [{"name": "mood", "kind": "choice", "labels": ["up", "down"]}]}
+    response = lead_client.post(
+        f"/projects/{project.pk}/settings/",
+        {
+            "name": "Renamed",
+            "instructions": "",
+            "overlap": 3,
+            "assignment_timeout": 600,
+            "ordering": "priority",
+            "review_policy": "all",
+            "auto_accept_threshold": 0.8,
+            "aggregation": "dawid_skene",
+            "gold_share": 0.1,
+            "prefill_predictions": "on",
+            "schema_json": json.dumps(schema),
+        },
+    )
+    assert response.status_code == 302
+    project.refresh_from_db()
+    assert (project.name, project.overlap, project.ordering) == ("Renamed", 3, "priority")
+    assert (project.auto_accept_threshold, project.gold_share) == (0.8, 0.1)
+    assert project.prefill_predictions is True
+    assert project.label_schema["controls"][0]["name"] == "mood"
+
+
+def test_settings_refuse_a_bad_schema_and_shares_out_of_range(lead_client, project):
+    response = lead_client.post(
+        f"/projects/{project.pk}/settings/",
+        {
+            "name": "X",
+            "overlap": 1,
+            "assignment_timeout": 600,
+            "ordering": "sequential",
+            "review_policy": "none",
+            "auto_accept_threshold": 1.5,
+            "aggregation": "majority",
+            "gold_share": 0,
+            "schema_json": '{"controls": []}',
+        },
+    )
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert "at least one control" in body and "between 0 and 1" in body
+    project.refresh_from_db()
+    assert project.name != "X"
+
+
+def test_only_leads_open_settings(client, project, annotator):
+    client.force_login(annotator)
+    assert client.get(f"/projects/{project.pk}/settings/").status_code == 403
