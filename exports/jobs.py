@@ -56,6 +56,18 @@ def export_job_cancel(*, job: ExportJob) -> bool:
     return bool(changed)
 
 
+class ScratchFile(File):
+    """The written export as Django storage sees it: a file storage on the same disk moves it
+    into place (as it does large uploads) instead of copying hundreds of megabytes again."""
+
+    def __init__(self, stream, *, name: str, path: Path):
+        super().__init__(stream, name=name)
+        self._path = path
+
+    def temporary_file_path(self) -> str:
+        return str(self._path)
+
+
 def _slug(name: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")[:60] or "project"
 
@@ -128,7 +140,7 @@ def _export_write(job: ExportJob) -> None:
         sha256 = _sha256(path)
         size = path.stat().st_size
         with path.open("rb") as stream:
-            job.file.save(filename, File(stream, name=filename), save=False)
+            job.file.save(filename, ScratchFile(stream, name=filename, path=path), save=False)
     finished = timezone.now()
     job.manifest = manifest_build(
         job_id=job.pk,
