@@ -16,7 +16,7 @@ from typing import Any
 
 import orjson
 from django.db import connection
-from django.db.models import FilteredRelation, Q, TextField
+from django.db.models import Case, FilteredRelation, Q, TextField, When
 from django.db.models.functions import Cast
 
 from exports.arrow_results import results_table
@@ -166,20 +166,21 @@ def _rows_fetch(queryset) -> list[tuple]:
 
 def _batches_read(project: Project, options: ExportOptions, batch_size: int):
     items = export_items_query(project=project, only_resolved=options.only_resolved)
+    resolved = Item.Status.RESOLVED
     columns = [
         "id",
         "external_id",
         Cast("data", TextField()),
         "status",
-        Cast("current__result", TextField()),
-        "current__method",
-        "current__agreement",
+        # Only a resolved item has a final result (see export_batches).
+        Case(When(status=resolved, then=Cast("current__result", TextField())), default=None),
+        Case(When(status=resolved, then="current__method"), default=None),
+        Case(When(status=resolved, then="current__agreement"), default=None),
         "width",
         "height",
     ]
     if options.include_gold:
         columns.append(Cast("gold", TextField()))
-    resolved = Item.Status.RESOLVED
     last_id = 0
     while True:
         # The bound on the resolution side too lets PostgreSQL merge-join from last_id on
@@ -212,9 +213,9 @@ def _batches_read(project: Project, options: ExportOptions, batch_size: int):
                 row[1],
                 row[2],
                 row[3],
-                row[4] if row[3] == resolved else None,
-                row[5] if row[3] == resolved else None,
-                row[6] if row[3] == resolved else None,
+                row[4],
+                row[5],
+                row[6],
                 row[7],
                 row[8],
                 _loads(row[9]) if options.include_gold else None,
