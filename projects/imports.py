@@ -26,8 +26,15 @@ from django.db.models import F
 from django.utils import timezone
 
 from projects.import_formats import FORMATS, FormatUnknown, import_format_detect
-from projects.importers.rows import ChunkSpec, ColumnMapping, FileError, Record, record_to_row
-from projects.items import ItemRow, RowError, item_row_parse, items_create_batch
+from projects.importers.rows import (
+    DEFAULT_MAPPING,
+    ChunkSpec,
+    ColumnMapping,
+    FileError,
+    Record,
+    record_to_row,
+)
+from projects.items import ItemRow, ItemRowParser, RowError, items_create_batch
 from projects.label_schema import LabelSchema
 from projects.models import ImportChunk, ImportJob, ImportRowError, Project
 
@@ -268,6 +275,9 @@ def _job_finish_if_complete(job_id: int) -> None:
 def _chunk_import(job: ImportJob, chunk: ImportChunk) -> None:
     schema = LabelSchema(job.project.label_schema)
     mapping = ColumnMapping.from_options(job.options.get("mapping"))
+    if mapping == DEFAULT_MAPPING:
+        mapping = DEFAULT_MAPPING  # record_to_row's fast path checks identity
+    parse = ItemRowParser(schema).parse
     batch_rows = job.options.get("batch_rows") or settings.IMPORT_BATCH_ROWS
     options = {
         **job.options,
@@ -293,11 +303,12 @@ def _chunk_import(job: ImportJob, chunk: ImportChunk) -> None:
             else:
                 try:
                     row = record_to_row(value, mapping)
-                    rows.append(item_row_parse(row, schema=schema, line=record.line))
+                    rows.append(parse(row, line=record.line))
                 except RowError as exc:
                     problems.append((record.line, str(exc)))
                 else:
-                    problems.extend((record.line, note) for note in row.get("notes") or ())
+                    if "notes" in row:  # what a Label Studio task could not carry over
+                        problems.extend((record.line, note) for note in row["notes"])
             if count >= batch_rows:
                 _batch_commit(
                     job=job, chunk=chunk, rows=rows, problems=problems, read=count, last=last

@@ -9,6 +9,7 @@ transaction; the counts come from the database, so concurrent imports never doub
 from __future__ import annotations
 
 from collections.abc import Sequence
+from enum import Enum
 from typing import Any, Protocol
 
 import orjson
@@ -19,6 +20,8 @@ from projects.models import Item
 
 STAGE_TABLE = "quorum_item_stage"
 ITEM_TABLE = Item._meta.db_table
+# The columns an import writes from each row; every other column gets its model default.
+ROW_COLUMNS = ("project_id", "external_id", "data", "priority", "gold", "width", "height")
 
 
 class NewItem(Protocol):
@@ -54,6 +57,29 @@ def _copy_lines(rows: Sequence[NewItem]) -> str:
     return "".join(lines)
 
 
+def _default_columns() -> tuple[list[str], list[Any]]:
+    """The other columns of the item table and their defaults, ready for the database (read
+    from the model each time, so a field added to Item needs no change here)."""
+    names, values = [], []
+    now = timezone.now()
+    for field in Item._meta.concrete_fields:
+        if field.primary_key or field.column in ROW_COLUMNS:
+            continue
+        if getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False):
+            value = now
+        elif field.has_default():
+            value = field.get_default()
+        elif field.null:
+            value = None
+        else:
+            raise RuntimeError(f"Item.{field.name} has no default: imports cannot fill it")
+        if isinstance(value, Enum):
+            value = value.value  # a choices member: the database wants its value, not its name
+        names.append(field.column)
+        values.append(field.get_db_prep_save(value, connection))
+    return names, values
+
+
 def _insert_postgresql(project_id: int, rows: Sequence[NewItem], want_ids: bool):
     with connection.cursor() as cursor:
         cursor.execute(
@@ -64,14 +90,14 @@ def _insert_postgresql(project_id: int, rows: Sequence[NewItem], want_ids: bool)
         cursor.execute(f"TRUNCATE {STAGE_TABLE}")
         with cursor.cursor.copy(f"COPY {STAGE_TABLE} FROM STDIN") as copy:
             copy.write(_copy_lines(rows))
+        names, values = _default_columns()
         cursor.execute(
-            f"INSERT INTO {ITEM_TABLE} (project_id, external_id, data, priority, gold, status, "
-            "width, height, annotation_count, assigned_count, extra_slots, skip_count, "
-            f"created_at) SELECT %s, external_id, data, priority, gold, %s, width, height, "
-            f"0, 0, 0, 0, now() FROM {STAGE_TABLE} ORDER BY seq "
-            "ON CONFLICT (project_id, external_id) DO NOTHING"
+            f"INSERT INTO {ITEM_TABLE} ({', '.join(ROW_COLUMNS + tuple(names))}) "
+            "SELECT %s, external_id, data, priority, gold, width, height"
+            + "".join(", %s" for _ in names)
+            + f" FROM {STAGE_TABLE} ORDER BY seq ON CONFLICT (project_id, external_id) DO NOTHING"
             + (" RETURNING external_id, id" if want_ids else ""),
-            [project_id, Item.Status.OPEN],
+            [project_id, *values],
         )
         if want_ids:
             created_ids = dict(cursor.fetchall())
@@ -88,7 +114,8 @@ def _insert_sqlite(project_id: int, rows: Sequence[NewItem], want_ids: bool):
                 "external_id", flat=True
             )
         )
-    now = connection.ops.adapt_datetimefield_value(timezone.now())
+    names, values = _default_columns()
+    defaults = tuple(values)
     dumps = orjson.dumps
     params = [
         (
@@ -97,18 +124,17 @@ def _insert_sqlite(project_id: int, rows: Sequence[NewItem], want_ids: bool):
             dumps(row.data).decode(),
             row.priority,
             None if row.gold is None else dumps(row.gold).decode(),
-            Item.Status.OPEN,
             row.width,
             row.height,
-            now,
+            *defaults,
         )
         for row in rows
     ]
+    columns = ROW_COLUMNS + tuple(names)
     with connection.cursor() as cursor:
         cursor.executemany(
-            f"INSERT OR IGNORE INTO {ITEM_TABLE} (project_id, external_id, data, priority, gold, "
-            "status, width, height, annotation_count, assigned_count, extra_slots, skip_count, "
-            "created_at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, 0, 0, 0, 0, %s)",
+            f"INSERT OR IGNORE INTO {ITEM_TABLE} ({', '.join(columns)}) "
+            f"VALUES ({', '.join('%s' for _ in columns)})",
             params,
         )
         created = cursor.rowcount

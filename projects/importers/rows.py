@@ -91,6 +91,8 @@ class ColumnMapping:
 
 
 DEFAULT_MAPPING = ColumnMapping()
+DEFAULT_ROLES = frozenset(RESERVED_COLUMNS)
+EXTERNAL_ID_ONLY = {"external_id"}
 
 
 def record_to_row(record: dict[str, Any], mapping: ColumnMapping = DEFAULT_MAPPING) -> dict:
@@ -98,6 +100,13 @@ def record_to_row(record: dict[str, Any], mapping: ColumnMapping = DEFAULT_MAPPI
     is (the API's and Label Studio's shape)."""
     if isinstance(record.get("data"), dict):
         return record
+    if mapping is DEFAULT_MAPPING:  # the common cases, kept short: imports run them per row
+        reserved = record.keys() & DEFAULT_ROLES
+        if not reserved:
+            return {"data": record}
+        if reserved == EXTERNAL_ID_ONLY:
+            external_id = record.pop("external_id")
+            return {"data": record, "external_id": external_id}
     roles = {
         mapping.external_id: "external_id",
         mapping.priority: "priority",

@@ -33,6 +33,8 @@ def test_csv_import_end_to_end(import_mode, lead_api, project):
     assert set(items) == {"t1", "t2", "t6"}
     assert items["t2"].data == {"text": "Slow, and\nrude"}
     assert items["t1"].priority == 5
+    assert {i.status for i in items.values()} == {Item.Status.OPEN}
+    assert items["t1"].annotation_count == 0 and items["t1"].created_at is not None
     assert items["t1"].gold == {"sentiment": "positive"}
     assert items["t2"].gold is None
     assert items["t1"].id < items["t2"].id < items["t6"].id  # file order is kept

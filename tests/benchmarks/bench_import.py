@@ -1,0 +1,250 @@
+"""Benchmark: dataset imports, end to end, from the stored upload to the job marked done.
+
+PostgreSQL (default 1,000,000 rows of ~200-character texts, as JSONL and as CSV): a throw-away
+database `<DATABASE_URL's name>_bench_import` gets its tables from the models, one real Celery
+worker (`celery -A labeling.site worker`, concurrency 1 unless --concurrency) imports the file,
+and the script prints rows/s and the worker's peak RSS (the pool process that runs the import,
+and the worker as a whole). SQLite (default 100,000 rows of JSONL): the embedded default, the job
+running in-process as `make run` does; prints rows/s and the process's peak RSS.
+
+The timer starts before the file is stored as the job's upload and stops when the job row says
+done. The machine's load average is printed: on a shared machine wall-clock figures move with it.
+
+    DATABASE_URL=postgres://postgres:postgres@127.0.0.1:5432/quorum \
+    QUORUM_TEST_BROKER_URL=redis://127.0.0.1:6379/15 \
+        .venv/bin/python tests/benchmarks/bench_import.py --rows 1000000 --sqlite-rows 100000
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import psutil
+import psycopg
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "labeling.site.settings")
+
+DEFAULT_URL = "postgres://postgres:postgres@127.0.0.1:5432/quorum"
+DEFAULT_BROKER = "redis://127.0.0.1:6379/15"
+FILLER = "The delivery arrived two days late and the box was damaged, but support answered fast "
+
+
+def text_for(n: int) -> str:
+    return (f"Review {n}: " + FILLER * 3)[:200]
+
+
+def write_jsonl(path: Path, rows: int) -> None:
+    with path.open("w", encoding="utf-8") as f:
+        for n in range(rows):
+            f.write(json.dumps({"external_id": f"r{n}", "text": text_for(n)}) + "\n")
+
+
+def write_csv(path: Path, rows: int) -> None:
+    with path.open("w", encoding="utf-8") as f:
+        f.write("external_id,text\n")
+        for n in range(rows):
+            f.write(f'r{n},"{text_for(n)}"\n')
+
+
+def bench_database_url(base_url: str) -> tuple[str, str, str]:
+    parts = urlsplit(base_url)
+    name = parts.path.lstrip("/") or "quorum"
+    bench_name = f"{name}_bench_import"
+    admin = urlunsplit(parts._replace(path="/postgres", scheme="postgresql"))
+    bench = urlunsplit(parts._replace(path=f"/{bench_name}"))
+    return admin, bench, bench_name
+
+
+def database_recreate(admin_url: str, name: str, *, drop_only: bool = False) -> None:
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        if not drop_only:
+            conn.execute(f'CREATE DATABASE "{name}"')
+
+
+def django_setup_with_tables() -> None:
+    import django
+
+    django.setup()
+    from django.apps import apps
+    from django.db import connection
+
+    with connection.schema_editor() as editor:
+        for model in apps.get_models():
+            if model._meta.managed and not model._meta.proxy:
+                editor.create_model(model)
+
+
+def project_make(name: str):
+    from projects.models import Membership, Project
+    from tests.factories import TEXT_CLASSIFICATION_SCHEMA, UserFactory
+
+    lead = UserFactory(username=f"lead-{name}")
+    project = Project.objects.create(name=name, label_schema=TEXT_CLASSIFICATION_SCHEMA)
+    Membership.objects.create(project=project, user=lead, role=Membership.Role.LEAD)
+    return project, lead
+
+
+def job_start(project, lead, path: Path):
+    from django.core.files import File
+    from django.db import transaction
+
+    from projects.imports import import_job_create
+    from projects.tasks import import_job_enqueue
+
+    with path.open("rb") as f, transaction.atomic():
+        job = import_job_create(project=project, user=lead, upload=File(f, name=path.name))
+        import_job_enqueue(job.pk)
+    return job
+
+
+class RssWatcher(threading.Thread):
+    """Samples a process tree's memory: peak RSS of the largest process and of the whole tree."""
+
+    def __init__(self, pid: int):
+        super().__init__(daemon=True)
+        self.root = psutil.Process(pid)
+        self.peak_process = 0
+        self.peak_tree = 0
+        self.running = True
+
+    def run(self) -> None:
+        while self.running:
+            try:
+                processes = [self.root, *self.root.children(recursive=True)]
+                sizes = [p.memory_info().rss for p in processes]
+            except psutil.NoSuchProcess:
+                sizes = []
+            if sizes:
+                self.peak_process = max(self.peak_process, max(sizes))
+                self.peak_tree = max(self.peak_tree, sum(sizes))
+            time.sleep(0.05)
+
+
+def job_wait(job_id: int, timeout: float = 1800):
+    from projects.models import ImportJob
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        job = ImportJob.objects.get(pk=job_id)
+        if job.is_finished:
+            return job
+        time.sleep(0.05)
+    raise SystemExit(f"import job {job_id} did not finish in {timeout} s")
+
+
+def postgres_bench(args, work: Path) -> None:
+    admin_url, bench_url, bench_name = bench_database_url(
+        os.environ.get("DATABASE_URL", DEFAULT_URL)
+    )
+    broker = os.environ.get("QUORUM_TEST_BROKER_URL", DEFAULT_BROKER)
+    media = work / "media"
+    os.environ.update(
+        DATABASE_URL=bench_url, CELERY_BROKER_URL=broker, MEDIA_ROOT=str(media), DEBUG="false"
+    )
+    os.environ.setdefault("SECRET_KEY", "bench-import")
+    database_recreate(admin_url, bench_name)
+    try:
+        django_setup_with_tables()
+        from tests.celery_worker import CeleryWorkers
+
+        workers = CeleryWorkers(
+            broker_url=broker, database_url=bench_url, media_root=media, log_dir=work
+        )
+        workers.purge()
+        worker = workers.start(concurrency=args.concurrency)
+        try:
+            for fmt in args.formats:
+                path = work / f"rows.{fmt}"
+                (write_jsonl if fmt == "jsonl" else write_csv)(path, args.rows)
+                size_mb = path.stat().st_size / 1e6
+                project, lead = project_make(f"bench-{fmt}")
+                watcher = RssWatcher(worker.pid)
+                watcher.start()
+                started = time.perf_counter()
+                job = job_wait(job_start(project, lead, path).pk)
+                elapsed = time.perf_counter() - started
+                watcher.running = False
+                watcher.join()
+                ok = job.status == "done" and job.created_count == args.rows
+                print(
+                    f"postgresql {fmt:5s} {args.rows:>9,} rows ({size_mb:.0f} MB, "
+                    f"{job.chunk_count} chunks, worker concurrency {args.concurrency}): "
+                    f"{elapsed:6.1f} s, {args.rows / elapsed:>9,.0f} rows/s; "
+                    f"peak RSS import process {watcher.peak_process / 2**20:.0f} MB, "
+                    f"worker total {watcher.peak_tree / 2**20:.0f} MB"
+                    + ("" if ok else f"  !! job {job.status}: {job.message}"),
+                    flush=True,
+                )
+                path.unlink()
+        finally:
+            workers.stop_all()
+    finally:
+        from django.db import connections
+
+        connections.close_all()
+        database_recreate(admin_url, bench_name, drop_only=True)
+
+
+def sqlite_bench(args, work: Path) -> None:
+    """Runs in its own process: the embedded default, SQLite and in-process jobs."""
+    os.environ.pop("DATABASE_URL", None)
+    os.environ.pop("CELERY_BROKER_URL", None)
+    os.environ.update(QUORUM_DATA_DIR=str(work), MEDIA_ROOT=str(work / "media"))
+    django_setup_with_tables()
+    path = work / "rows.jsonl"
+    write_jsonl(path, args.sqlite_rows)
+    project, lead = project_make("bench-sqlite")
+    started = time.perf_counter()
+    job = job_wait(job_start(project, lead, path).pk)
+    elapsed = time.perf_counter() - started
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    ok = job.status == "done" and job.created_count == args.sqlite_rows
+    print(
+        f"sqlite     jsonl {args.sqlite_rows:>9,} rows (in-process job): {elapsed:6.1f} s, "
+        f"{args.sqlite_rows / elapsed:>9,.0f} rows/s; peak RSS {peak:.0f} MB"
+        + ("" if ok else f"  !! job {job.status}: {job.message}"),
+        flush=True,
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--sqlite-rows", type=int, default=100_000)
+    parser.add_argument("--formats", default="jsonl,csv")
+    parser.add_argument("--concurrency", type=int, default=1)
+    parser.add_argument("--skip-postgres", action="store_true")
+    parser.add_argument("--skip-sqlite", action="store_true")
+    parser.add_argument("--sqlite-child", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    args.formats = [f for f in args.formats.split(",") if f]
+    with tempfile.TemporaryDirectory(prefix="bench-import-") as tmp:
+        work = Path(tmp)
+        if args.sqlite_child:
+            sqlite_bench(args, work)
+            return
+        print(f"load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores", flush=True)
+        if not args.skip_sqlite:
+            subprocess.run(
+                [sys.executable, __file__, "--sqlite-child", f"--sqlite-rows={args.sqlite_rows}"],
+                check=True,
+            )
+        if not args.skip_postgres:
+            postgres_bench(args, work)
+
+
+if __name__ == "__main__":
+    main()
