@@ -171,6 +171,20 @@ function useValue(name, value) {
   el("rv-draft").value = JSON.stringify(draft, null, 2);
 }
 
+function renderHistory(packet) {
+  const table = el("rv-history");
+  const head = node("tr", {}, ...["When", "State", "Method", "Agreement", "Reviewer", "Why", "Result"].map((h) => node("th", { scope: "col" }, h)));
+  const rows = packet.history.map((r) => node("tr", { class: r.is_current ? "current" : "" },
+    node("td", {}, new Date(r.created_at).toLocaleString()),
+    node("td", {}, r.state + (r.is_current ? " (current)" : "")),
+    node("td", {}, r.method),
+    node("td", {}, r.agreement === null ? "—" : r.agreement.toFixed(2)),
+    node("td", {}, r.reviewer || "—"),
+    node("td", {}, r.reason || ""),
+    node("td", {}, node("code", {}, JSON.stringify(r.result)))));
+  table.replaceChildren(node("thead", {}, head), node("tbody", {}, ...rows));
+}
+
 function render(packet) {
   state.packet = packet;
   el("rv-empty").hidden = true;
@@ -180,6 +194,7 @@ function render(packet) {
   el("rv-legend").replaceChildren(...packet.answers.map((a, n) => node("span", {}, node("span", { class: "rv-swatch", style: `background:${COLOURS[n % COLOURS.length]}` }), a.annotator)));
   renderItem(packet);
   renderTable(packet);
+  renderHistory(packet);
   el("rv-draft").value = JSON.stringify(packet.proposal ? packet.proposal.result : {}, null, 2);
   root.dataset.itemId = String(packet.item.id);
   showError("");

@@ -70,6 +70,8 @@ def test_reviewer_accepts_merges_and_sends_back(page):
     assert covered.count() == 2
     shadows = {covered.nth(i).evaluate("e => e.style.boxShadow") for i in range(2)}
     assert len(shadows) == 2
+    page.get_by_text("Resolution history").click()
+    assert "no majority" in page.locator("#rv-history tbody").inner_text()
     screenshot(page, "review-side-by-side")
 
     # 1. Accept ann-b's answer.
