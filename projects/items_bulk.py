@@ -87,7 +87,7 @@ def _insert_postgresql(project_id: int, rows: Sequence[NewItem], want_ids: bool)
             "data jsonb, priority integer, gold jsonb, width integer, height integer) "
             "ON COMMIT DELETE ROWS"
         )
-        cursor.execute(f"TRUNCATE {STAGE_TABLE}")
+        # ON COMMIT DELETE ROWS empties the stage after each batch (a rolled-back one too).
         with cursor.cursor.copy(f"COPY {STAGE_TABLE} FROM STDIN") as copy:
             copy.write(_copy_lines(rows))
         names, values = _default_columns()
