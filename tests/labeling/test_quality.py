@@ -174,3 +174,28 @@ def test_cached_report_follows_new_answers(project_with_answers):
         annotation_submit(item=item, annotator=user, result={"sentiment": "neu"})
     later = project_quality_cached(project=project)
     assert later["project"]["annotations"] == first["project"]["annotations"] + 3
+
+
+def test_boxes_project_report(db):
+    schema = {
+        "controls": [
+            {"name": "objects", "kind": "boxes", "source": "image", "labels": ["car", "person"]}
+        ]
+    }
+    project = ProjectFactory(label_schema=schema, overlap=2, review_policy="none")
+    item = ItemFactory(project=project, data={"image": "a.png"}, width=300, height=300)
+
+    def box(x, label="car"):
+        return {"x": x, "y": 0, "width": 10, "height": 10, "label": label}
+
+    answers = [
+        {"objects": [box(0), box(100, "person")]},
+        {"objects": [box(2.5)]},  # IoU with box(0) = 7.5 / 12.5 = 0.6
+    ]
+    for n, answer in enumerate(answers):
+        annotation_submit(item=item, annotator=UserFactory(username=f"b{n}"), result=answer)
+    control = project_quality(project=project)["controls"][0]
+    assert control["f1_iou50"] == pytest.approx(2 / 3)
+    assert control["mean_iou"] == pytest.approx(0.6)
+    per_label = {row["label"]: row for row in control["labels"]}
+    assert per_label["car"]["f1_iou50"] == 1.0 and per_label["person"]["f1_iou50"] == 0.0
