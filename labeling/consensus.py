@@ -182,7 +182,12 @@ def choice_dawid_skene(
 
 
 def review_reason(project: Project, outcome: ItemOutcome) -> str:
-    """Why the item needs a reviewer, or "" when the aggregate can be accepted."""
+    """Why the item needs a reviewer, or "" when the aggregate can be accepted.
+
+    Undecided items (ties, differing free text) always need one. Then the review policy: `all`
+    reviews everything, `disagreements` every item whose answers are not unanimous, `none`
+    nothing; and under any policy an agreement below the project's threshold needs a reviewer.
+    """
     if not outcome.decided:
         return "no majority: " + "; ".join(outcome.notes)
     if project.review_policy == Project.ReviewPolicy.ALL:
