@@ -15,7 +15,7 @@ from queue import Full, Queue
 from typing import Any
 
 import orjson
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models import Case, FilteredRelation, Q, TextField, When
 from django.db.models.functions import Cast
 
@@ -227,22 +227,27 @@ def _batches_read(project: Project, options: ExportOptions, batch_size: int):
 
 
 def _read_ahead(batches: Iterator[list[ExportRecord]]) -> Iterator[list[ExportRecord]]:
-    """Read the next batches in a thread, on its own database connection, while the caller
-    writes this one: the database's time hides behind the writer's."""
+    """Read the next batches in a thread, on its own database connection and in one read-only
+    snapshot, while the caller writes this one: the database's time hides behind the writer's."""
     queue: Queue = Queue(maxsize=READ_AHEAD)
     stop = threading.Event()
 
     def read() -> None:
         try:
-            for batch in batches:
-                while not stop.is_set():
-                    try:
-                        queue.put(batch, timeout=0.5)
-                        break
-                    except Full:
-                        continue
-                if stop.is_set():
-                    return
+            # One transaction, one snapshot: every batch sees the data as it was at the start,
+            # however long the export takes and whatever annotators do meanwhile.
+            with transaction.atomic():
+                with connection.cursor() as cursor:
+                    cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
+                for batch in batches:
+                    while not stop.is_set():
+                        try:
+                            queue.put(batch, timeout=0.5)
+                            break
+                        except Full:
+                            continue
+                    if stop.is_set():
+                        return
             queue.put(_END)
         except BaseException as exc:  # handed to the caller, who raises it
             queue.put(exc)

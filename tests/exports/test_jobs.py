@@ -7,6 +7,7 @@ import json
 from collections import Counter
 
 import pytest
+from django.db import transaction
 
 from exports.jobs import (
     ExportCancelled,
@@ -214,3 +215,17 @@ def test_items_resolved_after_the_split_was_planned_still_get_a_split(text_proje
         plan.splits_assign(batch)
     splits = {r.item_id: r.split for batch in batches for r in batch}
     assert len(splits) == 11 and set(splits.values()) <= {"train", "validation", "test"}
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("format", ["jsonl", "parquet", "label_studio"])
+def test_read_ahead_writes_the_same_bytes_as_reading_in_line(
+    transactional_db, text_project, lead, tmp_path, format
+):
+    """Outside a transaction batches are read ahead on a second connection (a worker's path);
+    inside one they are read in line (a request's, a test's). Same snapshot, same bytes."""
+    options = {"include_annotations": True, "include_predictions": True, "split": [0.5, 0.3, 0.2]}
+    ahead, ahead_path = export_run(text_project.project, lead, format, tmp_path, **options)
+    with transaction.atomic():
+        in_line, in_line_path = export_run(text_project.project, lead, format, tmp_path, **options)
+    assert ahead_path.read_bytes() == in_line_path.read_bytes()
