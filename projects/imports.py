@@ -21,7 +21,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
-from django.db import connection, transaction
+from django.db import InterfaceError, OperationalError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -316,8 +316,9 @@ def _chunk_import(job: ImportJob, chunk: ImportChunk) -> None:
                 rows, problems, count = [], [], 0
         if count:
             _batch_commit(job=job, chunk=chunk, rows=rows, problems=problems, read=count, last=last)
-    ImportChunk.objects.filter(pk=chunk.pk).update(status=ImportChunk.Status.DONE)
-    _job_finish_if_complete(job.pk)
+    with transaction.atomic():  # a kill between the two would leave the job running forever
+        ImportChunk.objects.filter(pk=chunk.pk).update(status=ImportChunk.Status.DONE)
+        _job_finish_if_complete(job.pk)
 
 
 def import_chunk_run(*, chunk_id: int) -> bool:
@@ -325,7 +326,10 @@ def import_chunk_run(*, chunk_id: int) -> bool:
     caller retries later); True when there is nothing more for this task to do."""
     chunk = ImportChunk.objects.select_related("job__project").get(pk=chunk_id)
     job = chunk.job
-    if chunk.status == ImportChunk.Status.DONE or job.status != ImportJob.Status.RUNNING:
+    if job.status != ImportJob.Status.RUNNING:
+        return True
+    if chunk.status == ImportChunk.Status.DONE:
+        _job_finish_if_complete(job.pk)
         return True
     with _chunk_lock(chunk) as acquired:
         if not acquired:
@@ -339,6 +343,8 @@ def import_chunk_run(*, chunk_id: int) -> bool:
             logger.info("import job %s chunk %s stopped: %s", job.pk, chunk.index, exc)
         except FileError as exc:
             import_job_fail(job_id=job.pk, message=str(exc))
+        except (OperationalError, InterfaceError):
+            raise  # the database is away: the task retries, resuming from the last batch
         except Exception:
             logger.exception("import job %s chunk %s failed", job.pk, chunk.index)
             import_job_fail(

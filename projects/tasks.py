@@ -5,7 +5,7 @@ killed worker's task is redelivered; the services make a re-run harmless.
 """
 
 from celery import shared_task
-from django.db import OperationalError, transaction
+from django.db import InterfaceError, OperationalError, transaction
 
 from projects.imports import import_chunk_run, import_job_plan
 
@@ -13,7 +13,12 @@ CHUNK_BUSY_RETRY_SECONDS = 5
 CHUNK_BUSY_MAX_RETRIES = 720  # an hour of waiting for a chunk another task holds
 
 
-@shared_task(acks_late=True, autoretry_for=(OperationalError,), retry_backoff=True, max_retries=10)
+@shared_task(
+    acks_late=True,
+    autoretry_for=(OperationalError, InterfaceError),
+    retry_backoff=True,
+    max_retries=10,
+)
 def import_job_start_task(job_id: int) -> None:
     """Plan the job into chunks and fan the chunks out to the workers."""
     for chunk_id in import_job_plan(job_id=job_id):
@@ -23,7 +28,7 @@ def import_job_start_task(job_id: int) -> None:
 @shared_task(
     bind=True,
     acks_late=True,
-    autoretry_for=(OperationalError,),
+    autoretry_for=(OperationalError, InterfaceError),
     retry_backoff=True,
     max_retries=CHUNK_BUSY_MAX_RETRIES,
 )
