@@ -26,6 +26,7 @@ keeps the annotator's gold share at or under Project.gold_share.
 
 from __future__ import annotations
 
+import threading
 import time
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -48,6 +49,7 @@ EXPIRE_EVERY = timedelta(seconds=2)
 _last_expiry: dict[int, datetime] = {}
 STATEMENT_CACHE_SIZE = 4096
 _statement_cache: OrderedDict[tuple, list[tuple[str, tuple]]] = OrderedDict()
+_statement_cache_lock = threading.Lock()
 # Other annotators' transactions lock candidate rows for a few milliseconds only.
 LOCKED_RETRIES = 5
 LOCKED_RETRY_PAUSE = 0.005  # seconds, times the attempt number
@@ -130,15 +132,17 @@ def _candidate_statements(project: Project, annotator) -> list[tuple[str, tuple]
     what the key holds, so it is kept (least recently used out first).
     """
     key = (project.pk, project.ordering, project.overlap, annotator.pk)
-    statements = _statement_cache.get(key)
-    if statements is None:
-        querysets = [started_candidates(project, annotator), *fresh_candidates(project, annotator)]
-        statements = [_locking(queryset)[:1].query.sql_with_params() for queryset in querysets]
+    with _statement_cache_lock:  # threaded workers share the cache
+        statements = _statement_cache.get(key)
+        if statements is not None:
+            _statement_cache.move_to_end(key)
+            return statements
+    querysets = [started_candidates(project, annotator), *fresh_candidates(project, annotator)]
+    statements = [_locking(queryset)[:1].query.sql_with_params() for queryset in querysets]
+    with _statement_cache_lock:
         _statement_cache[key] = statements
         if len(_statement_cache) > STATEMENT_CACHE_SIZE:
             _statement_cache.popitem(last=False)
-    else:
-        _statement_cache.move_to_end(key)
     return statements
 
 
