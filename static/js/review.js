@@ -2,12 +2,32 @@
 // colour per annotator), disagreements highlighted; accept one answer, save an edited/merged
 // answer, or send the item back. Posts to the same API scripts use.
 import { apiRequest } from "./api.js";
+import { createBoxes } from "./controls/boxes.js";
+import { createChoice } from "./controls/choice.js";
+import { createMulti } from "./controls/multi.js";
+import { createPairwise } from "./controls/pairwise.js";
+import { createPolygons } from "./controls/polygons.js";
+import { createSpans } from "./controls/spans.js";
+import { createText } from "./controls/text.js";
+import { HotkeyRegistry } from "./hotkeys.js";
+
+// The final answer is edited with the annotators' own control widgets.
+const FACTORIES = {
+  choice: createChoice,
+  multi: createMulti,
+  spans: createSpans,
+  boxes: createBoxes,
+  polygons: createPolygons,
+  text: createText,
+  pairwise: createPairwise,
+};
 
 const root = document.getElementById("review");
 const config = JSON.parse(root.dataset.config);
 const COLOURS = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf"];
 const el = (id) => document.getElementById(id);
-const state = { packet: null };
+const state = { packet: null, widgets: {} };
+let editorLifetime = new AbortController();
 
 function node(tag, attrs = {}, ...children) {
   const element = document.createElement(tag);
@@ -163,12 +183,62 @@ function renderTable(packet) {
   table.append(body);
 }
 
+function isEmpty(value) {
+  return value === undefined || value === null || value === "" || (Array.isArray(value) && !value.length);
+}
+
+// The widgets' answer, as the API wants it (empty controls left out).
+function collectDraft() {
+  const result = {};
+  for (const [name, widget] of Object.entries(state.widgets)) {
+    const value = widget.getValue();
+    if (!isEmpty(value)) result[name] = value;
+  }
+  return result;
+}
+
+function syncJson() {
+  el("rv-draft").value = JSON.stringify(collectDraft(), null, 2);
+}
+
+function setDraft(result) {
+  for (const [name, widget] of Object.entries(state.widgets)) widget.setValue(result[name] ?? null);
+  syncJson();
+}
+
+function renderEditor(packet) {
+  editorLifetime.abort();
+  editorLifetime = new AbortController();
+  const form = el("rv-editor");
+  form.replaceChildren();
+  const controls = packet.label_schema.controls;
+  const registry = new HotkeyRegistry(controls);
+  const labels = controls.map((control) => registry.labelsFor(control));
+  state.widgets = {};
+  controls.forEach((control, index) => {
+    const factory = FACTORIES[control.kind];
+    if (!factory) return;
+    const widget = factory(control, {
+      container: form,
+      data: packet.item.data,
+      item: packet.item,
+      labels: labels[index],
+      registry,
+      signal: editorLifetime.signal,
+      onChange: syncJson,
+    });
+    widget.root.addEventListener("pointerdown", () => { state.active = widget; }, true);
+    widget.root.addEventListener("focusin", () => { state.active = widget; });
+    state.widgets[control.name] = widget;
+  });
+  state.active = null;
+  setDraft(packet.proposal ? packet.proposal.result : {});
+}
+
+// "Use": take one annotator's answer for one control into the final answer (merge).
 function useValue(name, value) {
-  let draft;
-  try { draft = JSON.parse(el("rv-draft").value || "{}"); } catch { draft = {}; }
-  if (value === undefined || value === null) delete draft[name];
-  else draft[name] = value;
-  el("rv-draft").value = JSON.stringify(draft, null, 2);
+  state.widgets[name]?.setValue(value ?? null);
+  syncJson();
 }
 
 function renderHistory(packet) {
@@ -195,7 +265,7 @@ function render(packet) {
   renderItem(packet);
   renderTable(packet);
   renderHistory(packet);
-  el("rv-draft").value = JSON.stringify(packet.proposal ? packet.proposal.result : {}, null, 2);
+  renderEditor(packet);
   root.dataset.itemId = String(packet.item.id);
   showError("");
 }
@@ -231,10 +301,23 @@ async function decide(body) {
   await loadNext();
 }
 
-el("rv-save").addEventListener("click", () => {
+// Keys go to the control last used in the final-answer editor (label hotkeys, nudging ...),
+// except while typing in a text field.
+document.addEventListener("keydown", (event) => {
+  const typing = event.target.closest?.("textarea, input[type=text], select");
+  if (typing || !state.active?.handleKey) return;
+  if (state.active.handleKey(event)) {
+    event.preventDefault();
+    syncJson();
+  }
+});
+
+el("rv-save").addEventListener("click", () => decide({ action: "edit", result: collectDraft() }));
+el("rv-apply-json").addEventListener("click", () => {
   let result;
-  try { result = JSON.parse(el("rv-draft").value); } catch (error) { showError(`The final answer is not valid JSON: ${error.message}`); return; }
-  decide({ action: "edit", result });
+  try { result = JSON.parse(el("rv-draft").value); } catch (error) { showError(`Not valid JSON: ${error.message}`); return; }
+  showError("");
+  setDraft(result && typeof result === "object" ? result : {});
 });
 el("rv-send-back").addEventListener("click", () => decide({ action: "send_back" }));
 el("rv-pass").addEventListener("click", () => loadNext(state.packet?.item.id));

@@ -90,13 +90,22 @@ def test_reviewer_accepts_merges_and_sends_back(page):
     page.locator('#rv-answers tr[data-control="entities"] td').nth(1).get_by_role(
         "button", name="Use"
     ).click()
+    editor = page.locator("#rv-editor")
+    assert editor.get_by_role("radio", name="pos").is_checked()  # the annotators' widgets
+    page.get_by_text("As JSON").click()
     merged = json.loads(page.locator("#rv-draft").input_value())
-    assert merged["sentiment"] == "pos" and merged["entities"][0]["start"] == 22
-    # An invalid edit is refused with the schema's message, and nothing is stored.
-    page.locator("#rv-draft").fill('{"sentiment": "maybe"}')
+    assert merged == {"sentiment": "pos", "entities": [{"start": 22, "end": 29, "label": "PER"}]}
+    # An answer without the required sentiment is refused with the schema's message.
+    page.locator("#rv-draft").fill('{"entities": []}')
+    page.get_by_role("button", name="Apply JSON").click()
+    assert not editor.get_by_role("radio", name="pos").is_checked()
     page.get_by_role("button", name="Save final answer").click()
     assert "sentiment" in page.get_by_role("alert").inner_text()
+    assert Item.objects.get(pk=second.pk).status == Item.Status.IN_REVIEW
+    # Pick the sentiment in the editor itself, then restore the merged spans from JSON.
+    editor.get_by_role("radio", name="pos").check()
     page.locator("#rv-draft").fill(json.dumps(merged))
+    page.get_by_role("button", name="Apply JSON").click()
     page.get_by_role("button", name="Save final answer").click()
     wait_for_item(page, third.pk)
     second.refresh_from_db()
@@ -150,7 +159,14 @@ def test_boxes_of_every_annotator_are_overlaid_in_distinct_colours(page):
     colours = {shapes.nth(i).get_attribute("stroke") for i in range(2)}
     assert len(colours) == 2
     assert page.locator('#rv-answers tr[data-control="objects"].disagree').count() == 1
+    # The final answer starts from the proposal: one box at the mean of the two.
+    page.get_by_text("As JSON").click()
+    proposal = json.loads(page.locator("#rv-draft").input_value())
+    assert proposal == {"objects": [{"x": 42, "y": 40, "width": 120, "height": 80, "label": "car"}]}
     screenshot(page, "review-boxes-overlay")
+    page.get_by_role("button", name="Save final answer").click()
+    page.get_by_text("Nothing waiting for review in this project.").wait_for()
+    assert item.resolutions.get(is_current=True).result == proposal
 
 
 def test_lead_sees_the_quality_dashboard_pictures(page):
