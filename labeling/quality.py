@@ -8,14 +8,15 @@ multi-label and free-text controls walk their answers item by item.
 from __future__ import annotations
 
 from collections import defaultdict
+from datetime import timedelta
 from typing import Any
 
 import numpy as np
 from django.contrib.auth import get_user_model
 from django.core.cache import cache
-from django.db.models import Avg, Count, Max
+from django.db.models import Avg, Count, Max, Min
 from django.db.models.fields.json import KeyTextTransform, KeyTransform
-from django.db.models.functions import TruncDate
+from django.db.models.functions import TruncDate, TruncHour
 
 from labeling import agreement
 from labeling.aggregation.choice import choice_similarity
@@ -264,33 +265,39 @@ def _gold_tally(project: Project, schema: LabelSchema, table: AnnotationTable, g
         gold.add(np.array(who, dtype=np.int64), np.array(scores))
 
 
+HOURLY_PROGRESS_SPAN = timedelta(days=3)
+
+
+def _per_period(queryset, trunc) -> dict:
+    return dict(
+        queryset.annotate(period=trunc("created_at"))
+        .values_list("period")
+        .annotate(n=Count("id"))
+        .values_list("period", "n")
+    )
+
+
 def project_progress(*, project: Project) -> list[dict]:
-    """Annotations and accepted resolutions per day, with running totals."""
-    annotated = dict(
-        Annotation.objects.filter(project=project)
-        .annotate(day=TruncDate("created_at"))
-        .values_list("day")
-        .annotate(n=Count("id"))
-        .values_list("day", "n")
+    """Annotations and accepted resolutions per hour (projects younger than three days of work)
+    or per day, with running totals."""
+    annotations = Annotation.objects.filter(project=project)
+    resolutions = Resolution.objects.filter(
+        item__project=project, is_current=True, state=Resolution.State.ACCEPTED
     )
-    resolved = dict(
-        Resolution.objects.filter(
-            item__project=project, is_current=True, state=Resolution.State.ACCEPTED
-        )
-        .annotate(day=TruncDate("created_at"))
-        .values_list("day")
-        .annotate(n=Count("id"))
-        .values_list("day", "n")
-    )
+    span = annotations.aggregate(first=Min("created_at"), last=Max("created_at"))
+    hourly = span["first"] is not None and span["last"] - span["first"] < HOURLY_PROGRESS_SPAN
+    trunc = TruncHour if hourly else TruncDate
+    annotated, resolved = _per_period(annotations, trunc), _per_period(resolutions, trunc)
     rows, total_annotated, total_resolved = [], 0, 0
-    for day in sorted(set(annotated) | set(resolved)):
-        total_annotated += annotated.get(day, 0)
-        total_resolved += resolved.get(day, 0)
+    for period in sorted(set(annotated) | set(resolved)):
+        total_annotated += annotated.get(period, 0)
+        total_resolved += resolved.get(period, 0)
         rows.append(
             {
-                "day": day.isoformat(),
-                "annotations": annotated.get(day, 0),
-                "resolved": resolved.get(day, 0),
+                "period": period.isoformat(),
+                "unit": "hour" if hourly else "day",
+                "annotations": annotated.get(period, 0),
+                "resolved": resolved.get(period, 0),
                 "annotations_total": total_annotated,
                 "resolved_total": total_resolved,
             }

@@ -60,7 +60,10 @@ def dashboard(request, pk):
     progress = quality["progress"]
     progress_chart = line_chart(
         title="Progress over time",
-        x_labels=[row["day"] for row in progress],
+        x_labels=[
+            row["period"][:16].replace("T", " ") if row["unit"] == "hour" else row["period"]
+            for row in progress
+        ],
         series=[
             ("annotations", [row["annotations_total"] for row in progress]),
             ("resolved items", [row["resolved_total"] for row in progress]),

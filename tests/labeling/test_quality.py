@@ -1,13 +1,17 @@
 """Per-annotator quality and the agreement endpoint on a small project with known numbers."""
 
+from datetime import timedelta
+
 import krippendorff
 import numpy as np
 import pytest
 from django.contrib.auth import get_user_model
+from django.utils import timezone
 from statsmodels.stats.inter_rater import fleiss_kappa
 
 from labeling.annotations import annotation_submit
-from labeling.quality import project_quality, project_quality_cached
+from labeling.models import Annotation
+from labeling.quality import project_progress, project_quality, project_quality_cached
 from labeling.queue import assignment_next, assignment_skip
 from projects.models import Project
 from tests.conftest import api_client_for
@@ -104,8 +108,9 @@ def test_progress_and_status_counts(project_with_answers):
     project, _ = project_with_answers
     quality = project_quality(project=project)
     assert quality["project"]["status_counts"]["resolved"] == 4  # gold items are not resolved
-    [day] = quality["progress"]
-    assert (day["annotations_total"], day["resolved_total"]) == (18, 4)
+    last = quality["progress"][-1]  # hourly buckets: a run may straddle the hour
+    assert (last["annotations_total"], last["resolved_total"]) == (18, 4)
+    assert last["unit"] == "hour"
 
 
 def test_agreement_endpoint_and_dashboard_page(project_with_answers, client):
@@ -199,3 +204,14 @@ def test_boxes_project_report(db):
     assert control["mean_iou"] == pytest.approx(0.6)
     per_label = {row["label"]: row for row in control["labels"]}
     assert per_label["car"]["f1_iou50"] == 1.0 and per_label["person"]["f1_iou50"] == 0.0
+
+
+def test_progress_is_daily_for_long_projects(project_with_answers):
+    project, _ = project_with_answers
+    start = timezone.now() - timedelta(days=10)
+    for n, pk in enumerate(Annotation.objects.filter(project=project).values_list("pk", flat=True)):
+        Annotation.objects.filter(pk=pk).update(created_at=start + timedelta(days=n % 5))
+    progress = project_progress(project=project)
+    assert {row["unit"] for row in progress} == {"day"}
+    assert [row["annotations"] for row in progress[:5]] == [4, 4, 4, 3, 3]
+    assert progress[-1]["annotations_total"] == 18
