@@ -76,7 +76,14 @@ class ExportCreateSerializer(serializers.Serializer):
     """`format` and the options, inside `options` or as top-level keys (checked by the service)."""
 
     format = serializers.ChoiceField(choices=list(FORMATS))
-    options = serializers.DictField(required=False)
+    options = serializers.DictField(
+        required=False,
+        help_text=(
+            "only_resolved (default true), include_annotations, include_gold, "
+            "include_predictions, bundle_images (true/false); split: [train, validation, test] "
+            "shares (or '80,10,10'); split_seed: integer; stratify_by: a control name"
+        ),
+    )
 
 
 def _raw_options(data) -> dict:
@@ -85,7 +92,9 @@ def _raw_options(data) -> dict:
     return raw
 
 
-class ProjectDownloadViewSet(viewsets.ViewSet):
+class ProjectExportViewSet(viewsets.ViewSet):
+    """A project's exports (start, list) and its direct download."""
+
     queryset = Project.objects.none()  # only for the schema's path parameter type
 
     @extend_schema(

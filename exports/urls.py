@@ -4,7 +4,7 @@ from rest_framework.routers import SimpleRouter
 from exports import api, views
 
 router = SimpleRouter()
-router.register("projects", api.ProjectDownloadViewSet, basename="project-download")
+router.register("projects", api.ProjectExportViewSet, basename="project-download")
 router.register("exports", api.ExportJobViewSet, basename="export")
 
 urlpatterns = [
