@@ -1,8 +1,10 @@
 """Query stage of an export: stream a project's items with their final results, in batches.
 
-Keyset pagination on the item id, `values_list` rows, JSON columns read as text and decoded with
-orjson: memory stays flat and the cost per item stays a few microseconds. Every order is fixed
-(items, annotations and predictions by id) so two runs over the same data read the same records.
+Keyset pagination on the item id (one query per batch of items and their current resolutions,
+merge-joined), `values_list` rows fetched as plain tuples, JSON columns kept as the database's
+text and decoded only by writers that need them (orjson): memory stays flat and the cost per
+item a few microseconds. Every order is fixed (items, annotations and predictions by id), so two
+runs over the same data read the same records.
 """
 
 from __future__ import annotations
