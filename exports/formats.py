@@ -85,3 +85,15 @@ def export_format_get(name: str) -> ExportFormat:
     if name not in FORMATS:
         raise OptionsError({"format": f"must be one of {', '.join(FORMATS)}"})
     return FORMATS[name]
+
+
+def export_formats_for(schema: LabelSchema) -> list[tuple[str, str]]:
+    """(name, title) of the formats this schema can be exported to."""
+    usable = []
+    for name, export_format in FORMATS.items():
+        try:
+            export_format.check(schema, ExportOptions())
+        except OptionsError:
+            continue
+        usable.append((name, export_format.title))
+    return usable

@@ -9,9 +9,9 @@ from django.db import transaction
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
-from exports.formats import FORMATS
+from exports.formats import export_formats_for
 from exports.jobs import export_job_create
-from exports.options import SPLIT_NAMES, ExportOptions, OptionsError
+from exports.options import SPLIT_NAMES, OptionsError
 from exports.tasks import export_job_enqueue
 from projects import access
 from projects.label_schema import LabelSchema
@@ -24,18 +24,6 @@ def _lead_project(request, pk) -> Project:
     project = get_object_or_404(Project, pk=pk)
     access.project_check_role(user=request.user, project=project, allowed=access.LEAD_ONLY)
     return project
-
-
-def _formats_for(project: Project) -> list[tuple[str, str]]:
-    schema = LabelSchema(project.label_schema)
-    usable = []
-    for name, export_format in FORMATS.items():
-        try:
-            export_format.check(schema, ExportOptions())
-        except OptionsError:
-            continue
-        usable.append((name, export_format.title))
-    return usable
 
 
 def _jobs_context(project: Project) -> dict:
@@ -54,7 +42,7 @@ def exports_panel(request, pk):
     context = _jobs_context(project)
     context.update(
         {
-            "formats": _formats_for(project),
+            "formats": export_formats_for(schema),
             "controls": [c.name for c in schema.controls],
             "split_names": SPLIT_NAMES,
         }
