@@ -359,6 +359,10 @@ def queue_size_run(size: int, args) -> None:
     print("  EXPLAIN ANALYZE of the next-item queries (the items scan, database time, best of 3):")
     for line in explain_next(project, users[0]):
         print(line)
+    alone_next, alone_submit, _ = queue_concurrent(project, users[:1], seconds=4, think=0)
+    print("  1 annotator alone, back to back:")
+    print(f"    next    {percentiles(alone_next)}")
+    print(f"    submit  {percentiles(alone_submit)}")
     next_times, submit_times, cpu = queue_concurrent(
         project, users, seconds=args.seconds, think=args.think
     )
