@@ -1,7 +1,7 @@
 """The project's quality numbers: agreement per control and label, and per-annotator figures.
 
 project_quality reads the project in a few bulk queries (one for every annotation, one for the
-current resolutions, gold items and skips) and computes everything with numpy; only span, shape,
+current resolutions, gold scores and skips) and computes everything with numpy; only span, shape,
 multi-label and free-text controls walk their answers item by item.
 """
 
@@ -19,11 +19,7 @@ from django.db.models.fields.json import KeyTextTransform, KeyTransform
 from django.db.models.functions import TruncDate, TruncHour
 
 from labeling import agreement
-from labeling.aggregation.choice import choice_similarity
-from labeling.aggregation.multi import multi_similarity
-from labeling.aggregation.shapes import BOX_KIND, POLYGON_KIND, shapes_f1
-from labeling.aggregation.spans import spans_f1_exact
-from labeling.aggregation.text import text_similarity
+from labeling.aggregation.shapes import BOX_KIND, POLYGON_KIND
 from labeling.annotation_codes import (
     AnnotationTable,
     ChoiceCodes,
@@ -32,6 +28,7 @@ from labeling.annotation_codes import (
     label_codes,
     rows_fetch,
 )
+from labeling.gold import SIMILARITY, gold_accuracy_by_annotator
 from labeling.models import Annotation, Assignment, Resolution
 from labeling.project_aggregation import (
     choice_dawid_skene_fit,
@@ -45,23 +42,12 @@ from projects.label_schema import (
     PAIRWISE,
     POLYGONS,
     SPANS,
-    TEXT,
     Control,
     LabelSchema,
 )
 from projects.models import Item, Project
 
 CATEGORICAL = (CHOICE, PAIRWISE)
-
-SIMILARITY = {
-    CHOICE: choice_similarity,
-    PAIRWISE: choice_similarity,
-    MULTI: multi_similarity,
-    SPANS: spans_f1_exact,
-    BOXES: lambda a, b: shapes_f1(BOX_KIND, a, b),
-    POLYGONS: lambda a, b: shapes_f1(POLYGON_KIND, a, b),
-    TEXT: text_similarity,
-}
 
 
 def answers_similarity(kind: str, a: Any, b: Any) -> float:
@@ -70,7 +56,7 @@ def answers_similarity(kind: str, a: Any, b: Any) -> float:
 
 
 class _Tally:
-    """Per-annotator sums of scores (gold, consensus) and their counts."""
+    """Per-annotator sums of scores (agreement with the consensus) and their counts."""
 
     def __init__(self, size: int):
         self.score = np.zeros(size)
@@ -244,27 +230,6 @@ def _multi_metrics(rows, table: AnnotationTable, labels: list[str]) -> dict:
     }
 
 
-def answer_gold_score(schema: LabelSchema, result: dict, gold: dict) -> float:
-    """Mean over the controls of the answer's similarity to the gold answer (both empty: 1)."""
-    scores = [
-        answers_similarity(c.kind, result.get(c.name), gold.get(c.name)) for c in schema.controls
-    ]
-    return sum(scores) / len(scores) if scores else 1.0
-
-
-def _gold_tally(project: Project, schema: LabelSchema, table: AnnotationTable, gold: _Tally):
-    """Score every answer to a gold item (gold items are few: a plain loop)."""
-    rows = Annotation.objects.filter(project=project, item__gold__isnull=False).values_list(
-        "annotator_id", "result", "item__gold"
-    )
-    who, scores = [], []
-    for annotator_id, result, gold_answer in rows:
-        who.append(int(np.searchsorted(table.annotator_ids, annotator_id)))
-        scores.append(answer_gold_score(schema, result, gold_answer))
-    if who:
-        gold.add(np.array(who, dtype=np.int64), np.array(scores))
-
-
 HOURLY_PROGRESS_SPAN = timedelta(days=3)
 
 
@@ -311,7 +276,7 @@ def project_quality(*, project: Project) -> dict:
     categorical = [c for c in schema.controls if c.kind in CATEGORICAL]
     table = annotation_table_load(project=project, controls=categorical)
     n_annotators = len(table.annotator_ids)
-    gold, consensus = _Tally(n_annotators), _Tally(n_annotators)
+    consensus = _Tally(n_annotators)
     confusions: dict[int, dict] = defaultdict(dict)
 
     current = Resolution.objects.filter(
@@ -335,8 +300,8 @@ def project_quality(*, project: Project) -> dict:
             controls.append(
                 _structured_control(project, control, table, consensus_results, consensus)
             )
-    _gold_tally(project, schema, table, gold)
 
+    gold = gold_accuracy_by_annotator(project=project)
     annotators = _annotator_rows(project, table, gold, consensus, confusions)
     statuses = dict(
         Item.objects.filter(project=project)
@@ -360,7 +325,7 @@ def project_quality(*, project: Project) -> dict:
     }
 
 
-def _annotator_rows(project, table, gold: _Tally, consensus: _Tally, confusions) -> list[dict]:
+def _annotator_rows(project, table, gold: dict, consensus: _Tally, confusions) -> list[dict]:
     n_annotators = len(table.annotator_ids)
     counts = np.bincount(table.annotators, minlength=n_annotators)
     seconds = np.bincount(table.annotators, weights=table.lead_times, minlength=n_annotators)
@@ -386,8 +351,9 @@ def _annotator_rows(project, table, gold: _Tally, consensus: _Tally, confusions)
                 "id": user_id,
                 "username": names.get(user_id, str(user_id)),
                 "annotations": int(counts[code]),
-                "gold_answers": int(gold.count[code]),
-                "gold_accuracy": gold.mean(code),
+                # Scored as answers arrive (labeling.gold): the same similarities as consensus.
+                "gold_answers": gold[user_id].answered if user_id in gold else 0,
+                "gold_accuracy": gold[user_id].accuracy if user_id in gold else None,
                 "consensus_answers": int(consensus.count[code]),
                 "consensus_agreement": consensus.mean(code),
                 # Throughput from the time spent on the items (Annotation.lead_time).
