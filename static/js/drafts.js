@@ -9,6 +9,7 @@ export class DraftSaver {
     this.timer = null;
     this.itemId = null;
     this.pending = null;
+    this.inflight = null;
   }
 
   url(itemId) {
@@ -35,7 +36,9 @@ export class DraftSaver {
     const itemId = this.itemId;
     this.pending = null;
     this.onState("saving");
-    const response = await apiRequest("PUT", this.url(itemId), body);
+    this.inflight = apiRequest("PUT", this.url(itemId), body);
+    const response = await this.inflight;
+    this.inflight = null;
     if (this.pending) return; // a newer change is waiting; its own save reports the state
     this.onState(response.ok ? "saved" : "failed");
   }
@@ -57,5 +60,12 @@ export class DraftSaver {
   cancel() {
     clearTimeout(this.timer);
     this.pending = null;
+  }
+
+  // Drop what is pending and wait for a save already on its way, so that it cannot land after
+  // the answer is submitted (the server discards the draft on submit).
+  async settle() {
+    this.cancel();
+    if (this.inflight) await this.inflight.catch(() => null);
   }
 }

@@ -362,7 +362,7 @@ async function submit() {
   }
   state.busy = true;
   try {
-    drafts.cancel();
+    await drafts.settle();
     const response = await apiRequest("POST", `/api/items/${state.item.id}/annotations/`, {
       result,
       lead_time: secondsSpent(),
@@ -393,7 +393,7 @@ async function skip() {
   if (!state.assignment || state.busy || config.edit || !state.item) return;
   state.busy = true;
   try {
-    drafts.cancel();
+    await drafts.settle();
     await apiRequest("DELETE", `/api/items/${state.item.id}/draft/`);
     await apiRequest("POST", `/api/assignments/${state.assignment.id}/skip/`, { reason: "" });
     await loadNext();

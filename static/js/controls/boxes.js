@@ -12,7 +12,7 @@ function describe(box) {
 
 function drawBox(node, box, { unit, selected, editor }) {
   node.append(svg("rect", { class: "body", x: box.x, y: box.y, width: box.width, height: box.height }));
-  node.append(editor.label(box.label, box.x, box.y < 18 * unit ? box.y + 18 * unit : box.y, editor.colorOf(box.label), unit));
+  node.append(editor.label(box.label, box.x, box.y, box.y < 20 * unit));
   if (selected) {
     for (const [name, [fx, fy]] of Object.entries(CORNERS)) {
       node.append(editor.handle(box.x + fx * box.width, box.y + fy * box.height, name, unit));
@@ -61,7 +61,7 @@ export function createBoxes(control, ctx) {
         const [px, py] = stage.toImage(e);
         const box = normalised(fixedX, fixedY, px, py);
         if (box.width > 0 && box.height > 0) editor.shapes[index] = { ...box, label: before.label };
-      }, () => ctx.onChange());
+      }, () => ctx.onChange(), index);
     } else if (shape) {
       const index = Number(shape.dataset.index);
       editor.select(index);
@@ -73,7 +73,7 @@ export function createBoxes(control, ctx) {
           x: round2(clamp(before.x + px - x, 0, stage.width - before.width)),
           y: round2(clamp(before.y + py - y, 0, stage.height - before.height)),
         };
-      }, () => ctx.onChange());
+      }, () => ctx.onChange(), index);
     } else {
       draft = [x, y, x, y];
       editor.startDrag(event, (e) => {

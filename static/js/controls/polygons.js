@@ -12,7 +12,7 @@ function describe(polygon) {
 function drawPolygon(node, polygon, { unit, selected, editor }) {
   node.append(svg("polygon", { class: "body", points: polygon.points.map((p) => p.join(",")).join(" ") }));
   const [x, y] = polygon.points.reduce((a, b) => (b[1] < a[1] ? b : a));
-  node.append(editor.label(polygon.label, x, y < 18 * unit ? y + 18 * unit : y, editor.colorOf(polygon.label), unit));
+  node.append(editor.label(polygon.label, x, y, y < 20 * unit));
   if (selected) {
     polygon.points.forEach(([px, py], index) => node.append(editor.handle(px, py, String(index), unit)));
   }
@@ -91,7 +91,7 @@ export function createPolygons(control, ctx) {
         const points = editor.shapes[index].points.map((p) => [...p]);
         points[vertex] = [round2(px), round2(py)];
         editor.shapes[index] = { ...editor.shapes[index], points };
-      }, () => ctx.onChange());
+      }, () => ctx.onChange(), index);
     } else if (shape) {
       const index = Number(shape.dataset.index);
       editor.select(index);
@@ -105,7 +105,7 @@ export function createPolygons(control, ctx) {
         const dy = clamp(py - y, -Math.min(...ys), stage.height - Math.max(...ys));
         moved = moved || dx !== 0 || dy !== 0;
         editor.shapes[index] = { ...editor.shapes[index], points: before.map(([a, b]) => [round2(a + dx), round2(b + dy)]) };
-      }, () => moved && ctx.onChange());
+      }, () => moved && ctx.onChange(), index);
     } else {
       event.preventDefault();
       editor.select(-1);

@@ -32,25 +32,42 @@ export function createShapeEditor(control, ctx, { kindClass, noun, describe, dra
   ctx.container.append(fieldset);
   Object.assign(editor, { fieldset, bar, stage, group, overlay, list, status });
 
+  // Drags redraw only the shape being dragged, once per animation frame; zooming redraws only
+  // the selected shape (its handles keep their screen size): a large image with hundreds of
+  // shapes stays responsive. Label text keeps its screen size through the --unit variable.
   let frame = 0;
+  editor.dragging = -1;
   editor.scheduleRender = () => {
-    if (!frame) frame = requestAnimationFrame(() => { frame = 0; editor.render(); });
+    if (frame) return;
+    frame = requestAnimationFrame(() => {
+      frame = 0;
+      if (editor.dragging >= 0) editor.renderShape(editor.dragging);
+      editor.renderOverlay?.(1 / stage.scale);
+    });
   };
-  stage.onZoom(() => editor.scheduleRender());
+  stage.onZoom((scale) => {
+    stage.layer.style.setProperty("--unit", String(1 / scale));
+    if (!stage.ready) return;
+    if (editor.selected >= 0) editor.renderShape(editor.selected);
+    editor.renderOverlay?.(1 / scale);
+  });
 
   editor.colorOf = (value) => colorOf(ctx.labels, value);
+  editor.shapeNode = (index) => {
+    const shape = editor.shapes[index];
+    const selected = index === editor.selected;
+    const node = svg("g", { class: `shape${selected ? " selected" : ""}`, "data-index": index, style: `--c: ${editor.colorOf(shape.label)}` });
+    drawShape(node, shape, { unit: 1 / stage.scale, selected, editor });
+    return node;
+  };
+  editor.renderShape = (index) => {
+    const old = group.children[index];
+    if (old && editor.shapes[index]) old.replaceWith(editor.shapeNode(index));
+  };
   editor.render = () => {
     if (!stage.ready) return;
-    const unit = 1 / stage.scale; // one screen pixel in image pixels
-    group.replaceChildren(
-      ...editor.shapes.map((shape, index) => {
-        const color = editor.colorOf(shape.label);
-        const node = svg("g", { class: `shape${index === editor.selected ? " selected" : ""}`, "data-index": index, style: `--c: ${color}` });
-        drawShape(node, shape, { unit, selected: index === editor.selected, editor });
-        return node;
-      }),
-    );
-    editor.renderOverlay?.(unit);
+    group.replaceChildren(...editor.shapes.map((_, index) => editor.shapeNode(index)));
+    editor.renderOverlay?.(1 / stage.scale);
     list.replaceChildren(
       ...editor.shapes.map((shape, index) =>
         h(
@@ -66,15 +83,10 @@ export function createShapeEditor(control, ctx, { kindClass, noun, describe, dra
     if (chosen) status.textContent = `Selected ${noun} ${editor.selected + 1}: ${chosen.label}, ${describe(chosen)}.`;
   };
 
-  editor.label = (text, x, y, color, unit) => {
-    const size = 13 * unit;
-    const tag = svg("g", { class: "shape-tag" });
-    const width = (text.length * 7.5 + 8) * unit;
-    tag.append(
-      svg("rect", { x, y: y - size - 4 * unit, width, height: size + 4 * unit, fill: color }),
-      svg("text", { x: x + 4 * unit, y: y - 4 * unit, "font-size": size }),
-    );
-    tag.lastChild.textContent = text;
+  // The label's name in its colour, drawn above (or, at the top edge, inside) the shape.
+  editor.label = (text, x, y, inside = false) => {
+    const tag = svg("text", { class: "shape-tag", x, y, dy: inside ? "1.1em" : "-0.35em" });
+    tag.textContent = text;
     return tag;
   };
 
@@ -115,8 +127,9 @@ export function createShapeEditor(control, ctx, { kindClass, noun, describe, dra
     }
   };
 
-  editor.startDrag = (event, onMove, onEnd) => {
+  editor.startDrag = (event, onMove, onEnd, index = -1) => {
     event.preventDefault();
+    editor.dragging = index;
     stage.viewport.focus({ preventScroll: true });
     stage.layer.setPointerCapture(event.pointerId);
     const move = (e) => {
@@ -127,6 +140,7 @@ export function createShapeEditor(control, ctx, { kindClass, noun, describe, dra
       stage.layer.removeEventListener("pointermove", move);
       stage.layer.removeEventListener("pointerup", up);
       stage.layer.removeEventListener("pointercancel", up);
+      editor.dragging = -1;
       onEnd(e);
       editor.render();
     };
