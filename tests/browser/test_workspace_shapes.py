@@ -157,3 +157,35 @@ def test_polygons_click_close_and_edit_points(page, media_served, page_errors):
         ]
     }
     assert page_errors == []
+
+
+def test_box_coordinates_follow_the_item_size_not_the_picture_or_the_window(
+    page, media_served, page_errors
+):
+    """The picture served is a half-size preview; the item says the original is 1600x1000."""
+    schema = {
+        "controls": [{"name": "objects", "kind": "boxes", "source": "image", "labels": ["car"]}]
+    }
+    project, annotator = project_with_annotator(schema)
+    url = png_create("preview.png", 800, 500)
+    item = ItemFactory(project=project, data={"image": url}, width=1600, height=1000)
+    page.set_viewport_size({"width": 1024, "height": 640})
+    workspace_open(page, project)
+    wait_stage_ready(page, "objects")
+    page.keyboard.press("+")
+    page.keyboard.press("+")
+    assert stage_scale(page, "objects") == 1
+    drag(page, "objects", (700, 420), (900, 580))
+    page.keyboard.press("-")
+    page.keyboard.press("-")
+    assert stage_scale(page, "objects") == 0.25
+    drag(page, "objects", (100, 100), (1500, 900))
+    page.keyboard.press("Enter")
+    wait_for_next_item(page, item.pk)
+    assert Annotation.objects.get(item=item, annotator=annotator).result == {
+        "objects": [
+            {"x": 700, "y": 420, "width": 200, "height": 160, "label": "car"},
+            {"x": 100, "y": 100, "width": 1400, "height": 800, "label": "car"},
+        ]
+    }
+    assert page_errors == []
