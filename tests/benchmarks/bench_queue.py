@@ -547,7 +547,7 @@ def api_run(port: int) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--sizes", default="10000,100000,1000000")
-    parser.add_argument("--seconds", type=float, default=12.0, help="per size, 32 annotators")
+    parser.add_argument("--seconds", type=float, default=10.0, help="per size, 32 annotators")
     parser.add_argument("--think", type=float, default=1.0, help="mean think time, seconds")
     parser.add_argument("--burst-rounds", type=int, default=5)
     parser.add_argument("--skip-api", action="store_true")
