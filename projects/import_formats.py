@@ -105,6 +105,7 @@ EXTENSIONS = {
     ".zip": "image_zip",
 }
 LABEL_STUDIO_KEYS = re.compile(rb'"(annotations|predictions|total_annotations)"\s*:')
+LABEL_STUDIO_MIN_KEYS = re.compile(rb'"annotation_id"\s*:')
 URL_LINE = re.compile(rb"^\s*([a-zA-Z][a-zA-Z0-9+.-]*://\S+|/\S+)\s*$")
 
 
@@ -116,7 +117,11 @@ def _json_kind(head: bytes) -> str:
     stripped = head.lstrip(b"\xef\xbb\xbf \t\r\n")
     if stripped.startswith(b"["):
         has_data = b'"data"' in stripped
-        return "label_studio" if has_data and LABEL_STUDIO_KEYS.search(stripped) else "json"
+        if has_data and LABEL_STUDIO_KEYS.search(stripped):
+            return "label_studio"
+        if b'"annotator"' in stripped and LABEL_STUDIO_MIN_KEYS.search(stripped):
+            return "label_studio"  # the JSON_MIN export
+        return "json"
     return "jsonl"
 
 

@@ -1,6 +1,7 @@
 """Label Studio JSON exports (plain and snapshot): tasks become items, and their annotations and
 predictions are carried over in Quorum's label contract.
 
+JSON_MIN exports (one flat record per annotation) are grouped back into tasks.
 Conversions: choices -> choice or multi; labels (character offsets) -> spans; rectanglelabels
 (percentages of the original image) -> boxes in pixels; polygonlabels -> polygons in pixels;
 textarea -> text; pairwise left/right -> a/b. A task's ground-truth annotation becomes its gold
@@ -172,15 +173,103 @@ def ls_task_to_row(task: dict, *, schema: LabelSchema) -> dict[str, Any]:
     return row
 
 
+# JSON_MIN: one flat record per annotation: the task's data fields, the task `id`, one key per
+# control, and these.
+MIN_RECORD_KEYS = ("id", "annotator", "annotation_id", "created_at", "updated_at", "lead_time")
+MIN_RESULT_TYPES = {
+    CHOICE: "choices",
+    MULTI: "choices",
+    SPANS: "labels",
+    BOXES: "rectanglelabels",
+    POLYGONS: "polygonlabels",
+    TEXT: "textarea",
+    PAIRWISE: "pairwise",
+}
+
+
+def is_min_record(record: Any) -> bool:
+    return isinstance(record, dict) and "annotation_id" in record and "data" not in record
+
+
+def _min_results(name: str, kind: str, value: Any) -> list[dict]:
+    """A JSON_MIN control value back into Label Studio result items."""
+    result_type = MIN_RESULT_TYPES[kind]
+    base = {"from_name": name, "type": result_type}
+    if kind in (CHOICE, MULTI):
+        return [{**base, "value": {"choices": value if isinstance(value, list) else [value]}}]
+    if kind == TEXT:
+        return [{**base, "value": {"text": value if isinstance(value, list) else [value]}}]
+    if kind == PAIRWISE:
+        return [{**base, "value": value if isinstance(value, dict) else {"selected": value}}]
+    shapes = value if isinstance(value, list) else [value]
+    return [
+        {
+            **base,
+            "value": shape,
+            "original_width": shape.get("original_width"),
+            "original_height": shape.get("original_height"),
+        }
+        for shape in shapes
+        if isinstance(shape, dict)
+    ]
+
+
+def ls_min_records_to_task(records: list[dict], *, schema: LabelSchema) -> dict[str, Any]:
+    """The JSON_MIN records of one task (one per annotation) as a task of the full export."""
+    first = records[0]
+    data = {k: v for k, v in first.items() if k not in MIN_RECORD_KEYS and k not in schema.by_name}
+    annotations = []
+    for record in records:
+        results = []
+        for name, control in schema.by_name.items():
+            if record.get(name) not in (None, "", []):
+                results += _min_results(name, control.kind, record[name])
+        annotations.append(
+            {
+                "id": record.get("annotation_id"),
+                "completed_by": record.get("annotator"),
+                "lead_time": record.get("lead_time"),
+                "result": results,
+            }
+        )
+    return {"id": first.get("id"), "data": data, "annotations": annotations}
+
+
+def _min_tasks(
+    objects: Iterator[tuple[int, int, Any]],
+) -> Iterator[tuple[int, int, int, Any]]:
+    """Group JSON_MIN records by task (a task's records are adjacent): (first record number,
+    last record number, bytes consumed, records or a non-min element)."""
+    group: list[dict] = []
+    first = last = consumed = 0
+    for number, read, record in objects:
+        if group and (not is_min_record(record) or record.get("id") != group[0].get("id")):
+            yield first, last, consumed, group
+            group = []
+        if is_min_record(record):
+            if not group:
+                first = number
+            group.append(record)
+            last, consumed = number, read
+        else:
+            yield number, number, read, record
+    if group:
+        yield first, last, consumed, group
+
+
 def label_studio_read(
     stream: IO[bytes], *, start: int, end: int | None, line: int, options: dict[str, Any]
 ) -> Iterator[Record]:
+    """Tasks of a JSON or snapshot export, or JSON_MIN records grouped back into tasks. Lines are
+    element numbers of the array; a restart resumes after the last task imported."""
     schema: LabelSchema = options["schema"]
-    for number, consumed, task in json_objects(stream, start=start):
+    for first, last, consumed, element in _min_tasks(json_objects(stream, start=start)):
         try:
-            if not isinstance(task, dict):
+            if isinstance(element, list):
+                element = ls_min_records_to_task(element, schema=schema)
+            if not isinstance(element, dict):
                 raise ValueError("each element of the export must be a task object")
-            value: Any = ls_task_to_row(task, schema=schema)
+            value: Any = ls_task_to_row(element, schema=schema)
         except ValueError as exc:
             value = exc
-        yield Record(number, number, consumed, value)
+        yield Record(first, last, consumed, value, last + 1)

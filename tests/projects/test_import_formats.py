@@ -274,3 +274,19 @@ def test_label_studio_result_the_schema_cannot_hold_is_reported(import_mode, lea
     assert job["created_count"] == 12
     rows = error_report(lead_api, job["id"])
     assert any("control 'entities' is not in this project's schema" in r[1] for r in rows[1:])
+
+
+def test_label_studio_json_min_groups_records_into_tasks(import_mode, lead_api, ner_project):
+    body = (LS_FIXTURES / "text-sentiment-ner.min.json").read_bytes()
+    job = import_file(lead_api, ner_project, "project-1-min.json", body)
+    assert (job["format"], job["status"]) == ("label_studio", "done")
+    assert (job["rows_read"], job["created_count"], job["failed_count"]) == (10, 10, 0), job
+    assert Annotation.objects.filter(project=ner_project).count() == 18
+    task3 = Item.objects.get(project=ner_project, external_id="3")
+    assert set(task3.data) == {"text", "item_id", "meta"}
+    answers = sorted(a.result["sentiment"] for a in Annotation.objects.filter(item=task3))
+    exported = sorted(r["sentiment"] for r in json.loads(body) if r["id"] == 3)
+    assert answers == exported and len(set(answers)) == 2  # the annotators disagree on task 3
+    assert set(
+        Annotation.objects.filter(item=task3).values_list("annotator__username", flat=True)
+    ) == {"labelstudio-1", "labelstudio-2"}
