@@ -59,7 +59,7 @@ def split_plan_build(
     assert options.split is not None
     control = stratify_control(schema, options.stratify_by)
     ids = array("q")
-    strata = array("l")
+    strata = array("i")
     keys: dict[str, int] = {}
     for batch in batches:
         ids.extend(record.item_id for record in batch)
@@ -71,7 +71,7 @@ def split_plan_build(
             batch_keys = [stratum_key(control, record.result) for record in batch]
         strata.extend(keys.setdefault(key, len(keys)) for key in batch_keys)
     item_ids = np.frombuffer(ids, dtype=np.int64) if ids else np.empty(0, np.int64)
-    stratum_of = np.frombuffer(strata, dtype=np.int_) if strata else np.empty(0, np.int_)
+    stratum_of = np.frombuffer(strata, dtype=np.int32) if strata else np.empty(0, np.int32)
     codes = np.zeros(len(item_ids), dtype=np.int8)
     rng = np.random.default_rng(options.split_seed)
     # Strata in key order, items in id order: the same data and seed give the same split.
@@ -83,5 +83,5 @@ def split_plan_build(
         first, second = split_cuts(len(members), options.split)
         codes[members[first:second]] = 1
         codes[members[second:]] = 2
-    order = np.argsort(item_ids, kind="stable")
-    return SplitPlan(item_ids=item_ids[order], codes=codes[order], ratios=options.split)
+    # Batches come in id order (keyset pagination): item_ids is sorted, as lookups need.
+    return SplitPlan(item_ids=item_ids, codes=codes, ratios=options.split)
