@@ -87,16 +87,26 @@ function showNotice(message) {
 }
 
 // ---------- rendering ----------
-function isImageField(field, value) {
-  const usedByShapes = controlsSchema.some(
+function usedByShapes(field) {
+  return controlsSchema.some(
     (c) => (c.kind === "boxes" || c.kind === "polygons") && [].concat(c.source).includes(field),
   );
-  return usedByShapes || (typeof value === "string" && IMAGE_URL.test(value));
+}
+
+// An image is a field that shapes are drawn on, a URL with an image file extension, or a URL in
+// a field named like an image (object storage URLs often have no extension).
+function isImageField(field, value) {
+  if (usedByShapes(field)) return true;
+  if (typeof value !== "string") return false;
+  return IMAGE_URL.test(value) || (/im(a)?g/i.test(field) && /^(https?:\/\/|\/)\S+$/.test(value));
 }
 
 function factoryFor(control, data) {
   const source = [].concat(control.source)[0];
-  if (control.kind === "choice" && isImageField(source, data[source])) return createImageClass;
+  // A choice about an image shows it, unless a shape control already shows the same image.
+  if (control.kind === "choice" && isImageField(source, data[source]) && !usedByShapes(source)) {
+    return createImageClass;
+  }
   return FACTORIES[control.kind];
 }
 

@@ -189,3 +189,36 @@ def test_box_coordinates_follow_the_item_size_not_the_picture_or_the_window(
         ]
     }
     assert page_errors == []
+
+
+def test_boxes_with_a_choice_about_the_same_image_show_it_once(page, media_served, page_errors):
+    schema = {
+        "controls": [
+            {"name": "objects", "kind": "boxes", "source": "image", "labels": ["car", "bus"]},
+            {"name": "weather", "kind": "choice", "source": "image", "labels": ["sun", "rain"]},
+            {"name": "caption", "kind": "text", "source": "image", "required": False},
+        ]
+    }
+    project, annotator = project_with_annotator(schema)
+    url = png_create("road.png", 1000, 600)
+    item = ItemFactory(project=project, data={"image": url}, width=1000, height=600)
+    workspace_open(page, project)
+    wait_stage_ready(page, "objects")
+    assert page.locator("#workspace img").count() == 1  # only the stage shows the image
+
+    page.keyboard.press("2")  # bus, for the boxes (hotkeys 1-2 there, 3-4 for the choice)
+    scale = stage_scale(page, "objects")
+    drag(page, "objects", (100, 100), (100 + 40 / scale, 100 + 30 / scale))
+    page.keyboard.press("4")  # rain
+    screenshot(page, "workspace-image-several-controls")
+    page.keyboard.press("Enter")
+    wait_for_next_item(page, item.pk)
+    result = Annotation.objects.get(item=item, annotator=annotator).result
+    assert result["weather"] == "rain"
+    [box] = result["objects"]
+    assert box["label"] == "bus"
+    # At the fit zoom a screen pixel is several image pixels: the box is where it was drawn,
+    # to within that one screen pixel.
+    assert abs(box["x"] - 100) <= 1 / scale and abs(box["y"] - 100) <= 1 / scale
+    assert abs(box["width"] - 40 / scale) <= 1 / scale
+    assert page_errors == []
