@@ -138,6 +138,8 @@ def test_polygons_click_close_and_edit_points(page, media_served, page_errors):
     click(page, "regions", 300, 150)  # clicking the first point closes the polygon
     assert page.locator(".shape-list li").count() == 1
     drag(page, "regions", (500, 170), (520, 190))  # the closed polygon is selected: move a point
+    # Double-click just inside the closing edge (5 px from it): a point is inserted there.
+    page.mouse.dblclick(*screen_point(page, "regions", 379, 247))
 
     page.keyboard.press("Escape")
     page.keyboard.press("2")  # label for the next polygon: lake
@@ -152,7 +154,7 @@ def test_polygons_click_close_and_edit_points(page, media_served, page_errors):
     stored = Annotation.objects.get(item=item, annotator=annotator).result
     assert stored == {
         "regions": [
-            {"points": [[300, 150], [520, 190], [450, 350]], "label": "road"},
+            {"points": [[300, 150], [520, 190], [450, 350], [379, 247]], "label": "road"},
             {"points": [[200, 300], [260, 300], [260, 380], [200, 380]], "label": "lake"},
         ]
     }

@@ -18,6 +18,13 @@ function drawPolygon(node, polygon, { unit, selected, editor }) {
   }
 }
 
+function distanceToSegment([px, py], [ax, ay], [bx, by]) {
+  const [dx, dy] = [bx - ax, by - ay];
+  const length = dx * dx + dy * dy;
+  const t = length ? clamp(((px - ax) * dx + (py - ay) * dy) / length, 0, 1) : 0;
+  return Math.hypot(px - (ax + t * dx), py - (ay + t * dy));
+}
+
 export function createPolygons(control, ctx) {
   const closeKey = ctx.registry.claim("c") || "Enter";
   const editor = createShapeEditor(control, ctx, {
@@ -32,7 +39,7 @@ export function createPolygons(control, ctx) {
       h("kbd", {}, "Backspace"),
       " removes the last point, ",
       h("kbd", {}, "Esc"),
-      " cancels. Select a polygon to drag its points; ",
+      " cancels. Select a polygon to drag its points; double-click an edge to add a point; ",
       h("kbd", {}, "Alt"),
       "+click a point removes it.",
     ],
@@ -59,9 +66,40 @@ export function createPolygons(control, ctx) {
     editor.add({ points, label: editor.activeLabel });
   }
 
+  // Double-click near an edge of the selected polygon inserts a point there. Detected from two
+  // pointerdowns: selecting re-renders the shapes, and the browser then fires no dblclick.
+  let lastDown = { time: 0, x: 0, y: 0 };
+  function insertPointNear(x, y) {
+    const polygon = editor.shapes[editor.selected];
+    const points = polygon.points;
+    let best = 0;
+    let bestDistance = Infinity;
+    points.forEach((a, i) => {
+      const distance = distanceToSegment([x, y], a, points[(i + 1) % points.length]);
+      if (distance < bestDistance) [best, bestDistance] = [i, distance];
+    });
+    if (bestDistance > 12 / stage.scale) return false;
+    const inserted = [...points.slice(0, best + 1), [round2(x), round2(y)], ...points.slice(best + 1)];
+    editor.shapes[editor.selected] = { ...polygon, points: inserted };
+    editor.render();
+    ctx.onChange();
+    return true;
+  }
+
   stage.layer.addEventListener("pointerdown", (event) => {
     if (event.button !== 0) return;
     const [x, y] = stage.toImage(event);
+    const previous = lastDown;
+    lastDown = { time: event.timeStamp, x: event.clientX, y: event.clientY };
+    const isDouble =
+      event.timeStamp - previous.time < 400 &&
+      Math.hypot(event.clientX - previous.x, event.clientY - previous.y) < 5;
+    const onHandle = Boolean(event.target.closest("[data-handle]"));
+    if (isDouble && !onHandle && !drawing.length && editor.selected >= 0 && insertPointNear(x, y)) {
+      event.preventDefault();
+      lastDown = { time: 0, x: 0, y: 0 };
+      return;
+    }
     const handle = event.target.closest("[data-handle]");
     const shape = event.target.closest(".shape");
     if (drawing.length) {
