@@ -16,8 +16,11 @@ Speed. The next item comes from partial indexes (Item.Meta.indexes), never from 
 project: first "started" items (someone holds or answered them: few, because everyone finishes
 those first), then "fresh" ones (nobody touched them) in the project's ordering, each read with
 ORDER BY ... LIMIT 1 along its index. What the annotator already did is excluded by an anti-join
-on the unique (item, annotator) indexes. The cost grows only with rows to pass over at the head
-of an index: items locked by others asking at the same moment, and this annotator's own skips.
+on the unique (item, annotator) indexes. The cost grows only with rows to pass over: items
+locked by others asking at the same moment, this annotator's own skips, and the started items
+this annotator already answered. The last stays small while at least `overlap` annotators work
+(started items are finished quickly); with fewer, half-done items pile up and each request reads
+them all (thousands: milliseconds).
 
 Gold. Gold items (Item.gold set) are outside the overlap: every annotator may get each one once.
 The stats row counts what the annotator was served, and a gold item is served whenever that
