@@ -145,11 +145,19 @@ def test_overlapping_span_is_refused_when_the_schema_says_so(page, page_errors):
     alert = page.locator(".control-spans [role=alert]")
     assert "overlap" in alert.inner_text()
     assert page.locator(".span-list li").count() == 1
-    # Relabel by clicking the span itself, then submit.
+    # Relabel by clicking the span itself.
     click_span(page, "Zürich")
     page.keyboard.press("1")
+    # Select a word with the keyboard: move the caret to it, then Ctrl+Shift+Right.
+    page.locator(".span-text").focus()
+    page.keyboard.press("Home")
+    for _ in range(TEXT.index("Ana")):
+        page.keyboard.press("ArrowRight")
+    assert "before “A” (position 12)" in page.locator(".span-status").inner_text()
+    page.keyboard.press("Control+Shift+ArrowRight")
+    page.keyboard.press("3")
     page.keyboard.press("Enter")
     wait_for_next_item(page, item.pk)
     stored = Annotation.objects.get(item=item, annotator=annotator).result
-    assert stored == {"entities": [span_of("Zürich", "PER")]}
+    assert stored == {"entities": [span_of("Ana", "ORG"), span_of("Zürich", "PER")]}
     assert page_errors == []

@@ -159,6 +159,10 @@ export function createSpans(control, ctx) {
       status.textContent = `Selected span ${span.label} “${excerpt(span)}”: press a label key to relabel it, Del to delete it, Esc to deselect.`;
     } else if (pending) {
       status.textContent = `Selected text “${excerpt(pending)}” (${pending.start}–${pending.end}): press a label key or click a label.`;
+    } else if (document.activeElement === textBox) {
+      const next = points[caret.focus];
+      const where = next === undefined ? "at the end" : `before “${next}”`;
+      status.textContent = `Caret ${where} (position ${caret.focus}): hold Shift and use the arrows to select.`;
     } else {
       status.textContent = "Select text, then choose a label.";
     }
@@ -214,6 +218,8 @@ export function createSpans(control, ctx) {
     ctx.onChange();
   }
 
+  textBox.addEventListener("focus", () => describe());
+  textBox.addEventListener("blur", () => describe());
   textBox.addEventListener("click", (event) => {
     const selection = document.getSelection();
     if (selection.rangeCount && !selection.isCollapsed) return; // a drag that selected text
