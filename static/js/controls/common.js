@@ -1,4 +1,14 @@
 // Small DOM helpers shared by the control modules.
+//
+// The control contract (workspace.js and review.js rely on it): each module exports
+//   createX(control, ctx) -> { name, root, getValue(), setValue(value), handleKey(event), keys }
+// where `control` is one entry of the label schema and ctx is
+//   { container, data, item, labels, registry, signal, onChange }:
+// the form to append to, the item's data and JSON (width/height), the control's labels with
+// their assigned hotkeys, the HotkeyRegistry (for keys of its own), an AbortSignal that ends
+// the widget's document listeners, and the callback to call after every user change (never
+// from setValue). getValue() returns the control's part of the result in the label contract's
+// shape; handleKey returns true when it used the key; keys lists [key, what it does] rows.
 export function h(tag, attrs = {}, ...children) {
   const node = document.createElement(tag);
   for (const [key, value] of Object.entries(attrs)) {
