@@ -19,6 +19,8 @@ from exports.records import ExportBatch, ExportRecord
 from projects import label_schema as ls
 from projects.label_schema import LabelSchema
 
+FEW_STRATA = 64
+
 
 @dataclass(frozen=True)
 class SplitPlan:
@@ -71,14 +73,23 @@ def split_plan_build(
             batch_keys = [stratum_key(control, record.result) for record in batch]
         strata.extend(keys.setdefault(key, len(keys)) for key in batch_keys)
     item_ids = np.frombuffer(ids, dtype=np.int64) if ids else np.empty(0, np.int64)
+    if len(item_ids) and item_ids[-1] < 2**31:
+        item_ids = item_ids.astype(np.int32)  # half the memory; ids are sorted, the last is max
+    del ids
     stratum_of = np.frombuffer(strata, dtype=np.int32) if strata else np.empty(0, np.int32)
     codes = np.zeros(len(item_ids), dtype=np.int8)
     rng = np.random.default_rng(options.split_seed)
     # Strata in key order, items in id order: the same data and seed give the same split.
-    by_stratum = np.argsort(stratum_of, kind="stable")
-    bounds = np.searchsorted(stratum_of[by_stratum], np.arange(len(keys) + 1))
+    if len(keys) > FEW_STRATA:
+        by_stratum = np.argsort(stratum_of, kind="stable")
+        bounds = np.searchsorted(stratum_of[by_stratum], np.arange(len(keys) + 1))
     for key in sorted(keys):
-        members = by_stratum[bounds[keys[key]] : bounds[keys[key] + 1]]
+        code = keys[key]
+        if len(keys) > FEW_STRATA:
+            members = by_stratum[bounds[code] : bounds[code + 1]]
+        else:
+            # A scan per stratum: no index array as long as the items (memory stays small).
+            members = np.flatnonzero(stratum_of == code)
         members = members[rng.permutation(len(members))]
         first, second = split_cuts(len(members), options.split)
         codes[members[first:second]] = 1

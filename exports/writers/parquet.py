@@ -23,7 +23,7 @@ from exports.writers.base import Batches, WriteContext
 
 CONTENT_TYPE = "application/vnd.apache.parquet"
 EXTENSION = "parquet"
-ROWS_PER_GROUP = 50_000
+ROWS_PER_GROUP = 20_000
 
 ANNOTATION = pa.struct(
     [
