@@ -19,8 +19,8 @@ from exports.jobs import (
 from exports.manifest import ExportTally
 from exports.models import ExportJob
 from exports.options import ExportOptions, OptionsError
-from exports.records import export_batches
-from exports.splits import split_cuts, split_plan_build
+from exports.records import ExportBatch, ExportRecord, export_batches
+from exports.splits import FEW_STRATA, split_cuts, split_plan_build
 from labeling.models import Resolution
 from projects.label_schema import LabelSchema
 from projects.models import Item
@@ -229,3 +229,35 @@ def test_read_ahead_writes_the_same_bytes_as_reading_in_line(
     with transaction.atomic():
         in_line, in_line_path = export_run(text_project.project, lead, format, tmp_path, **options)
     assert ahead_path.read_bytes() == in_line_path.read_bytes()
+
+
+def test_split_with_many_strata_keeps_each_stratum_in_proportion():
+    """More label combinations than FEW_STRATA take the sorted-index path; same guarantee."""
+    labels = [f"l{n}" for n in range(8)]
+    schema = LabelSchema(
+        {"controls": [{"name": "tags", "kind": "multi", "source": "text", "labels": labels}]}
+    )
+    records = []
+    for n in range(3000):
+        chosen = [label for bit, label in enumerate(labels) if (n * 37 + n // 7) >> bit & 1]
+        result = json.dumps({"tags": chosen}) if chosen else None
+        records.append(ExportRecord(n + 1, f"m{n}", "{}", "resolved", result, "single", None))
+    batches = [ExportBatch(records[i : i + 500]) for i in range(0, len(records), 500)]
+    ratios = (0.6, 0.2, 0.2)
+    plan = split_plan_build(
+        batches=batches, schema=schema, options=ExportOptions(split=ratios, split_seed=5)
+    )
+    strata = Counter(
+        "|".join(sorted(json.loads(r.result_json)["tags"])) if r.result_json else ""
+        for r in records
+    )
+    assert len(strata) > FEW_STRATA
+    for batch in batches:
+        plan.splits_assign(batch)
+    per = Counter(
+        ("|".join(sorted(json.loads(r.result_json)["tags"])) if r.result_json else "", r.split)
+        for r in records
+    )
+    for key, total in strata.items():
+        first, second = split_cuts(total, ratios)
+        assert (per[(key, "train")], per[(key, "validation")]) == (first, second - first)
