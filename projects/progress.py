@@ -6,8 +6,10 @@ from projects.models import Item, Project
 
 
 def project_progress(project: Project) -> dict:
+    """Counts of the items to label; gold items are answered by everyone and never finish, so
+    they are left out."""
     counts = dict(
-        Item.objects.filter(project=project)
+        Item.objects.filter(project=project, gold__isnull=True)
         .values_list("status")
         .annotate(n=Count("id"))
         .values_list("status", "n")

@@ -204,3 +204,11 @@ def test_settings_refuse_a_bad_schema_and_shares_out_of_range(lead_client, proje
 def test_only_leads_open_settings(client, project, annotator):
     client.force_login(annotator)
     assert client.get(f"/projects/{project.pk}/settings/").status_code == 403
+
+
+def test_progress_leaves_gold_items_out(lead_client, project):
+    ItemFactory(project=project, gold={"sentiment": "positive"})
+    ItemFactory(project=project, status=Item.Status.RESOLVED)
+    page = lead_client.get(f"/projects/{project.pk}/progress/").content.decode()
+    assert 'data-testid="labeled-count">1<' in page
+    assert "of <strong>1</strong>" in page
