@@ -93,7 +93,8 @@ def coco_write(batches: Batches, out: BinaryIO, context: WriteContext) -> None:
             part.image_add(
                 {
                     "id": record.item_id,
-                    "file_name": f"images/{name}" if options.bundle_images else reference,
+                    # Bundled images by their path in the zip; the others by their reference.
+                    "file_name": f"images/{name}" if content is not None else reference,
                     "width": width,
                     "height": height,
                     "external_id": record.external_id,
