@@ -25,6 +25,7 @@ from django.db import InterfaceError, OperationalError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from projects.batch_writer import BatchWriter
 from projects.import_formats import FORMATS, FormatUnknown, import_format_detect
 from projects.importers.rows import (
     DEFAULT_MAPPING,
@@ -287,6 +288,17 @@ def _chunk_import(job: ImportJob, chunk: ImportChunk) -> None:
         "chunk_first_line": chunk.first_line,
     }
     read = FORMATS[job.format].read
+    writer = BatchWriter.for_this_connection()
+    try:
+        _chunk_read_and_write(job, chunk, read, options, parse, mapping, batch_rows, writer)
+    finally:
+        writer.close()
+    with transaction.atomic():  # a kill between the two would leave the job running forever
+        ImportChunk.objects.filter(pk=chunk.pk).update(status=ImportChunk.Status.DONE)
+        _job_finish_if_complete(job.pk)
+
+
+def _chunk_read_and_write(job, chunk, read, options, parse, mapping, batch_rows, writer) -> None:
     with _open(job) as stream:
         records = read(
             stream, start=chunk.position, end=chunk.end, line=chunk.line, options=options
@@ -310,15 +322,26 @@ def _chunk_import(job: ImportJob, chunk: ImportChunk) -> None:
                     if "notes" in row:  # what a Label Studio task could not carry over
                         problems.extend((record.line, note) for note in row["notes"])
             if count >= batch_rows:
-                _batch_commit(
-                    job=job, chunk=chunk, rows=rows, problems=problems, read=count, last=last
+                writer.write(
+                    _batch_commit,
+                    job=job,
+                    chunk=chunk,
+                    rows=rows,
+                    problems=problems,
+                    read=count,
+                    last=last,
                 )
                 rows, problems, count = [], [], 0
         if count:
-            _batch_commit(job=job, chunk=chunk, rows=rows, problems=problems, read=count, last=last)
-    with transaction.atomic():  # a kill between the two would leave the job running forever
-        ImportChunk.objects.filter(pk=chunk.pk).update(status=ImportChunk.Status.DONE)
-        _job_finish_if_complete(job.pk)
+            writer.write(
+                _batch_commit,
+                job=job,
+                chunk=chunk,
+                rows=rows,
+                problems=problems,
+                read=count,
+                last=last,
+            )
 
 
 def import_chunk_run(*, chunk_id: int) -> bool:
