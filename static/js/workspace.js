@@ -30,7 +30,7 @@ const IMAGE_URL = /^(data:image\/|(https?:\/\/|\/).+\.(png|jpe?g|gif|webp|bmp|sv
 // Keys that act on one control (the one last used), never on all at once.
 const LOCAL_KEYS = new Set([
   "ArrowLeft", "ArrowRight", "ArrowUp", "ArrowDown", "Delete", "Backspace", "Escape",
-  "[", "]", "+", "=", "-", "0",
+  "[", "]", "+", "=", "-", "0", "<", ">", "{", "}",
 ]);
 
 const state = {

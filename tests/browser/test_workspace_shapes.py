@@ -224,3 +224,53 @@ def test_boxes_with_a_choice_about_the_same_image_show_it_once(page, media_serve
     assert abs(box["x"] - 100) <= 1 / scale and abs(box["y"] - 100) <= 1 / scale
     assert abs(box["width"] - 40 / scale) <= 1 / scale
     assert page_errors == []
+
+
+VIEW_IN_IMAGE_JS = """(name) => {
+  const stage = document.querySelector(`[data-control="${name}"] .stage`);
+  const view = stage.getBoundingClientRect();
+  const image = stage.querySelector('img').getBoundingClientRect();
+  const scale = Number(stage.dataset.scale);
+  return [(view.left - image.left) / scale, (view.top - image.top) / scale,
+          view.width / scale, view.height / scale];
+}"""
+
+
+def test_boxes_drawn_moved_and_resized_with_the_keyboard_only(page, media_served, page_errors):
+    schema = {
+        "controls": [
+            {"name": "objects", "kind": "boxes", "source": "image", "labels": ["car", "bus"]}
+        ]
+    }
+    project, annotator = project_with_annotator(schema)
+    url = png_create("keys.png", 1600, 1000)
+    item = ItemFactory(project=project, data={"image": url}, width=1600, height=1000)
+    workspace_open(page, project)
+    wait_stage_ready(page, "objects")
+    page.keyboard.press("+")
+    page.keyboard.press("+")
+    assert stage_scale(page, "objects") == 1
+    left, top, width, height = page.evaluate(VIEW_IN_IMAGE_JS, "objects")
+
+    page.keyboard.press("2")  # bus
+    page.keyboard.press("n")  # a new box in the middle quarter of the view
+    page.keyboard.press("Shift+ArrowRight")  # 10 px right
+    page.keyboard.press("ArrowDown")  # 1 px down
+    page.keyboard.press(">")  # 10 screen px (= 10 image px at 100 %) wider
+    page.keyboard.press("}")  # and taller
+    page.keyboard.press("}")
+    page.keyboard.press("Enter")
+    wait_for_next_item(page, item.pk)
+    box_width, box_height = round(width / 4, 2), round(height / 4, 2)
+    assert Annotation.objects.get(item=item, annotator=annotator).result == {
+        "objects": [
+            {
+                "x": round(round(left + 1.5 * width / 4, 2) + 10, 2),
+                "y": round(round(top + 1.5 * height / 4, 2) + 1, 2),
+                "width": round(box_width + 10, 2),
+                "height": round(box_height + 20, 2),
+                "label": "bus",
+            }
+        ]
+    }
+    assert page_errors == []

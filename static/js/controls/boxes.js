@@ -27,12 +27,23 @@ function normalised(x1, y1, x2, y2) {
 }
 
 export function createBoxes(control, ctx) {
+  const newKey = ctx.registry.claim("n");
   const editor = createShapeEditor(control, ctx, {
     kindClass: "control-boxes",
     noun: "box",
     describe,
     drawShape: drawBox,
-    help: ["Drag on the image to draw a box with the chosen label; drag a box to move it, a corner to resize it; arrows nudge the selected box (", h("kbd", {}, "Shift"), " ×10)."],
+    help: [
+      "Drag on the image to draw a box with the chosen label; drag a box to move it, a corner to resize it. Keyboard: ",
+      h("kbd", {}, newKey),
+      " adds a box in the middle of the view, arrows move the selected box, ",
+      h("kbd", {}, "Shift"),
+      "+arrows by 10, ",
+      h("kbd", {}, "<"), " ", h("kbd", {}, ">"),
+      " narrow or widen it, ",
+      h("kbd", {}, "{"), " ", h("kbd", {}, "}"),
+      " make it shorter or taller.",
+    ],
   });
   const { stage } = editor;
   let draft = null; // the box being drawn, in image pixels
@@ -92,6 +103,36 @@ export function createBoxes(control, ctx) {
     }
   });
 
+  // Keyboard drawing: a new box covering the middle of what is on screen.
+  function addInView() {
+    const view = stage.viewport.getBoundingClientRect();
+    const [left, top] = stage.toImage({ clientX: view.left, clientY: view.top });
+    const [right, bottom] = stage.toImage({ clientX: view.right, clientY: view.bottom });
+    const [width, height] = [(right - left) / 4, (bottom - top) / 4];
+    editor.add({
+      x: round2(left + 1.5 * width),
+      y: round2(top + 1.5 * height),
+      width: round2(width),
+      height: round2(height),
+      label: editor.activeLabel,
+    });
+  }
+
+  function resize(event) {
+    const sizes = { "<": [-1, 0], ">": [1, 0], "{": [0, -1], "}": [0, 1] };
+    if (!(event.key in sizes) || editor.selected < 0) return false;
+    const box = editor.shapes[editor.selected];
+    const [dw, dh] = sizes[event.key].map((d) => d * 10 / stage.scale);
+    editor.shapes[editor.selected] = {
+      ...box,
+      width: round2(clamp(box.width + dw, 1, stage.width - box.x)),
+      height: round2(clamp(box.height + dh, 1, stage.height - box.y)),
+    };
+    editor.render();
+    ctx.onChange();
+    return true;
+  }
+
   function nudge(event) {
     const moves = { ArrowLeft: [-1, 0], ArrowRight: [1, 0], ArrowUp: [0, -1], ArrowDown: [0, 1] };
     if (!(event.key in moves) || editor.selected < 0) return false;
@@ -118,8 +159,18 @@ export function createBoxes(control, ctx) {
       editor.select(-1);
     },
     handleKey(event) {
-      return editor.handleCommonKey(event) || nudge(event) || stage.panKey(event);
+      if (newKey && event.key.toLowerCase() === newKey && !event.ctrlKey && !event.metaKey) {
+        addInView();
+        return true;
+      }
+      return editor.handleCommonKey(event) || resize(event) || nudge(event) || stage.panKey(event);
     },
-    keys: [...editor.commonKeys, ["Arrows", `${control.name}: nudge the selected box (Shift ×10), else pan`]],
+    keys: [
+      [newKey, `${control.name}: add a box in the middle of the view`],
+      ["Arrows", `${control.name}: move the selected box (Shift ×10), else pan`],
+      ["< / >", `${control.name}: narrow / widen the selected box`],
+      ["{ / }", `${control.name}: make the selected box shorter / taller`],
+      ...editor.commonKeys,
+    ],
   };
 }
