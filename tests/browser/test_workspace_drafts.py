@@ -156,3 +156,17 @@ def test_history_page_reopens_an_answer_until_the_item_is_resolved(page, page_er
     assert page.get_by_role("button", name="Submit").is_disabled()
     assert "resolved" in page.locator("#ws-error").inner_text()
     assert page_errors == []
+
+
+def test_a_change_made_just_before_leaving_is_saved_on_the_way_out(page, page_errors):
+    schema = {"controls": [SCHEMA["controls"][0]]}
+    project, annotator = project_with_annotator(schema)
+    item = ItemFactory(project=project, data={"text": TEXT})
+    workspace_open(page, project)
+
+    page.keyboard.press("2")  # negative; reload at once, before the draft's usual delay
+    page.reload()
+    workspace_wait_ready(page)
+    assert page.get_by_role("radio", name="negative").is_checked()
+    assert Draft.objects.get(item=item, annotator=annotator).result == {"sentiment": "negative"}
+    assert page_errors == []
