@@ -22,6 +22,8 @@ KINDS = (CHOICE, MULTI, SPANS, BOXES, POLYGONS, TEXT, PAIRWISE)
 KINDS_WITH_LABELS = {CHOICE, MULTI, SPANS, BOXES, POLYGONS}
 SHAPE_KINDS = {BOXES, POLYGONS}
 PAIRWISE_ANSWERS = ("a", "b", "tie")
+# Keys the workspace keeps for itself (skip, help, zoom, pan); static/js/hotkeys.js lists the same.
+RESERVED_HOTKEYS = frozenset({"s", "?", "+", "=", "-", "0", "[", "]", " "})
 # Shapes may sit on the image border; float noise from percentage conversions is forgiven.
 PIXEL_TOLERANCE = 1e-6
 
@@ -141,6 +143,9 @@ class LabelSchema:
         duplicates = sorted({h for h in hotkeys if hotkeys.count(h) > 1})
         if duplicates:
             raise SchemaError(f"hotkeys used twice: {', '.join(duplicates)}")
+        reserved = sorted({h for h in hotkeys if h.lower() in RESERVED_HOTKEYS})
+        if reserved:
+            raise SchemaError(f"hotkeys kept by the workspace: {', '.join(map(repr, reserved))}")
         self.by_name = {c.name: c for c in self.controls}
 
     def as_json(self) -> dict[str, Any]:

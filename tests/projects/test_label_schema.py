@@ -212,6 +212,14 @@ def test_shape_bounds_are_checked_only_when_the_size_is_known(schema):
             },
             "hotkeys used twice",
         ),
+        (
+            {
+                "controls": [
+                    {"name": "a", "kind": "choice", "labels": [{"value": "x", "hotkey": "S"}]}
+                ]
+            },
+            "kept by the workspace",
+        ),
     ],
 )
 def test_malformed_schemas_are_refused(raw, fragment):
