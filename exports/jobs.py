@@ -118,7 +118,7 @@ def _export_write(job: ExportJob) -> None:
         # The plan reads results only: annotations and predictions do not change strata.
         plan_options = ExportOptions(only_resolved=options.only_resolved)
         split_plan = split_plan_build(
-            batches=export_batches(project=project, options=plan_options),
+            batches=export_batches(project=project, options=plan_options, schema=schema),
             schema=schema,
             options=options,
         )
@@ -133,7 +133,10 @@ def _export_write(job: ExportJob) -> None:
             schema=schema, options=options, scratch=parts, project_name=project.name
         )
         batches = progress_batches(
-            job, export_batches(project=project, options=options), tally, split_plan
+            job,
+            export_batches(project=project, options=options, schema=schema),
+            tally,
+            split_plan,
         )
         with path.open("wb") as out:
             export_format.write(batches, out, context)

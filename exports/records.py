@@ -166,7 +166,9 @@ def _rows_fetch(queryset) -> list[tuple]:
         return cursor.fetchall()
 
 
-def _batches_read(project: Project, options: ExportOptions, batch_size: int):
+def _batches_read(
+    project: Project, options: ExportOptions, batch_size: int, schema: LabelSchema | None
+):
     items = export_items_query(project=project, only_resolved=options.only_resolved)
     resolved = Item.Status.RESOLVED
     columns = [
@@ -209,7 +211,7 @@ def _batches_read(project: Project, options: ExportOptions, batch_size: int):
             else {}
         )
         empty: list = []
-        yield ExportBatch(
+        batch = ExportBatch(
             ExportRecord(
                 row[0],
                 row[1],
@@ -226,6 +228,11 @@ def _batches_read(project: Project, options: ExportOptions, batch_size: int):
             )
             for row in rows
         )
+        if schema is not None:
+            # Parsed here, in the reading thread when there is one: Arrow parses without the
+            # GIL, so this runs beside the writer instead of before it.
+            batch.results(schema)
+        yield batch
 
 
 def _read_ahead(batches: Iterator[list[ExportRecord]]) -> Iterator[list[ExportRecord]]:
@@ -272,16 +279,21 @@ def _read_ahead(batches: Iterator[list[ExportRecord]]) -> Iterator[list[ExportRe
 
 
 def export_batches(
-    *, project: Project, options: ExportOptions, batch_size: int = BATCH_SIZE
-) -> Iterator[list[ExportRecord]]:
+    *,
+    project: Project,
+    options: ExportOptions,
+    batch_size: int = BATCH_SIZE,
+    schema: LabelSchema | None = None,
+) -> Iterator[ExportBatch]:
     """Items in id order with their final result (and what the options ask for).
 
     Only a resolved item has a final result: an item still in review may have a current
     resolution that is a proposal, and that is not a label to train on. Outside a transaction
     the batches are read ahead on a second connection; inside one (a request, a test) the reads
-    stay on the caller's connection so they see what it sees.
+    stay on the caller's connection so they see what it sees. Given the schema, each batch's
+    results are parsed into Arrow columns as it is read (see ExportBatch.results).
     """
-    batches = _batches_read(project, options, batch_size)
+    batches = _batches_read(project, options, batch_size, schema)
     if connection.in_atomic_block or connection.vendor != "postgresql":
         return batches
     return _read_ahead(batches)
