@@ -15,8 +15,9 @@ from __future__ import annotations
 import csv
 import io
 import logging
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
@@ -217,16 +218,9 @@ def _errors_store(job: ImportJob, chunk: ImportChunk, problems: list[tuple[int, 
         )
 
 
-def _batch_commit(
-    *,
-    job: ImportJob,
-    chunk: ImportChunk,
-    rows: list[ItemRow],
-    problems: list[tuple[int, str]],
-    read: int,
-    last: Record,
-) -> None:
+def _batch_commit(*, job: ImportJob, chunk: ImportChunk, batch: Batch) -> None:
     """One batch, all or nothing: items, bad rows, the chunk's position, the job's counters."""
+    rows, problems, read, last = batch.rows, batch.problems, batch.read, batch.last
     with transaction.atomic():
         position = (
             ImportChunk.objects.select_for_update()
@@ -273,13 +267,48 @@ def _job_finish_if_complete(job_id: int) -> None:
         job.save(update_fields=["status", "finished_at", "progress_done", "errors"])
 
 
+@dataclass
+class Batch:
+    rows: list[ItemRow]
+    problems: list[tuple[int, str]]  # (line, reason)
+    read: int  # records read, good and bad
+    last: Record  # the last record: where the chunk stands once the batch is in
+
+
+def record_batches(
+    records: Iterable[Record], *, parse, mapping: ColumnMapping, size: int
+) -> Iterator[Batch]:
+    """Records into batches of parsed rows and line-numbered problems (no database here)."""
+    rows: list[ItemRow] = []
+    problems: list[tuple[int, str]] = []
+    count, last = 0, None
+    for record in records:
+        count += 1
+        last = record
+        value = record.value
+        if isinstance(value, Exception):
+            problems.append((record.line, str(value)))
+        else:
+            try:
+                row = record_to_row(value, mapping)
+                rows.append(parse(row, line=record.line))
+            except RowError as exc:
+                problems.append((record.line, str(exc)))
+            else:
+                if "notes" in row:  # what a Label Studio task could not carry over
+                    problems.extend((record.line, note) for note in row["notes"])
+        if count >= size:
+            yield Batch(rows, problems, count, last)
+            rows, problems, count = [], [], 0
+    if count:
+        yield Batch(rows, problems, count, last)
+
+
 def _chunk_import(job: ImportJob, chunk: ImportChunk) -> None:
     schema = LabelSchema(job.project.label_schema)
     mapping = ColumnMapping.from_options(job.options.get("mapping"))
     if mapping == DEFAULT_MAPPING:
         mapping = DEFAULT_MAPPING  # record_to_row's fast path checks identity
-    parse = ItemRowParser(schema).parse
-    batch_rows = job.options.get("batch_rows") or settings.IMPORT_BATCH_ROWS
     options = {
         **job.options,
         "schema": schema,
@@ -290,58 +319,22 @@ def _chunk_import(job: ImportJob, chunk: ImportChunk) -> None:
     read = FORMATS[job.format].read
     writer = BatchWriter.for_this_connection()
     try:
-        _chunk_read_and_write(job, chunk, read, options, parse, mapping, batch_rows, writer)
+        with _open(job) as stream:
+            records = read(
+                stream, start=chunk.position, end=chunk.end, line=chunk.line, options=options
+            )
+            for batch in record_batches(
+                records,
+                parse=ItemRowParser(schema).parse,
+                mapping=mapping,
+                size=job.options.get("batch_rows") or settings.IMPORT_BATCH_ROWS,
+            ):
+                writer.write(_batch_commit, job=job, chunk=chunk, batch=batch)
     finally:
         writer.close()
     with transaction.atomic():  # a kill between the two would leave the job running forever
         ImportChunk.objects.filter(pk=chunk.pk).update(status=ImportChunk.Status.DONE)
         _job_finish_if_complete(job.pk)
-
-
-def _chunk_read_and_write(job, chunk, read, options, parse, mapping, batch_rows, writer) -> None:
-    with _open(job) as stream:
-        records = read(
-            stream, start=chunk.position, end=chunk.end, line=chunk.line, options=options
-        )
-        rows: list[ItemRow] = []
-        problems: list[tuple[int, str]] = []
-        count, last = 0, None
-        for record in records:
-            count += 1
-            last = record
-            value = record.value
-            if isinstance(value, Exception):
-                problems.append((record.line, str(value)))
-            else:
-                try:
-                    row = record_to_row(value, mapping)
-                    rows.append(parse(row, line=record.line))
-                except RowError as exc:
-                    problems.append((record.line, str(exc)))
-                else:
-                    if "notes" in row:  # what a Label Studio task could not carry over
-                        problems.extend((record.line, note) for note in row["notes"])
-            if count >= batch_rows:
-                writer.write(
-                    _batch_commit,
-                    job=job,
-                    chunk=chunk,
-                    rows=rows,
-                    problems=problems,
-                    read=count,
-                    last=last,
-                )
-                rows, problems, count = [], [], 0
-        if count:
-            writer.write(
-                _batch_commit,
-                job=job,
-                chunk=chunk,
-                rows=rows,
-                problems=problems,
-                read=count,
-                last=last,
-            )
 
 
 def import_chunk_run(*, chunk_id: int) -> bool:
