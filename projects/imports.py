@@ -218,7 +218,7 @@ def _errors_store(job: ImportJob, chunk: ImportChunk, problems: list[tuple[int, 
         )
 
 
-def _batch_commit(*, job: ImportJob, chunk: ImportChunk, batch: Batch) -> None:
+def import_batch_commit(*, job: ImportJob, chunk: ImportChunk, batch: Batch) -> None:
     """One batch, all or nothing: items, bad rows, the chunk's position, the job's counters."""
     rows, problems, read, last = batch.rows, batch.problems, batch.read, batch.last
     with transaction.atomic():
@@ -329,7 +329,7 @@ def _chunk_import(job: ImportJob, chunk: ImportChunk) -> None:
                 mapping=mapping,
                 size=job.options.get("batch_rows") or settings.IMPORT_BATCH_ROWS,
             ):
-                writer.write(_batch_commit, job=job, chunk=chunk, batch=batch)
+                writer.write(import_batch_commit, job=job, chunk=chunk, batch=batch)
     finally:
         writer.close()
     with transaction.atomic():  # a kill between the two would leave the job running forever
