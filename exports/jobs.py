@@ -13,6 +13,7 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
+import pyarrow as pa
 from django.core.files import File
 from django.utils import timezone
 
@@ -122,6 +123,8 @@ def _export_write(job: ExportJob) -> None:
             schema=schema,
             options=options,
         )
+        # Hand the planning pass's Arrow buffers back before the writing pass takes its own.
+        pa.default_memory_pool().release_unused()
     tally = ExportTally(schema=schema)
     extension, content_type = export_format.output(options)
     filename = export_filename(job=job, extension=extension)

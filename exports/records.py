@@ -27,7 +27,7 @@ from labeling.models import Annotation
 from projects.label_schema import LabelSchema
 from projects.models import Item, Prediction, Project
 
-BATCH_SIZE = 5000
+BATCH_SIZE = 2500
 READ_AHEAD = 2  # batches read ahead of the writer: memory is bounded by this
 _END = object()
 
