@@ -197,13 +197,13 @@ class ImportJob(models.Model):
     failed_count = models.PositiveBigIntegerField(default=0)
     errors = models.JSONField(default=list, blank=True, help_text="[{line, reason}], capped.")
     message = models.TextField(blank=True, help_text="Why the whole job failed, if it did.")
-    created_at = models.DateTimeField(auto_now_add=True)
-    started_at = models.DateTimeField(null=True, blank=True)
     file_size = models.PositiveBigIntegerField(default=0)
     # Progress in the reader's own units (bytes, rows or zip entries), for the progress bar.
     progress_total = models.PositiveBigIntegerField(default=0)
     progress_done = models.PositiveBigIntegerField(default=0)
     chunk_count = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
