@@ -104,3 +104,13 @@ def test_an_s3_bucket_switches_file_storage_to_object_storage():
         [sys.executable, "-c", code], env=env, cwd=ROOT, capture_output=True, text=True, check=True
     ).stdout.split()
     assert out == ["S3Storage", "labels", "http://127.0.0.1:9000"]
+
+
+def test_migrations_match_the_models():
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    out = StringIO()
+    call_command("makemigrations", "--check", "--dry-run", stdout=out)
+    assert "No changes detected" in out.getvalue()
