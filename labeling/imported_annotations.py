@@ -42,7 +42,7 @@ def imported_annotator(*, annotator: dict[str, Any], cache: dict) -> Any:
             user.save()
     else:
         user, created = user_model.objects.get_or_create(
-            username=f"labelstudio-{annotator.get('id')}"
+            username=f"labelstudio-{annotator.get('id') or 'unknown'}"
         )
         if created:
             user.set_unusable_password()

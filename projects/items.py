@@ -22,6 +22,7 @@ from projects.import_hooks import CarriedAnnotations, annotations_store
 from projects.items_bulk import items_insert_new
 from projects.label_schema import CHOICE, TEXT, LabelSchema, ResultError
 from projects.models import Prediction, Project
+from projects.predictions import item_prediction_scores_set
 
 BATCH_SIZE = 2000
 MAX_EXTERNAL_ID = 255
@@ -227,6 +228,14 @@ def items_create_batch(*, project: Project, rows: list[ItemRow]) -> BatchReport:
                 Prediction(item_id=created_ids[external_id], **prediction)
                 for external_id, row in taken.items()
                 for prediction in row.predictions or ()
+            )
+            # The uncertainty ordering reads the newest prediction's score from the item.
+            item_prediction_scores_set(
+                scores={
+                    created_ids[external_id]: row.predictions[-1]["score"]
+                    for external_id, row in taken.items()
+                    if row.predictions
+                }
             )
             carried = [
                 CarriedAnnotations(

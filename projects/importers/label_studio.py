@@ -126,7 +126,10 @@ def ls_task_to_row(task: dict, *, schema: LabelSchema) -> dict[str, Any]:
     data = task.get("data")
     if not isinstance(data, dict):
         raise ValueError("a Label Studio task has a 'data' object")
-    row: dict[str, Any] = {"data": data, "external_id": str(task.get("id", "") or "")}
+    # Quorum's own Label Studio export keeps the item's external id in the task's meta.
+    meta = task.get("meta") if isinstance(task.get("meta"), dict) else {}
+    external_id = meta.get("external_id") or task.get("id", "") or ""
+    row: dict[str, Any] = {"data": data, "external_id": str(external_id)}
     annotations, problems = [], []
     width = height = None
     for annotation in task.get("annotations") or []:

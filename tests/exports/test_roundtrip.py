@@ -83,6 +83,13 @@ def test_our_label_studio_export_imports_as_the_same_items_and_answers(
     originals = list(Item.objects.filter(project=source.project).order_by("id"))
     copies = list(Item.objects.filter(project=target).order_by("id"))
     assert [c.data for c in copies] == [o.data for o in originals]
+    assert [c.external_id for c in copies] == [o.external_id for o in originals]
+    # Imported predictions feed the uncertainty ordering like predictions sent to the API.
+    newest_scores = [
+        Prediction.objects.filter(item=c).order_by("-id").values_list("score", flat=True).first()
+        for c in copies
+    ]
+    assert [c.prediction_score for c in copies] == newest_scores
     assert [(c.width, c.height) for c in copies if c.width] == [
         (o.width, o.height) for o in originals if o.width and o.status == "resolved"
     ]
