@@ -106,6 +106,7 @@ def test_an_s3_bucket_switches_file_storage_to_object_storage():
     assert out == ["S3Storage", "labels", "http://127.0.0.1:9000"]
 
 
+@pytest.mark.django_db
 def test_migrations_match_the_models():
     from io import StringIO
 
