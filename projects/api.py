@@ -156,6 +156,17 @@ class ImportUploadSerializer(serializers.Serializer):
     )
 
 
+def bulk_list_refusal(rows, *, shape: str, noun: str) -> Response | None:
+    """The 400 for a bulk body that is not a list or is longer than one call may carry."""
+    if not isinstance(rows, list):
+        message = f"Send a JSON list of {shape} objects."
+    elif len(rows) > settings.ITEMS_PER_API_CALL:
+        message = f"At most {settings.ITEMS_PER_API_CALL} {noun} per call."
+    else:
+        return None
+    return Response({"detail": message}, status=status.HTTP_400_BAD_REQUEST)
+
+
 def project_for(request: Request, pk, allowed: frozenset) -> Project:
     """Load a project the user may see (404 otherwise) and check their role (403)."""
     project = get_object_or_404(Project, pk=pk)
@@ -221,16 +232,8 @@ class ProjectViewSet(
             return self.get_paginated_response(ItemSerializer(page, many=True).data)
         project = project_for(request, pk, access.LEAD_ONLY)
         rows = request.data
-        if not isinstance(rows, list):
-            return Response(
-                {"detail": "Send a JSON list of {data, external_id} objects."},
-                status=status.HTTP_400_BAD_REQUEST,
-            )
-        if len(rows) > settings.ITEMS_PER_API_CALL:
-            return Response(
-                {"detail": f"At most {settings.ITEMS_PER_API_CALL} items per call."},
-                status=status.HTTP_400_BAD_REQUEST,
-            )
+        if refusal := bulk_list_refusal(rows, shape="{data, external_id}", noun="items"):
+            return refusal
         report = items_create(project=project, raw_rows=enumerate(rows, start=1))
         body = {
             "created": report.created,
@@ -282,16 +285,9 @@ class ProjectViewSet(
         and nothing is stored."""
         project = project_for(request, pk, access.LEAD_ONLY)
         rows = request.data
-        if not isinstance(rows, list):
-            return Response(
-                {"detail": "Send a JSON list of {item or external_id, result, score} objects."},
-                status=status.HTTP_400_BAD_REQUEST,
-            )
-        if len(rows) > settings.ITEMS_PER_API_CALL:
-            return Response(
-                {"detail": f"At most {settings.ITEMS_PER_API_CALL} predictions per call."},
-                status=status.HTTP_400_BAD_REQUEST,
-            )
+        shape = "{item or external_id, result, score}"
+        if refusal := bulk_list_refusal(rows, shape=shape, noun="predictions"):
+            return refusal
         try:
             created = predictions_create(project=project, raw_rows=rows)
         except PredictionsRefused as exc:

@@ -2,25 +2,8 @@
 // colour per annotator), disagreements highlighted; accept one answer, save an edited/merged
 // answer, or send the item back. Posts to the same API scripts use.
 import { apiRequest } from "./api.js";
-import { createBoxes } from "./controls/boxes.js";
-import { createChoice } from "./controls/choice.js";
-import { createMulti } from "./controls/multi.js";
-import { createPairwise } from "./controls/pairwise.js";
-import { createPolygons } from "./controls/polygons.js";
-import { createSpans } from "./controls/spans.js";
-import { createText } from "./controls/text.js";
+import { CONTROL_FACTORIES } from "./controls/index.js";
 import { HotkeyRegistry } from "./hotkeys.js";
-
-// The final answer is edited with the annotators' own control widgets.
-const FACTORIES = {
-  choice: createChoice,
-  multi: createMulti,
-  spans: createSpans,
-  boxes: createBoxes,
-  polygons: createPolygons,
-  text: createText,
-  pairwise: createPairwise,
-};
 
 const root = document.getElementById("review");
 const config = JSON.parse(root.dataset.config);
@@ -216,7 +199,7 @@ function renderEditor(packet) {
   const labels = controls.map((control) => registry.labelsFor(control));
   state.widgets = {};
   controls.forEach((control, index) => {
-    const factory = FACTORIES[control.kind];
+    const factory = CONTROL_FACTORIES[control.kind];
     if (!factory) return;
     const widget = factory(control, {
       container: form,

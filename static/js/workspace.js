@@ -1,15 +1,9 @@
 // The annotator workspace: fetch the next item, render every control of the schema, keep undo
 // history and a server-side draft, submit or skip, and load the next item without a page reload.
 import { apiRequest, csrfToken } from "./api.js";
-import { createBoxes } from "./controls/boxes.js";
-import { createChoice } from "./controls/choice.js";
+import { CONTROL_FACTORIES } from "./controls/index.js";
 import { h, kbd } from "./controls/common.js";
 import { createImageClass } from "./controls/image_class.js";
-import { createMulti } from "./controls/multi.js";
-import { createPairwise } from "./controls/pairwise.js";
-import { createPolygons } from "./controls/polygons.js";
-import { createSpans } from "./controls/spans.js";
-import { createText } from "./controls/text.js";
 import { DraftSaver } from "./drafts.js";
 import { HotkeyRegistry } from "./hotkeys.js";
 import { UndoHistory } from "./undo.js";
@@ -17,15 +11,6 @@ import { UndoHistory } from "./undo.js";
 const root = document.getElementById("workspace");
 const config = JSON.parse(root.dataset.config);
 const controlsSchema = config.schema.controls;
-const FACTORIES = {
-  choice: createChoice,
-  multi: createMulti,
-  spans: createSpans,
-  boxes: createBoxes,
-  polygons: createPolygons,
-  text: createText,
-  pairwise: createPairwise,
-};
 const IMAGE_URL = /^(data:image\/|(https?:\/\/|\/).+\.(png|jpe?g|gif|webp|bmp|svg|tiff?)(\?.*)?$)/i;
 // Keys that act on one control (the one last used), never on all at once.
 const LOCAL_KEYS = new Set([
@@ -107,7 +92,7 @@ function factoryFor(control, data) {
   if (control.kind === "choice" && isImageField(source, data[source]) && !usedByShapes(source)) {
     return createImageClass;
   }
-  return FACTORIES[control.kind];
+  return CONTROL_FACTORIES[control.kind];
 }
 
 // Fields that no control shows itself (spans, shapes, pairwise and image class show theirs).
