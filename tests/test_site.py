@@ -91,8 +91,9 @@ def test_an_s3_bucket_switches_file_storage_to_object_storage():
     import sys
 
     code = (
-        "import django; django.setup(); from django.core.files.storage import default_storage as d; "
-        "d._setup(); print(type(d._wrapped).__name__, d.bucket_name, d.endpoint_url)"
+        "import django; django.setup(); "
+        "from django.core.files.storage import default_storage as d; d._setup(); "
+        "print(type(d._wrapped).__name__, d.bucket_name, d.endpoint_url)"
     )
     env = {
         "DJANGO_SETTINGS_MODULE": "labeling.site.settings",

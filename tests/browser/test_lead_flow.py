@@ -1,4 +1,4 @@
-"""Issue 2's lead journey in Chromium: create a project, add a member, upload items, see progress."""
+"""Issue 2 in Chromium: a lead creates a project, adds a member, uploads items, sees progress."""
 
 import pytest
 
