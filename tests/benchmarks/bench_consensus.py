@@ -22,18 +22,23 @@ import argparse
 import io
 import json
 import os
-import resource
 import sys
 import time
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 import numpy as np
-import psycopg
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "labeling.site.settings")
+
+from bench_support import (  # noqa: E402
+    bench_database_url,
+    database_drop,
+    database_recreate,
+    peak_rss_mb,
+    tables_create,
+)
 
 DEFAULT_URL = "postgres://postgres:postgres@127.0.0.1:5432/quorum"
 LABELS = ("positive", "negative", "neutral")
@@ -42,20 +47,6 @@ SCHEMA = {
 }
 ANNOTATORS = 20
 NOW = "2026-11-24 09:00:00+00"
-
-
-def bench_urls(base_url: str) -> tuple[str, str, str]:
-    parts = urlsplit(base_url)
-    name = f"{parts.path.lstrip('/') or 'quorum'}_bench_consensus"
-    admin = urlunsplit(parts._replace(path="/postgres", scheme="postgresql"))
-    return admin, urlunsplit(parts._replace(path=f"/{name}")), name
-
-
-def database_recreate(admin_url: str, name: str, *, create: bool = True) -> None:
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        if create:
-            conn.execute(f'CREATE DATABASE "{name}"')
 
 
 def copy_value(value) -> str:
@@ -175,20 +166,6 @@ def data_fill(*, items: int, per_item: int, seed: int = 7) -> int:
     return pid
 
 
-def tables_create() -> None:
-    from django.apps import apps
-    from django.db import connection
-
-    with connection.schema_editor() as editor:
-        for model in apps.get_models():
-            if model._meta.managed and not model._meta.proxy:
-                editor.create_model(model)
-
-
-def peak_rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--items", type=int, default=200_000)
@@ -197,7 +174,9 @@ def main() -> None:
     parser.add_argument("--keep", action="store_true", help="keep the bench database")
     args = parser.parse_args()
 
-    admin_url, bench_url, bench_name = bench_urls(os.environ.get("DATABASE_URL") or DEFAULT_URL)
+    admin_url, bench_url, bench_name = bench_database_url(
+        os.environ.get("DATABASE_URL") or DEFAULT_URL, "bench_consensus"
+    )
     database_recreate(admin_url, bench_name)
     os.environ["DATABASE_URL"] = bench_url
     os.environ["CELERY_BROKER_URL"] = ""
@@ -256,7 +235,7 @@ def main() -> None:
 
         connections.close_all()
         if not args.keep:
-            database_recreate(admin_url, bench_name, create=False)
+            database_drop(admin_url, bench_name)
 
 
 if __name__ == "__main__":

@@ -17,19 +17,23 @@ import argparse
 import io
 import json
 import os
-import resource
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
-
-import psycopg
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "labeling.site.settings")
+
+from bench_support import (  # noqa: E402
+    bench_database_url,
+    database_drop,
+    database_recreate,
+    peak_rss_mb,
+    tables_create,
+)
 
 DEFAULT_URL = "postgres://postgres:postgres@127.0.0.1:5432/quorum"
 COPY_CHUNK = 20_000
@@ -46,27 +50,6 @@ SCHEMA = {
         {"name": "objects", "kind": "boxes", "source": "image", "labels": ["car", "person"]},
     ]
 }
-
-
-def bench_database_url(base_url: str) -> tuple[str, str, str]:
-    """(admin url, bench url, bench name) derived from the configured database URL."""
-    parts = urlsplit(base_url)
-    name = parts.path.lstrip("/") or "quorum"
-    bench_name = f"{name}_bench_export"
-    admin = urlunsplit(parts._replace(path="/postgres", scheme="postgresql"))
-    bench = urlunsplit(parts._replace(path=f"/{bench_name}"))
-    return admin, bench, bench_name
-
-
-def database_recreate(admin_url: str, name: str) -> None:
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{name}"')
-
-
-def database_drop(admin_url: str, name: str) -> None:
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def _copy(cursor, sql: str, lines) -> None:
@@ -165,21 +148,6 @@ def data_fill(*, items: int) -> int:
     return pid
 
 
-def tables_create() -> None:
-    from django.apps import apps
-    from django.db import connection
-
-    with connection.schema_editor() as editor:
-        for model in apps.get_models():
-            if model._meta.managed and not model._meta.proxy:
-                editor.create_model(model)
-
-
-def peak_rss_mb() -> float:
-    # ru_maxrss is in KiB on Linux: the high-water mark of this process.
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-
 def export_one(format: str, options: dict) -> None:
     """Child process: one export as a worker runs it; prints one line of figures."""
     import django
@@ -233,7 +201,7 @@ def main() -> None:
         return
 
     admin_url, bench_url, bench_name = bench_database_url(
-        os.environ.get("DATABASE_URL") or DEFAULT_URL
+        os.environ.get("DATABASE_URL") or DEFAULT_URL, "bench_export"
     )
     database_recreate(admin_url, bench_name)
     media = tempfile.TemporaryDirectory(prefix="bench-export-")

@@ -29,20 +29,24 @@ import json
 import multiprocessing
 import os
 import random
-import resource
 import socket
 import subprocess
 import sys
 import threading
 import time
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
-
-import psycopg
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "labeling.site.settings")
+
+from bench_support import (  # noqa: E402
+    bench_database_url,
+    database_drop,
+    database_recreate,
+    peak_rss_mb,
+    tables_create,
+)
 
 DEFAULT_URL = "postgres://postgres:postgres@127.0.0.1:5432/quorum"
 COPY_CHUNK = 50_000
@@ -65,40 +69,6 @@ LABEL_STUDIO = (
     "(p50 49 ms); 8 annotators at once: 3.9 next+submit/s, p95 3.7 s, "
     "16 of 200 items handed to two annotators with overlap 1"
 )
-
-
-def bench_database_url(base_url: str) -> tuple[str, str, str]:
-    parts = urlsplit(base_url)
-    name = parts.path.lstrip("/") or "quorum"
-    bench_name = f"{name}_bench_queue"
-    admin = urlunsplit(parts._replace(path="/postgres", scheme="postgresql"))
-    bench = urlunsplit(parts._replace(path=f"/{bench_name}"))
-    return admin, bench, bench_name
-
-
-def database_recreate(admin_url: str, name: str) -> None:
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{name}"')
-
-
-def database_drop(admin_url: str, name: str) -> None:
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
-def tables_create() -> None:
-    from django.apps import apps
-    from django.db import connection
-
-    with connection.schema_editor() as editor:
-        for model in apps.get_models():
-            if model._meta.managed and not model._meta.proxy:
-                editor.create_model(model)
-
-
-def peak_rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def percentiles(values: list[float]) -> str:
@@ -555,7 +525,7 @@ def main() -> None:
     args = parser.parse_args()
 
     admin_url, bench_url, bench_name = bench_database_url(
-        os.environ.get("DATABASE_URL") or DEFAULT_URL
+        os.environ.get("DATABASE_URL") or DEFAULT_URL, "bench_queue"
     )
     database_recreate(admin_url, bench_name)
     os.environ["DATABASE_URL"] = bench_url

@@ -1,0 +1,44 @@
+"""What the benchmark scripts share: a throw-away PostgreSQL database, its tables, peak memory.
+
+Imported by the bench_*.py scripts, which run as plain scripts (their folder is on sys.path).
+"""
+
+import resource
+from urllib.parse import urlsplit, urlunsplit
+
+import psycopg
+
+
+def bench_database_url(base_url: str, suffix: str) -> tuple[str, str, str]:
+    """(admin url, bench url, bench database name) derived from the configured database URL."""
+    parts = urlsplit(base_url)
+    name = f"{parts.path.lstrip('/') or 'quorum'}_{suffix}"
+    admin = urlunsplit(parts._replace(path="/postgres", scheme="postgresql"))
+    return admin, urlunsplit(parts._replace(path=f"/{name}")), name
+
+
+def database_drop(admin_url: str, name: str) -> None:
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def database_recreate(admin_url: str, name: str) -> None:
+    database_drop(admin_url, name)
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+
+
+def tables_create() -> None:
+    """Every model's table straight from the models (call after django.setup())."""
+    from django.apps import apps
+    from django.db import connection
+
+    with connection.schema_editor() as editor:
+        for model in apps.get_models():
+            if model._meta.managed and not model._meta.proxy:
+                editor.create_model(model)
+
+
+def peak_rss_mb() -> float:
+    # ru_maxrss is in KiB on Linux: the high-water mark of this process.
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
