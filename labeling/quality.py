@@ -46,6 +46,7 @@ from projects.label_schema import (
     LabelSchema,
 )
 from projects.models import Item, Project
+from projects.progress import item_status_counts
 
 CATEGORICAL = (CHOICE, PAIRWISE)
 
@@ -303,18 +304,13 @@ def project_quality(*, project: Project) -> dict:
 
     gold = gold_accuracy_by_annotator(project=project)
     annotators = _annotator_rows(project, table, gold, consensus, confusions)
-    statuses = dict(
-        Item.objects.filter(project=project)
-        .values_list("status")
-        .annotate(n=Count("id"))
-        .values_list("status", "n")
-    )
+    statuses = item_status_counts(project=project)
     mean_agreement = current.aggregate(mean=Avg("agreement"))["mean"]
     return {
         "project": {
             "id": project.pk,
             "items": sum(statuses.values()),
-            "status_counts": {s: statuses.get(s, 0) for s in Item.Status.values},
+            "status_counts": statuses,
             "annotations": int(len(table.items)),
             "annotators": n_annotators,
             "mean_item_agreement": mean_agreement,
