@@ -22,17 +22,11 @@ import argparse
 import io
 import json
 import os
-import sys
 import time
-from pathlib import Path
 
 import numpy as np
-
-ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "labeling.site.settings")
-
-from bench_support import (  # noqa: E402
+from bench_support import (
+    DEFAULT_URL,
     bench_database_url,
     database_drop,
     database_recreate,
@@ -40,7 +34,6 @@ from bench_support import (  # noqa: E402
     tables_create,
 )
 
-DEFAULT_URL = "postgres://postgres:postgres@127.0.0.1:5432/quorum"
 LABELS = ("positive", "negative", "neutral")
 SCHEMA = {
     "controls": [{"name": "sentiment", "kind": "choice", "source": "text", "labels": list(LABELS)}]

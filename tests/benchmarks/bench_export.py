@@ -21,13 +21,9 @@ import subprocess
 import sys
 import tempfile
 import time
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "labeling.site.settings")
-
-from bench_support import (  # noqa: E402
+from bench_support import (
+    DEFAULT_URL,
     bench_database_url,
     database_drop,
     database_recreate,
@@ -35,7 +31,6 @@ from bench_support import (  # noqa: E402
     tables_create,
 )
 
-DEFAULT_URL = "postgres://postgres:postgres@127.0.0.1:5432/quorum"
 COPY_CHUNK = 20_000
 SENTIMENTS = ("positive", "negative", "neutral")
 TEXTS = (

@@ -31,16 +31,13 @@ import os
 import random
 import socket
 import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "labeling.site.settings")
-
-from bench_support import (  # noqa: E402
+from bench_support import (
+    DEFAULT_URL,
+    ROOT,
     bench_database_url,
     database_drop,
     database_recreate,
@@ -48,7 +45,6 @@ from bench_support import (  # noqa: E402
     tables_create,
 )
 
-DEFAULT_URL = "postgres://postgres:postgres@127.0.0.1:5432/quorum"
 COPY_CHUNK = 50_000
 ANNOTATORS = 32
 WARMUP = 2

@@ -1,12 +1,21 @@
-"""What the benchmark scripts share: a throw-away PostgreSQL database, its tables, peak memory.
+"""What the benchmark scripts share: the project on sys.path with its settings, a throw-away
+PostgreSQL database, its tables, peak memory.
 
-Imported by the bench_*.py scripts, which run as plain scripts (their folder is on sys.path).
+Imported first by the bench_*.py scripts, which run as plain scripts (their folder is on sys.path).
 """
 
+import os
 import resource
+import sys
+from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "labeling.site.settings")
+DEFAULT_URL = "postgres://postgres:postgres@127.0.0.1:5432/quorum"
 
 
 def bench_database_url(base_url: str, suffix: str) -> tuple[str, str, str]:
