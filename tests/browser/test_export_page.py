@@ -28,8 +28,10 @@ def test_lead_exports_parquet_from_the_project_page(page, page_errors, tmp_path)
 
     login(page, "lena")
     page.goto(f"/projects/{project.pk}/")
-    page.get_by_label("Format").last.select_option("parquet")
-    page.get_by_label("Split train/validation/test").fill("80,10,10")
+    # The export panel arrives by htmx after the page; the upload form has a "Format" too.
+    panel = page.locator("#export-panel")
+    panel.get_by_label("Format").select_option("parquet")
+    panel.get_by_label("Split train/validation/test").fill("80,10,10")
     page.get_by_role("button", name="Start export").click()
     done = page.locator("#export-jobs-table tr[data-status='done']")
     done.wait_for()
