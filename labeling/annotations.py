@@ -13,13 +13,13 @@ from __future__ import annotations
 from datetime import datetime
 
 from django.db import connection, transaction
-from django.db.models import F
 from django.utils import timezone
 
 from labeling.consensus import item_resolve
 from labeling.gold import gold_score
-from labeling.models import Annotation, Assignment
+from labeling.models import Annotation, Assignment, Draft
 from labeling.queue import annotator_stats_add
+from projects.direct_sql import row_insert, rows_update
 from projects.label_schema import LabelSchema
 from projects.models import Item
 
@@ -40,7 +40,7 @@ def item_slots(item: Item) -> int:
 
 def _assignment_finish(assignment_id: int | None, *, state: str, now: datetime) -> None:
     if assignment_id is not None:
-        Assignment.objects.filter(pk=assignment_id).update(state=state, finished_at=now)
+        rows_update(Assignment, {"pk": assignment_id}, set={"state": state, "finished_at": now})
 
 
 def annotation_submit(
@@ -79,6 +79,8 @@ def annotation_submit(
                 now=now,
             )
             created = True
+        if locked_item.my_draft_id is not None:  # the answer replaces the unfinished one
+            Draft.objects.filter(pk=locked_item.my_draft_id).delete()
         if locked_item.gold is None and locked_item.annotation_count >= item_slots(locked_item):
             item_resolve(item=locked_item)
     return annotation, created
@@ -95,20 +97,23 @@ ITEM_LOCK_SQL = (
     f"(SELECT s.id FROM {ASSIGNMENT_TABLE} s WHERE s.item_id = i.id AND s.annotator_id = %s"
     " AND s.state = %s) AS my_assignment_id, "
     f"(SELECT s.expires_at > %s FROM {ASSIGNMENT_TABLE} s WHERE s.item_id = i.id"
-    " AND s.annotator_id = %s AND s.state = %s) AS my_assignment_unexpired "
+    " AND s.annotator_id = %s AND s.state = %s) AS my_assignment_unexpired, "
+    f"(SELECT d.id FROM {Draft._meta.db_table} d WHERE d.item_id = i.id AND d.annotator_id = %s)"
+    " AS my_draft_id "
     f"FROM {Item._meta.db_table} i WHERE i.id = %s"
 )
 
 
 def _item_lock(*, item: Item, annotator, now: datetime) -> Item:
     """Lock the item row (only it: locking the project row too would queue every submit of the
-    project behind one lock) and read, in the same round trip, the annotator's answer and
-    active assignment. The assignment needs no lock of its own: every writer of an assignment
-    holds its item's lock first."""
-    sql = ITEM_LOCK_SQL + (" FOR UPDATE" if connection.features.has_select_for_update else "")
+    project behind one lock) and read, in the same round trip, the annotator's answer, active
+    assignment and draft. The assignment needs no lock of its own: every writer of an
+    assignment holds its item's lock first."""
+    sql = ITEM_LOCK_SQL + (" FOR UPDATE OF i" if connection.features.has_select_for_update else "")
     active = Assignment.State.ACTIVE
     when = connection.ops.adapt_datetimefield_value(now)
-    params = [annotator.pk, annotator.pk, active, when, annotator.pk, active, item.pk]
+    who = annotator.pk
+    params = [who, who, active, when, who, active, who, item.pk]
     locked = next(iter(Item.objects.raw(sql, params)), None)
     if locked is None:
         raise Item.DoesNotExist(f"No item {item.pk}.")
@@ -122,7 +127,6 @@ def _annotation_add(
     assignment_id = item.my_assignment_id
     held_slot = assignment_id is not None and bool(item.my_assignment_unexpired)
     is_gold = item.gold is not None
-    item_changes: dict = {}
     if not is_gold:
         if assignment_id is not None and not held_slot:
             # Expired but not yet released by the queue: release it here and compete anew.
@@ -135,20 +139,23 @@ def _annotation_add(
         if held_slot:
             item.assigned_count -= 1
         item.annotation_count += 1
-        item_changes = {
-            "annotation_count": F("annotation_count") + 1,
-            "assigned_count": item.assigned_count,
-        }
-    annotation = Annotation.objects.create(
-        project_id=item.project_id,
-        item=item,
-        annotator=annotator,
-        result=result,
-        lead_time=lead_time,
-        gold_score=score,
+    annotation = row_insert(
+        Annotation(
+            project_id=item.project_id,
+            item=item,
+            annotator=annotator,
+            result=result,
+            lead_time=lead_time,
+            gold_score=score,
+        )
     )
     _assignment_finish(assignment_id, state=Assignment.State.SUBMITTED, now=now)
-    if item_changes:
-        Item.objects.filter(pk=item.pk).update(**item_changes)
+    if not is_gold:
+        rows_update(
+            Item,
+            {"pk": item.pk},
+            set={"assigned_count": item.assigned_count},
+            add={"annotation_count": 1},
+        )
     annotator_stats_add(project_id=item.project_id, annotator_id=annotator.pk, now=now, annotated=1)
     return annotation

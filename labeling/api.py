@@ -1,5 +1,6 @@
 """REST API for the queue, annotations and items with their resolutions (thin)."""
 
+from django.http import Http404
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field
 from rest_framework import serializers, status, viewsets
@@ -14,7 +15,7 @@ from labeling.history import annotation_can_edit, annotations_of_annotator
 from labeling.models import Annotation, Assignment, Draft, Resolution
 from labeling.queue import QueueError, assignment_next, assignment_skip
 from projects import access
-from projects.api import ItemSerializer, project_for
+from projects.api import ItemSerializer, id_from_url, project_for
 from projects.label_schema import ResultError
 from projects.models import Item, Project
 
@@ -116,9 +117,15 @@ class SkipSerializer(serializers.Serializer):
     reason = serializers.CharField(required=False, allow_blank=True, max_length=500, default="")
 
 
+ITEM_SQL = f"SELECT * FROM {Item._meta.db_table} WHERE id = %s"
+
+
 def item_for(request: Request, pk, allowed: frozenset) -> Item:
-    item = get_object_or_404(Item.objects.select_related("project"), pk=pk)
-    access.project_check_role(user=request.user, project=item.project, allowed=allowed)
+    """Load the item with its project (404 if there is none) and check the caller's role (403)."""
+    item = next(iter(Item.objects.raw(ITEM_SQL, [id_from_url(pk)])), None)
+    if item is None:
+        raise Http404("No such item.")
+    item.project = project_for(request, item.project_id, allowed)
     return item
 
 
@@ -192,7 +199,6 @@ class ItemViewSet(viewsets.GenericViewSet):
             return Response({"result": exc.errors}, status=status.HTTP_400_BAD_REQUEST)
         except AnnotationRefused as exc:
             return Response({"detail": str(exc)}, status=status.HTTP_409_CONFLICT)
-        draft_delete(item=item, annotator=request.user)
         code = status.HTTP_201_CREATED if created else status.HTTP_200_OK
         return Response(AnnotationSerializer(annotation).data, status=code)
 

@@ -22,6 +22,7 @@ from labeling.aggregation.choice import choice_similarity
 from labeling.annotation_codes import choice_codes_load, control_label_values
 from labeling.dawid_skene import dawid_skene_fit, item_posteriors
 from labeling.models import Annotation, Resolution
+from projects.direct_sql import row_insert, rows_select, rows_update
 from projects.label_schema import CHOICE, Control, LabelSchema
 from projects.models import Item, Project
 
@@ -201,8 +202,8 @@ def review_reason(project: Project, outcome: ItemOutcome) -> str:
 
 def resolution_record(*, item: Item, **fields) -> Resolution:
     """Add a resolution as the item's current one; earlier ones stay as history."""
-    Resolution.objects.filter(item=item, is_current=True).update(is_current=False)
-    return Resolution.objects.create(item=item, is_current=True, **fields)
+    rows_update(Resolution, {"item_id": item.pk, "is_current": True}, set={"is_current": False})
+    return row_insert(Resolution(item=item, is_current=True, **fields))
 
 
 def item_outcome(
@@ -235,11 +236,7 @@ def item_resolve(*, item: Item, only_if_changed: bool = False) -> Resolution | N
 
     only_if_changed: record nothing when the outcome is the item's current resolution already.
     """
-    annotations = list(
-        Annotation.objects.filter(item=item)
-        .order_by("id")
-        .values_list("id", "annotator_id", "result")
-    )
+    annotations = rows_select(Annotation, ["id", "annotator_id", "result"], {"item_id": item.pk})
     if not annotations:
         return None
     outcome = item_outcome(item=item, annotations=annotations)
@@ -258,7 +255,7 @@ def item_resolve(*, item: Item, only_if_changed: bool = False) -> Resolution | N
         current = item.resolutions.filter(is_current=True).values_list("result", "state").first()
         if current == (outcome.result, state):
             return None
-    with transaction.atomic():
+    with transaction.atomic(savepoint=False):  # no savepoint needed: all or nothing
         resolution = resolution_record(
             item=item,
             result=outcome.result,
@@ -268,6 +265,6 @@ def item_resolve(*, item: Item, only_if_changed: bool = False) -> Resolution | N
             reason=reason[:500],
             details={"controls": outcome.controls, "annotations": [a for a, _, _ in annotations]},
         )
-        Item.objects.filter(pk=item.pk).update(status=status)
+        rows_update(Item, {"pk": item.pk}, set={"status": status})
         item.status = status
     return resolution

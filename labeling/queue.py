@@ -41,6 +41,7 @@ from django.db.models.functions import Greatest
 from django.utils import timezone
 
 from labeling.models import Annotation, AnnotatorStats, Assignment
+from projects.direct_sql import rows_update
 from projects.item_order import ItemSequence, ItemShuffle, annotator_shuffle_offset
 from projects.models import ITEM_FRESH, ITEM_STARTED, Item, Prediction, Project
 
@@ -211,14 +212,11 @@ def annotator_stats_lock(*, project: Project, annotator, now: datetime) -> Annot
 
 def annotator_stats_add(*, project_id: int, annotator_id: int, now: datetime, **counts) -> None:
     """Add to the annotator's counters (e.g. annotated=1) and mark them active now."""
-    changes = {name: F(name) + amount for name, amount in counts.items()}
-    rows = AnnotatorStats.objects.filter(project_id=project_id, annotator_id=annotator_id)
-    if rows.update(last_active_at=now, **changes):
+    row = {"project_id": project_id, "annotator_id": annotator_id}
+    if rows_update(AnnotatorStats, row, set={"last_active_at": now}, add=counts):
         return
-    AnnotatorStats.objects.bulk_create(
-        [AnnotatorStats(project_id=project_id, annotator_id=annotator_id)], ignore_conflicts=True
-    )
-    rows.update(last_active_at=now, **changes)
+    AnnotatorStats.objects.bulk_create([AnnotatorStats(**row)], ignore_conflicts=True)
+    rows_update(AnnotatorStats, row, set={"last_active_at": now}, add=counts)
 
 
 def assignments_expire(*, project: Project, now: datetime | None = None) -> int:
@@ -311,7 +309,7 @@ def assignment_next(
         held = None
         if stats.held_id is not None:
             held = Assignment.objects.select_related("item").get(pk=stats.held_id)
-            AnnotatorStats.objects.filter(pk=stats.pk).update(last_active_at=now)
+            rows_update(AnnotatorStats, {"pk": stats.pk}, set={"last_active_at": now})
         else:
             if _expiry_due(project.pk, now):
                 assignments_expire(project=project, now=now)
@@ -357,10 +355,13 @@ def _assignment_take(
         project=project, annotator=annotator, item=item, is_gold=is_gold, now=now
     )
     if not is_gold:
-        Item.objects.filter(pk=item.pk).update(assigned_count=F("assigned_count") + 1)
+        rows_update(Item, {"pk": item.pk}, add={"assigned_count": 1})
         item.assigned_count += 1
-    AnnotatorStats.objects.filter(pk=stats.pk).update(
-        served=F("served") + 1, gold_served=F("gold_served") + int(is_gold), last_active_at=now
+    rows_update(
+        AnnotatorStats,
+        {"pk": stats.pk},
+        set={"last_active_at": now},
+        add={"served": 1, "gold_served": int(is_gold)},
     )
     assignment.item = item
     return assignment

@@ -4,7 +4,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
-from django.http import StreamingHttpResponse
+from django.http import Http404, StreamingHttpResponse
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers, status, viewsets
@@ -167,9 +167,19 @@ def bulk_list_refusal(rows, *, shape: str, noun: str) -> Response | None:
     return Response({"detail": message}, status=status.HTTP_400_BAD_REQUEST)
 
 
+def id_from_url(pk) -> int:
+    """A row id from the URL; anything that cannot be one names no row (404)."""
+    text = str(pk)
+    if not (text.isascii() and text.isdigit()) or int(text) >= 2**63:
+        raise Http404("No such row.")
+    return int(text)
+
+
 def project_for(request: Request, pk, allowed: frozenset) -> Project:
     """Load a project the user may see (404 otherwise) and check their role (403)."""
-    project = get_object_or_404(Project, pk=pk)
+    project = access.project_with_role(user=request.user, project_id=id_from_url(pk))
+    if project is None:
+        raise Http404("No such project.")
     access.project_check_role(user=request.user, project=project, allowed=allowed)
     return project
 

@@ -23,6 +23,32 @@ def test_token_is_issued_for_username_and_password_and_authenticates(lead, proje
     assert [p["id"] for p in listed.json()["results"]] == [project.pk]
 
 
+def test_unknown_token_and_inactive_users_token_are_refused(lead, project):
+    from rest_framework.authtoken.models import Token
+
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION="Token not-a-real-token")
+    refused = client.get("/api/projects/")
+    assert refused.status_code == 401
+    assert refused.json()["detail"] == "Invalid token."
+    token = Token.objects.create(user=lead)
+    lead.is_active = False
+    lead.save()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    inactive = client.get("/api/projects/")
+    assert inactive.status_code == 401
+    assert inactive.json()["detail"] == "User inactive or deleted."
+
+
+@pytest.mark.parametrize("bad_id", ["abc", "12x", "99999999999999999999", "0"])
+def test_ids_that_name_no_row_get_404(annotator_api, project, bad_id):
+    assert annotator_api.get(f"/api/projects/{bad_id}/next/").status_code == 404
+    assert annotator_api.get(f"/api/items/{bad_id}/").status_code == 404
+    answer = {"result": {"sentiment": "positive"}}
+    posted = annotator_api.post(f"/api/items/{bad_id}/annotations/", answer, format="json")
+    assert posted.status_code == 404
+
+
 def test_wrong_password_gets_no_token(lead):
     response = APIClient().post(
         "/api/auth/token/", {"username": "lead", "password": "nope"}, format="json"
