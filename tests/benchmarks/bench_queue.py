@@ -210,37 +210,41 @@ def _annotator_loop(project_id, user_id, seconds, think, seed, start_at, out):
         cursor.execute("SELECT pg_backend_pid()")
         backend = cursor.fetchone()[0]
     rng = random.Random(seed)
+    # A process's first cycles fill Django's and the queue's caches and open its connection,
+    # as a web worker does once when it starts: they run before the clock, timed apart.
+    warmup_times = []
+    for _ in range(WARMUP):
+        started = time.perf_counter()
+        found = assignment_next(project=project, annotator=user)
+        warmup_times.append(time.perf_counter() - started)
+        if found is not None:
+            annotation_submit(item=found.item, annotator=user, result=ANSWER)
     next_times, submit_times = [], []
-    # [python, postgres, calls], leaving out each process's first WARMUP cycles (first queries
-    # of a process fill Django's and the queue's caches)
-    cpu = {"next": [0.0, 0.0, 0], "submit": [0.0, 0.0, 0]}
-    cycles = 0
-    time.sleep(max(0.0, start_at - time.time()))
-    stop = time.time() + seconds
+    cpu = {"next": [0.0, 0.0, 0], "submit": [0.0, 0.0, 0]}  # [python, postgres, calls]
+    # Annotators arrive at random moments, as they do (the burst below is the other extreme).
+    time.sleep(max(0.0, start_at - time.time()) + (rng.uniform(0, think) if think else 0))
+    stop = start_at + seconds
     while time.time() < stop:
         started, python = time.perf_counter(), time.process_time()
         postgres = backend_cpu_seconds(backend)
         found = assignment_next(project=project, annotator=user)
         next_times.append(time.perf_counter() - started)
-        cycles += 1
-        if cycles > WARMUP:
-            cpu["next"][0] += time.process_time() - python
-            cpu["next"][1] += backend_cpu_seconds(backend) - postgres
-            cpu["next"][2] += 1
+        cpu["next"][0] += time.process_time() - python
+        cpu["next"][1] += backend_cpu_seconds(backend) - postgres
+        cpu["next"][2] += 1
         if found is None:
             break
         started, python = time.perf_counter(), time.process_time()
         postgres = backend_cpu_seconds(backend)
         annotation_submit(item=found.item, annotator=user, result=ANSWER)
         submit_times.append(time.perf_counter() - started)
-        if cycles > WARMUP:
-            cpu["submit"][0] += time.process_time() - python
-            cpu["submit"][1] += backend_cpu_seconds(backend) - postgres
-            cpu["submit"][2] += 1
+        cpu["submit"][0] += time.process_time() - python
+        cpu["submit"][1] += backend_cpu_seconds(backend) - postgres
+        cpu["submit"][2] += 1
         if think:
             time.sleep(rng.expovariate(1 / think))
     connection.close()
-    out.put((next_times, submit_times, cpu))
+    out.put((next_times, submit_times, cpu, warmup_times[:1]))
 
 
 def _burst_loop(project_id, user_id, rounds, barrier, out):
@@ -276,13 +280,13 @@ def _collect(processes, out, count) -> list:
     return results
 
 
-def queue_concurrent(project, users, *, seconds: float, think: float) -> tuple[list, list, dict]:
+def queue_concurrent(project, users, *, seconds: float, think: float) -> tuple:
     from django.db import connections
 
     connections.close_all()  # forked children must not share the parent's connection
     context = multiprocessing.get_context("fork")
     out = context.Queue()
-    start_at = time.time() + 1.0
+    start_at = time.time() + 3.0  # after every process has warmed up
     processes = [
         context.Process(
             target=_annotator_loop, args=(project.pk, u.pk, seconds, think, i, start_at, out)
@@ -296,7 +300,8 @@ def queue_concurrent(project, users, *, seconds: float, think: float) -> tuple[l
         kind: [sum(r[2][kind][i] for r in results) for i in (0, 1, 2)]
         for kind in ("next", "submit")
     }
-    return [t for r in results for t in r[0]], [t for r in results for t in r[1]], cpu
+    firsts = [t for r in results for t in r[3]]
+    return [t for r in results for t in r[0]], [t for r in results for t in r[1]], cpu, firsts
 
 
 def queue_burst(project, users, *, rounds: int) -> list:
@@ -325,11 +330,11 @@ def queue_size_run(size: int, args) -> None:
     print("  EXPLAIN ANALYZE of the next-item queries (the items scan, database time, best of 3):")
     for line in explain_next(project, users[0]):
         print(line)
-    alone_next, alone_submit, _ = queue_concurrent(project, users[:1], seconds=4, think=0)
+    alone_next, alone_submit, _, _ = queue_concurrent(project, users[:1], seconds=4, think=0)
     print("  1 annotator alone, back to back:")
     print(f"    next    {percentiles(alone_next)}")
     print(f"    submit  {percentiles(alone_submit)}")
-    next_times, submit_times, cpu = queue_concurrent(
+    next_times, submit_times, cpu, firsts = queue_concurrent(
         project, users, seconds=args.seconds, think=args.think
     )
     rate = len(next_times) / args.seconds
@@ -338,6 +343,7 @@ def queue_size_run(size: int, args) -> None:
     )
     print(f"    next    {percentiles(next_times)}")
     print(f"    submit  {percentiles(submit_times)}")
+    print(f"    (each process's very first next, before the clock: {percentiles(firsts)})")
     per_next = [1000 * c / max(cpu["next"][2], 1) for c in cpu["next"][:2]]
     per_submit = [1000 * c / max(cpu["submit"][2], 1) for c in cpu["submit"][:2]]
     cycle = sum(per_next) + sum(per_submit)
@@ -362,7 +368,7 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def gunicorn_start(bench_url: str, port: int) -> subprocess.Popen:
+def gunicorn_start(bench_url: str, port: int, workers: int, threads: int) -> subprocess.Popen:
     env = {
         **os.environ,
         "DATABASE_URL": bench_url,
@@ -375,11 +381,11 @@ def gunicorn_start(bench_url: str, port: int) -> subprocess.Popen:
             str(ROOT / ".venv/bin/gunicorn"),
             "labeling.site.wsgi:application",
             "--workers",
-            "2",
+            str(workers),
             "--worker-class",
             "gthread",
             "--threads",
-            "4",
+            str(threads),
             "--bind",
             f"127.0.0.1:{port}",
             "--log-level",
@@ -513,10 +519,12 @@ def api_run(port: int) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--sizes", default="10000,100000,1000000")
-    parser.add_argument("--seconds", type=float, default=10.0, help="per size, 32 annotators")
+    parser.add_argument("--seconds", type=float, default=20.0, help="per size, 32 annotators")
     parser.add_argument("--think", type=float, default=1.0, help="mean think time, seconds")
     parser.add_argument("--burst-rounds", type=int, default=5)
     parser.add_argument("--skip-api", action="store_true")
+    parser.add_argument("--workers", type=int, default=2, help="gunicorn worker processes")
+    parser.add_argument("--threads", type=int, default=4, help="gunicorn threads per worker")
     parser.add_argument("--keep", action="store_true", help="keep the bench database")
     args = parser.parse_args()
 
@@ -539,12 +547,15 @@ def main() -> None:
     gunicorn = None
     try:
         tables_create()
-        for size in [int(s) for s in args.sizes.split(",")]:
+        for size in [int(s) for s in args.sizes.split(",") if s]:
             queue_size_run(size, args)
         if not args.skip_api:
             port = free_port()
-            gunicorn = gunicorn_start(bench_url, port)
-            print("\n== the API under gunicorn (2 workers x 4 threads, CONN_MAX_AGE=600)")
+            gunicorn = gunicorn_start(bench_url, port, args.workers, args.threads)
+            print(
+                f"\n== the API under gunicorn ({args.workers} workers x {args.threads} threads, "
+                "CONN_MAX_AGE=600)"
+            )
             api_run(port)
         print(f"\nFor comparison: {LABEL_STUDIO}.")
         print(f"load average at the end: {os.getloadavg()[0]:.1f}")
