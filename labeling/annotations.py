@@ -81,8 +81,16 @@ def annotation_submit(
             created = True
         if locked_item.my_draft_id is not None:  # the answer replaces the unfinished one
             Draft.objects.filter(pk=locked_item.my_draft_id).delete()
+        item_changes = {}
+        if created and locked_item.gold is None:
+            item_changes["annotation_count"] = locked_item.annotation_count
+            item_changes["assigned_count"] = locked_item.assigned_count
         if locked_item.gold is None and locked_item.annotation_count >= item_slots(locked_item):
-            item_resolve(item=locked_item)
+            item_resolve(item=locked_item, status_write=False)
+            item_changes["status"] = locked_item.status
+        if item_changes:
+            # One UPDATE of the item row: each one rewrites the row's entries in every index.
+            rows_update(Item, {"pk": locked_item.pk}, set=item_changes)
     return annotation, created
 
 
@@ -123,7 +131,8 @@ def _item_lock(*, item: Item, annotator, now: datetime) -> Item:
 def _annotation_add(
     *, item: Item, annotator, result: dict, lead_time: float, score: float | None, now: datetime
 ) -> Annotation:
-    """A first answer: take the held (or a free) slot, store it, count it. Item is locked."""
+    """A first answer: take the held (or a free) slot, store it, count it. The item is locked;
+    its new counts are left in `item` for the caller to write."""
     assignment_id = item.my_assignment_id
     held_slot = assignment_id is not None and bool(item.my_assignment_unexpired)
     is_gold = item.gold is not None
@@ -150,12 +159,5 @@ def _annotation_add(
         )
     )
     _assignment_finish(assignment_id, state=Assignment.State.SUBMITTED, now=now)
-    if not is_gold:
-        rows_update(
-            Item,
-            {"pk": item.pk},
-            set={"assigned_count": item.assigned_count},
-            add={"annotation_count": 1},
-        )
     annotator_stats_add(project_id=item.project_id, annotator_id=annotator.pk, now=now, annotated=1)
     return annotation

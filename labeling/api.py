@@ -97,10 +97,14 @@ class AnnotationInputSerializer(serializers.Serializer):
     lead_time = serializers.FloatField(required=False, default=0.0, min_value=0.0)
 
 
-class AnnotationSerializer(serializers.ModelSerializer):
-    class Meta:
-        model = Annotation
-        fields = ["id", "item", "result", "lead_time", "created_at", "updated_at"]
+class AnnotationSerializer(serializers.Serializer):
+    # Declared field by field: a ModelSerializer inspects the model on every answer it renders.
+    id = serializers.IntegerField(read_only=True)
+    item = serializers.IntegerField(source="item_id", read_only=True)
+    result = serializers.JSONField(read_only=True)
+    lead_time = serializers.FloatField(read_only=True)
+    created_at = serializers.DateTimeField(read_only=True)
+    updated_at = serializers.DateTimeField(read_only=True)
 
 
 class DraftSerializer(serializers.ModelSerializer):

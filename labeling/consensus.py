@@ -231,10 +231,14 @@ def item_outcome(
     return results_aggregate(schema, results, override)
 
 
-def item_resolve(*, item: Item, only_if_changed: bool = False) -> Resolution | None:
+def item_resolve(
+    *, item: Item, only_if_changed: bool = False, status_write: bool = True
+) -> Resolution | None:
     """Resolve a fully annotated item, or send it to review. Returns the new resolution row.
 
     only_if_changed: record nothing when the outcome is the item's current resolution already.
+    status_write=False: only set item.status; the caller, inside the same transaction, writes it
+    along with its own changes to the item row.
     """
     annotations = rows_select(Annotation, ["id", "annotator_id", "result"], {"item_id": item.pk})
     if not annotations:
@@ -265,6 +269,7 @@ def item_resolve(*, item: Item, only_if_changed: bool = False) -> Resolution | N
             reason=reason[:500],
             details={"controls": outcome.controls, "annotations": [a for a, _, _ in annotations]},
         )
-        rows_update(Item, {"pk": item.pk}, set={"status": status})
+        if status_write:
+            rows_update(Item, {"pk": item.pk}, set={"status": status})
         item.status = status
     return resolution
