@@ -46,15 +46,18 @@ def _assignment_finish(assignment_id: int | None, *, state: str, now: datetime) 
 def annotation_submit(
     *, item: Item, annotator, result: dict, lead_time: float = 0.0, now: datetime | None = None
 ) -> tuple[Annotation, bool]:
-    """Store the annotator's answer for the item; return (annotation, created)."""
+    """Store the annotator's answer for the item; return (annotation, created).
+
+    Of `item` only its pk and project are read: the row itself is read under its lock.
+    """
     project = item.project
     schema = LabelSchema(project.label_schema)
-    annotation_validate(item=item, result=result, schema=schema)
     now = now or timezone.now()
     lead_time = max(lead_time, 0.0)
     with transaction.atomic():
         locked_item = _item_lock(item=item, annotator=annotator, now=now)
         locked_item.project = project
+        annotation_validate(item=locked_item, result=result, schema=schema)
         score = (
             None
             if locked_item.gold is None

@@ -124,12 +124,24 @@ class SkipSerializer(serializers.Serializer):
 ITEM_SQL = f"SELECT * FROM {Item._meta.db_table} WHERE id = %s"
 
 
+def item_stub_for(request: Request, pk, allowed: frozenset) -> Item:
+    """An Item holding only its id and its project (404 if there is no such item), once the
+    caller's role in that project is checked (403)."""
+    item_id = id_from_url(pk)
+    project = access.project_with_role(user=request.user, item_id=item_id)
+    if project is None:
+        raise Http404("No such item.")
+    access.project_check_role(user=request.user, project=project, allowed=allowed)
+    return Item(pk=item_id, project_id=project.pk, project=project)
+
+
 def item_for(request: Request, pk, allowed: frozenset) -> Item:
     """Load the item with its project (404 if there is none) and check the caller's role (403)."""
-    item = next(iter(Item.objects.raw(ITEM_SQL, [id_from_url(pk)])), None)
-    if item is None:
+    stub = item_stub_for(request, pk, allowed)
+    item = next(iter(Item.objects.raw(ITEM_SQL, [stub.pk])), None)
+    if item is None:  # deleted in between
         raise Http404("No such item.")
-    item.project = project_for(request, item.project_id, allowed)
+    item.project = stub.project
     return item
 
 
@@ -189,7 +201,8 @@ class ItemViewSet(viewsets.GenericViewSet):
     @action(detail=True, methods=["post"], serializer_class=AnnotationInputSerializer)
     def annotations(self, request: Request, pk=None):
         """Submit the caller's answer for the item (or change it, until the item is resolved)."""
-        item = item_for(request, pk, access.LABELERS)
+        # Only the item's id and project: the submit reads the row itself under its lock.
+        item = item_stub_for(request, pk, access.LABELERS)
         payload = AnnotationInputSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
         try:

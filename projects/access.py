@@ -8,7 +8,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 
-from projects.models import Membership, Project
+from projects.models import Item, Membership, Project
 
 Role = Membership.Role
 LEAD_ONLY = frozenset({Role.LEAD})
@@ -40,14 +40,20 @@ def project_role(*, user: AbstractBaseUser, project: Project) -> str | None:
 # project or an item and check the caller's role on every request).
 PROJECT_WITH_ROLE_SQL = (
     f"SELECT p.*, (SELECT m.role FROM {Membership._meta.db_table} m WHERE m.project_id = p.id"
-    f" AND m.user_id = %s) AS member_role FROM {Project._meta.db_table} p WHERE p.id = %s"
+    f" AND m.user_id = %s) AS member_role FROM {Project._meta.db_table} p"
 )
+BY_PROJECT = " WHERE p.id = %s"
+BY_ITEM = f" WHERE p.id = (SELECT i.project_id FROM {Item._meta.db_table} i WHERE i.id = %s)"
 
 
-def project_with_role(*, user: AbstractBaseUser, project_id: int) -> Project | None:
-    """The project (None if there is none), the user's role in it read along and remembered
-    for project_role."""
-    project = next(iter(Project.objects.raw(PROJECT_WITH_ROLE_SQL, [user.pk, project_id])), None)
+def project_with_role(
+    *, user: AbstractBaseUser, project_id: int | None = None, item_id: int | None = None
+) -> Project | None:
+    """The project, or the project of the item (None if there is none), with the user's role
+    in it read along and remembered for project_role."""
+    sql = PROJECT_WITH_ROLE_SQL + (BY_ITEM if project_id is None else BY_PROJECT)
+    params = [user.pk, item_id if project_id is None else project_id]
+    project = next(iter(Project.objects.raw(sql, params)), None)
     if project is not None and user.is_authenticated:
         roles = getattr(user, "_project_roles", None)
         if roles is None:
