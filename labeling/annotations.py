@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from labeling.consensus import item_resolve
 from labeling.gold import gold_score
-from labeling.models import Annotation, Assignment, Draft
+from labeling.models import Annotation, Assignment, Draft, Resolution
 from labeling.queue import annotator_stats_add
 from projects.direct_sql import row_insert, rows_update
 from projects.label_schema import LabelSchema
@@ -110,7 +110,9 @@ ITEM_LOCK_SQL = (
     f"(SELECT s.expires_at > %s FROM {ASSIGNMENT_TABLE} s WHERE s.item_id = i.id"
     " AND s.annotator_id = %s AND s.state = %s) AS my_assignment_unexpired, "
     f"(SELECT d.id FROM {Draft._meta.db_table} d WHERE d.item_id = i.id AND d.annotator_id = %s)"
-    " AS my_draft_id "
+    " AS my_draft_id, "
+    f"(SELECT r.id FROM {Resolution._meta.db_table} r WHERE r.item_id = i.id AND r.is_current)"
+    " AS current_resolution_id "
     f"FROM {Item._meta.db_table} i WHERE i.id = %s"
 )
 
@@ -118,8 +120,8 @@ ITEM_LOCK_SQL = (
 def _item_lock(*, item: Item, annotator, now: datetime) -> Item:
     """Lock the item row (only it: locking the project row too would queue every submit of the
     project behind one lock) and read, in the same round trip, the annotator's answer, active
-    assignment and draft. The assignment needs no lock of its own: every writer of an
-    assignment holds its item's lock first."""
+    assignment and draft, and the item's current resolution. The assignment needs no lock of
+    its own: every writer of an assignment holds its item's lock first."""
     sql = ITEM_LOCK_SQL + (" FOR UPDATE OF i" if connection.features.has_select_for_update else "")
     active = Assignment.State.ACTIVE
     when = connection.ops.adapt_datetimefield_value(now)
