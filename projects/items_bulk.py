@@ -1,7 +1,11 @@
 """Inserting a batch of new items fast, skipping external ids the project already has.
 
-PostgreSQL: COPY into a temporary staging table, then one INSERT ... SELECT ... ON CONFLICT DO
-NOTHING (COPY is the fastest way in; the conflict clause makes a batch safe to re-run).
+PostgreSQL: a batch of external ids all new to the project (the common first import) is copied
+straight into the item table, inside a savepoint; should any id exist after all, the savepoint
+rolls back and the batch takes the general path: COPY into a temporary staging table, then one
+INSERT ... SELECT ... ON CONFLICT DO NOTHING (COPY is the fastest way in; the conflict clause
+makes a batch safe to re-run). The direct copy spares PostgreSQL the stage and the conflict
+checks of that INSERT, about a sixth of its work per row.
 SQLite: one executemany of INSERT OR IGNORE. Elsewhere: the ORM. Callers run inside a
 transaction; the counts come from the database, so concurrent imports never double count.
 """
@@ -9,11 +13,12 @@ transaction; the counts come from the database, so concurrent imports never doub
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from enum import Enum
 from typing import Any, Protocol
 
 import orjson
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from projects.models import Item
@@ -22,6 +27,7 @@ STAGE_TABLE = "quorum_item_stage"
 ITEM_TABLE = Item._meta.db_table
 # The columns an import writes from each row; every other column gets its model default.
 ROW_COLUMNS = ("project_id", "external_id", "data", "priority", "gold", "width", "height")
+UNIQUE_VIOLATION = "23505"  # PostgreSQL's SQLSTATE
 
 
 class NewItem(Protocol):
@@ -80,29 +86,88 @@ def _default_columns() -> tuple[list[str], list[Any]]:
     return names, values
 
 
+def _copy_text(value: Any) -> str | None:
+    """A column default in COPY's text format, or None for a value this does not know how to
+    write (the batch then takes the staging path, where the driver adapts it)."""
+    if value is None:
+        return "\\N"
+    if isinstance(value, bool):
+        return "t" if value else "f"
+    if isinstance(value, int | float):
+        return str(value)
+    if isinstance(value, str):
+        return _copy_escape(value)
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return None
+
+
+def _copy_direct(cursor, project_id: int, rows: Sequence[NewItem]) -> bool:
+    """Copy the rows straight into the item table. False, with nothing written, when one of
+    their external ids is already taken (by the project or by a transaction committing now)."""
+    names, values = _default_columns()
+    defaults = [_copy_text(value) for value in values]
+    if None in defaults:
+        return False
+    tail = "".join(f"\t{text}" for text in defaults) + "\n"
+    head = f"{project_id}\t"
+    null = "\\N"
+    text = "".join(
+        f"{head}{_copy_escape(row.external_id)}\t{_json_text(row.data)}\t{row.priority}\t"
+        f"{null if row.gold is None else _json_text(row.gold)}\t"
+        f"{null if row.width is None else row.width}\t"
+        f"{null if row.height is None else row.height}{tail}"
+        for row in rows
+    )
+    columns = ", ".join(ROW_COLUMNS + tuple(names))
+    try:
+        with (
+            transaction.atomic(),
+            connection.wrap_database_errors,
+            cursor.cursor.copy(f"COPY {ITEM_TABLE} ({columns}) FROM STDIN") as copy,
+        ):
+            copy.write(text)
+    except IntegrityError as exc:
+        if getattr(exc.__cause__, "sqlstate", None) != UNIQUE_VIOLATION:
+            raise
+        return False
+    return True
+
+
+def _ids_distinct(rows: Sequence[NewItem]) -> bool:
+    return len({row.external_id for row in rows}) == len(rows)
+
+
 def _insert_postgresql(project_id: int, rows: Sequence[NewItem], want_ids: bool):
     with connection.cursor() as cursor:
-        cursor.execute(
-            f"CREATE TEMPORARY TABLE IF NOT EXISTS {STAGE_TABLE} (seq integer, external_id text, "
-            "data jsonb, priority integer, gold jsonb, width integer, height integer) "
-            "ON COMMIT DELETE ROWS"
-        )
-        # ON COMMIT DELETE ROWS empties the stage after each batch (a rolled-back one too).
-        with cursor.cursor.copy(f"COPY {STAGE_TABLE} FROM STDIN") as copy:
-            copy.write(_copy_lines(rows))
-        names, values = _default_columns()
-        cursor.execute(
-            f"INSERT INTO {ITEM_TABLE} ({', '.join(ROW_COLUMNS + tuple(names))}) "
-            "SELECT %s, external_id, data, priority, gold, width, height"
-            + "".join(", %s" for _ in names)
-            + f" FROM {STAGE_TABLE} ORDER BY seq ON CONFLICT (project_id, external_id) DO NOTHING"
-            + (" RETURNING external_id, id" if want_ids else ""),
-            [project_id, *values],
-        )
-        if want_ids:
-            created_ids = dict(cursor.fetchall())
-            return len(created_ids), created_ids
-        return cursor.rowcount, {}
+        # The ids of the created rows come back only from the staging path's RETURNING.
+        if not want_ids and _ids_distinct(rows) and _copy_direct(cursor, project_id, rows):
+            return len(rows), {}
+        return _insert_postgresql_staged(cursor, project_id, rows, want_ids)
+
+
+def _insert_postgresql_staged(cursor, project_id: int, rows: Sequence[NewItem], want_ids: bool):
+    cursor.execute(
+        f"CREATE TEMPORARY TABLE IF NOT EXISTS {STAGE_TABLE} (seq integer, external_id text, "
+        "data jsonb, priority integer, gold jsonb, width integer, height integer) "
+        "ON COMMIT DELETE ROWS"
+    )
+    # ON COMMIT DELETE ROWS empties the stage after each batch (a rolled-back one too).
+    with cursor.cursor.copy(f"COPY {STAGE_TABLE} FROM STDIN") as copy:
+        copy.write(_copy_lines(rows))
+    names, values = _default_columns()
+    cursor.execute(
+        f"INSERT INTO {ITEM_TABLE} ({', '.join(ROW_COLUMNS + tuple(names))}) "
+        "SELECT %s, external_id, data, priority, gold, width, height"
+        + "".join(", %s" for _ in names)
+        + f" FROM {STAGE_TABLE} ORDER BY seq ON CONFLICT (project_id, external_id) DO NOTHING"
+        + (" RETURNING external_id, id" if want_ids else ""),
+        [project_id, *values],
+    )
+    if want_ids:
+        created_ids = dict(cursor.fetchall())
+        return len(created_ids), created_ids
+    return cursor.rowcount, {}
 
 
 def _insert_sqlite(project_id: int, rows: Sequence[NewItem], want_ids: bool):

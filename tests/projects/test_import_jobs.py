@@ -89,3 +89,27 @@ def test_a_batch_after_cancel_rolls_back(project, lead):
     assert chunk.position == 0
     assert import_chunk_run(chunk_id=chunk_id) is True  # a cancelled job's chunk does nothing
     assert not Item.objects.filter(project=project).exists()
+
+
+def job_run(project, lead, content: bytes) -> ImportJob:
+    job = job_for(project, lead, content)
+    for chunk_id in import_job_plan(job_id=job.pk):
+        import_chunk_run(chunk_id=chunk_id)
+    job.refresh_from_db()
+    return job
+
+
+def test_the_same_file_again_creates_nothing_and_skips_every_row(project, lead, settings):
+    settings.IMPORT_CHUNK_BYTES = 300
+    settings.IMPORT_BATCH_ROWS = 4
+    # e5 again inside its batch, e0 again chunks later: the first of each wins.
+    content = jsonl(20) + b'{"external_id": "e0", "text": "later"}\n'
+    content = content.replace(b"row 5", b'row 5"}\n{"external_id": "e5", "text": "near')
+    first = job_run(project, lead, content)
+    assert first.status == ImportJob.Status.DONE
+    assert (first.rows_read, first.created_count, first.skipped_count) == (22, 20, 2)
+    assert Item.objects.get(project=project, external_id="e0").data == {"text": "row 0"}
+    assert Item.objects.get(project=project, external_id="e5").data == {"text": "row 5"}
+    again = job_run(project, lead, content)
+    assert (again.rows_read, again.created_count, again.skipped_count) == (22, 0, 22)
+    assert Item.objects.filter(project=project).count() == 20
