@@ -2,10 +2,12 @@
 
 PostgreSQL (default 1,000,000 rows of ~200-character texts, as JSONL and as CSV): a throw-away
 database `<DATABASE_URL's name>_bench_import` gets its tables from the models, one real Celery
-worker (`celery -A labeling.site worker`, concurrency 1 unless --concurrency) imports the file,
-and the script prints rows/s and the worker's peak RSS (the pool process that runs the import,
-and the worker as a whole). SQLite (default 100,000 rows of JSONL): the embedded default, the job
-running in-process as `make run` does; prints rows/s and the process's peak RSS.
+worker (`celery -A labeling.site worker`) imports the file, and the script prints rows/s and the
+worker's peak RSS (the largest pool process, and the worker as a whole). The worker runs with
+Celery's default concurrency, one pool process per CPU, unless --concurrency: the file's chunks
+are imported in parallel by the pool processes of that one worker. SQLite (default 100,000 rows
+of JSONL): the embedded default, the job running in-process as `make run` does; prints rows/s
+and the process's peak RSS.
 
 The timer starts before the file is stored as the job's upload and stops when the job row says
 done. The machine's load average is printed: on a shared machine wall-clock figures move with it.
@@ -26,6 +28,7 @@ import sys
 import tempfile
 import threading
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -145,6 +148,17 @@ def job_wait(job_id: int, timeout: float = 1800):
     raise SystemExit(f"import job {job_id} did not finish in {timeout} s")
 
 
+def job_phases(job) -> str:
+    """Where the wall time went: storing the upload, planning the chunks, importing them."""
+    stored = (job.created_at - job.bench_started_at).total_seconds()
+    planned = (job.started_at - job.created_at).total_seconds()
+    imported = (job.finished_at - job.started_at).total_seconds()
+    return (
+        f"upload stored {stored:.1f} s, then planned {planned:.1f} s, "
+        f"then imported {imported:.1f} s"
+    )
+
+
 def postgres_bench(args, work: Path) -> None:
     admin_url, bench_url, bench_name = bench_database_url(
         os.environ.get("DATABASE_URL", DEFAULT_URL)
@@ -174,8 +188,10 @@ def postgres_bench(args, work: Path) -> None:
                 watcher = RssWatcher(worker.pid)
                 watcher.start()
                 started = time.perf_counter()
+                started_at = datetime.now(UTC)
                 job = job_wait(job_start(project, lead, path).pk)
                 elapsed = time.perf_counter() - started
+                job.bench_started_at = started_at
                 watcher.running = False
                 watcher.join()
                 ok = job.status == "done" and job.created_count == args.rows
@@ -188,6 +204,7 @@ def postgres_bench(args, work: Path) -> None:
                     + ("" if ok else f"  !! job {job.status}: {job.message}"),
                     flush=True,
                 )
+                print(f"  {job_phases(job)}", flush=True)
                 path.unlink()
         finally:
             workers.stop_all()
@@ -225,7 +242,8 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--sqlite-rows", type=int, default=100_000)
     parser.add_argument("--formats", default="jsonl,csv")
-    parser.add_argument("--concurrency", type=int, default=1)
+    # Celery's own default: one pool process per CPU.
+    parser.add_argument("--concurrency", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--skip-postgres", action="store_true")
     parser.add_argument("--skip-sqlite", action="store_true")
     parser.add_argument("--sqlite-child", action="store_true", help=argparse.SUPPRESS)
