@@ -200,14 +200,17 @@ def review_reason(project: Project, outcome: ItemOutcome) -> str:
     return ""
 
 
+NOT_READ = object()
+
+
 def resolution_record(*, item: Item, **fields) -> Resolution:
     """Add a resolution as the item's current one; earlier ones stay as history.
 
     When the caller read `item.current_resolution_id` under the item's lock (the submit does),
     an item without one is spared looking for it.
     """
-    current_id = getattr(item, "current_resolution_id", -1)
-    if current_id == -1:
+    current_id = getattr(item, "current_resolution_id", NOT_READ)
+    if current_id is NOT_READ:
         rows_update(Resolution, {"item_id": item.pk, "is_current": True}, set={"is_current": False})
     elif current_id is not None:
         rows_update(Resolution, {"pk": current_id}, set={"is_current": False})

@@ -6,12 +6,16 @@ projects by COPY (10,000, 100,000 and 1,000,000 items). For each project it prin
 - EXPLAIN ANALYZE of the next-item queries (the plan's index and its execution time), for every
   ordering: the time must not grow with the project's size;
 - next-item latency, p50/p95/p99, with 32 annotators (32 processes, one connection each) working
-  at once: each asks for an item, answers it, and "thinks" a random while (exponential, mean
-  --think seconds; real annotators think for seconds); and the same with all 32 asking at the
-  same instant (a burst, no think time), which on 2 cores is mostly CPU queueing;
-- then, under gunicorn (2 workers) on a fresh project: one client submitting (p50), 8 clients
-  submitting at once (annotations/s), and 8 annotators doing next+submit over 200 items with
-  overlap 1 (cycles/s, and how many items went to two annotators: must be 0).
+  at once: each arrives at a random moment, asks for an item, answers it, and "thinks" a random
+  while (exponential, mean --think seconds; real annotators think for seconds). Each process
+  first runs two cycles before the clock starts, as a web worker warms up once when it starts
+  (its connection, Django's and the queue's caches); the first call's time is printed apart;
+- the same 32 all asking at the same instant (a burst, no think time): on 2 cores that is mostly
+  waiting for the CPU, so it shows how the queue degrades, beyond the target's scenario;
+- then, under gunicorn (--workers x --threads, default 2 x 4) on a fresh project: one client
+  submitting (p50), 8 clients submitting at once (annotations/s), and 8 annotators doing
+  next+submit over 200 items with overlap 1 (cycles/s, and how many items went to two
+  annotators: must be 0).
 
 The service calls are timed in the annotators' processes, so figures include waiting for the CPU:
 the machine has 2 cores, shared with the other processes running on it.
@@ -139,8 +143,10 @@ def items_copy(project_id: int, count: int, done_share: float = 0.0) -> float:
                 copy.write(buffer.getvalue())
                 buffer = io.StringIO()
         copy.write(buffer.getvalue())
+    # Settle the table as autovacuum would after a big import, so that its vacuum (seconds of a
+    # core at 1M rows) does not run in the middle of the measurements.
     with connection.cursor() as cursor:
-        cursor.execute(f"ANALYZE {table}")
+        cursor.execute(f"VACUUM (ANALYZE) {table}")
     return time.perf_counter() - started
 
 
