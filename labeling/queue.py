@@ -193,6 +193,12 @@ ASSIGNMENT_OPEN_SQL = (
 )
 
 
+OVERDUE_SQL = (
+    f"SELECT item_id FROM {ASSIGNMENT_TABLE} WHERE project_id = %s AND state = %s"
+    " AND expires_at <= %s LIMIT %s"
+)
+
+
 def annotator_stats_lock(*, project: Project, annotator, now: datetime) -> AnnotatorStats:
     """The annotator's stats row, locked until the transaction ends (created on first use).
 
@@ -225,13 +231,17 @@ def assignments_expire(*, project: Project, now: datetime | None = None) -> int:
     Locks the items first (SKIP LOCKED), then their assignments, like every other writer.
     """
     now = now or _now()
-    overdue = Assignment.objects.filter(
-        project=project, state=Assignment.State.ACTIVE, expires_at__lte=now
-    )
-    with transaction.atomic():
-        item_ids = list(overdue.values_list("item_id", flat=True)[:EXPIRE_BATCH])
-        if not item_ids:
-            return 0
+    when = connection.ops.adapt_datetimefield_value(now)
+    # Usually nothing is overdue: that look is one fixed statement (index assignment_expiry).
+    with connection.cursor() as cursor:
+        cursor.execute(OVERDUE_SQL, [project.pk, Assignment.State.ACTIVE, when, EXPIRE_BATCH])
+        item_ids = [item_id for (item_id,) in cursor.fetchall()]
+    if not item_ids:
+        return 0
+    with transaction.atomic(savepoint=False):  # inside assignment_next: its transaction
+        overdue = Assignment.objects.filter(
+            project=project, state=Assignment.State.ACTIVE, expires_at__lte=now
+        )
         locked_items = list(
             Item.objects.select_for_update(skip_locked=True)
             .filter(pk__in=item_ids)
