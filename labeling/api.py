@@ -29,10 +29,6 @@ class ResolutionSerializer(serializers.ModelSerializer):
 class ItemDetailSerializer(ItemSerializer):
     resolution = serializers.SerializerMethodField()
 
-    class Meta(ItemSerializer.Meta):
-        fields = [*ItemSerializer.Meta.fields, "resolution"]
-        read_only_fields = fields
-
     @extend_schema_field(ResolutionSerializer(allow_null=True))
     def get_resolution(self, item: Item):
         if item.status != Item.Status.RESOLVED:
@@ -41,10 +37,9 @@ class ItemDetailSerializer(ItemSerializer):
         return ResolutionSerializer(resolution).data if resolution else None
 
 
-class AssignmentSerializer(serializers.ModelSerializer):
-    class Meta:
-        model = Assignment
-        fields = ["id", "expires_at"]
+class AssignmentSerializer(serializers.Serializer):
+    id = serializers.IntegerField(read_only=True)
+    expires_at = serializers.DateTimeField(read_only=True)
 
 
 class PrefillSerializer(serializers.Serializer):

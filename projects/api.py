@@ -74,11 +74,16 @@ class MemberSerializer(serializers.Serializer):
     role = serializers.ChoiceField(choices=Membership.Role.choices)
 
 
-class ItemSerializer(serializers.ModelSerializer):
-    class Meta:
-        model = Item
-        fields = ["id", "external_id", "data", "status", "priority", "width", "height"]
-        read_only_fields = fields
+class ItemSerializer(serializers.Serializer):
+    # Declared field by field: a ModelSerializer inspects the model each time it is made, and
+    # one is made for every item the queue hands out.
+    id = serializers.IntegerField(read_only=True)
+    external_id = serializers.CharField(read_only=True)
+    data = serializers.JSONField(read_only=True)
+    status = serializers.ChoiceField(choices=Item.Status.choices, read_only=True)
+    priority = serializers.IntegerField(read_only=True)
+    width = serializers.IntegerField(read_only=True, allow_null=True)
+    height = serializers.IntegerField(read_only=True, allow_null=True)
 
 
 class ItemRowSerializer(serializers.Serializer):
