@@ -1,6 +1,8 @@
 """The job service without Celery: planning once, re-running chunks, a stale task stopped by the
 chunk's position, cancel rolling back the batch in flight."""
 
+import gc
+
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
@@ -113,3 +115,19 @@ def test_the_same_file_again_creates_nothing_and_skips_every_row(project, lead, 
     again = job_run(project, lead, content)
     assert (again.rows_read, again.created_count, again.skipped_count) == (22, 0, 22)
     assert Item.objects.filter(project=project).count() == 20
+
+
+def test_the_heap_frozen_for_an_import_is_unfrozen_after(project, lead):
+    assert gc.get_freeze_count() == 0
+    assert job_run(project, lead, jsonl(3)).created_count == 3
+    assert gc.get_freeze_count() == 0
+
+
+def test_a_heap_the_server_froze_stays_frozen(project, lead):
+    gc.freeze()
+    try:
+        frozen = gc.get_freeze_count()
+        assert job_run(project, lead, jsonl(3)).created_count == 3
+        assert gc.get_freeze_count() > frozen * 0.9  # a few were freed, none unfrozen
+    finally:
+        gc.unfreeze()
