@@ -9,6 +9,7 @@ from typing import IO
 from projects.importers.rows import ChunkSpec
 
 SCAN_BLOCK = 1024 * 1024
+READ_BLOCK = 1024 * 1024
 BOM = b"\xef\xbb\xbf"
 
 
@@ -72,11 +73,9 @@ class LineReader:
         self.next_line = line  # the number of the next line to be read
 
     def __iter__(self) -> Iterator[bytes]:
-        readline = self.stream.readline
         end = self.end
-        while end is None or self.position < end:
-            raw = readline()
-            if not raw:
+        for raw in self._lines():
+            if end is not None and self.position >= end:
                 return
             if self.position == 0 and raw.startswith(BOM):
                 self.position += len(BOM)
@@ -84,3 +83,26 @@ class LineReader:
             self.position += len(raw)
             self.next_line += 1
             yield raw
+
+    def _lines(self) -> Iterator[bytes]:
+        """The stream's lines, each with its newline (the last may have none), read in large
+        blocks: a worker parses while another thread writes the previous batch, and every read
+        from the file lets go of the GIL, which the parser then waits to get back."""
+        read = self.stream.read
+        pieces: list[bytes] = []  # the start of a line longer than what was read so far
+        while block := read(READ_BLOCK):
+            if b"\n" not in block:
+                pieces.append(block)
+                continue
+            if pieces:
+                pieces.append(block)
+                block = b"".join(pieces)
+                pieces = []
+            lines = block.split(b"\n")
+            last = lines.pop()
+            for line in lines:
+                yield line + b"\n"
+            if last:
+                pieces.append(last)
+        if pieces:
+            yield b"".join(pieces)

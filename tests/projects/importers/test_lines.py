@@ -4,9 +4,10 @@ import io
 
 import pytest
 
+from projects.importers import lines as lines_module
 from projects.importers.csv import csv_plan, csv_read
 from projects.importers.jsonl import jsonl_plan, jsonl_read
-from projects.importers.lines import line_chunks_plan
+from projects.importers.lines import BOM, LineReader, line_chunks_plan
 
 
 def read_all(data: bytes, plan, read):
@@ -80,3 +81,33 @@ def test_bom_is_skipped():
     plan = csv_plan(io.BytesIO(data), delimiter=",", chunk_bytes=1000, size=len(data))
     assert plan.options["header"] == ["id", "text"]
     assert [r.value for r in read_all(data, plan, csv_read)] == [{"id": "1", "text": "é"}]
+
+
+def lines_by_readline(data: bytes, *, start: int, end: int | None) -> list[tuple[bytes, int]]:
+    """What a line reader must hand out: each line with the position after it."""
+    stream = io.BytesIO(data)
+    stream.seek(start)
+    lines, position = [], start
+    while end is None or position < end:
+        raw = stream.readline()
+        if not raw:
+            break
+        if position == 0 and raw.startswith(BOM):
+            position += len(BOM)
+            raw = raw[len(BOM) :]
+        position += len(raw)
+        lines.append((raw, position))
+    return lines
+
+
+@pytest.mark.parametrize("block", [1, 2, 5, 16, 1024])
+def test_lines_read_in_blocks_match_readline(monkeypatch, block):
+    monkeypatch.setattr(lines_module, "READ_BLOCK", block)
+    long_line = b"x" * 40
+    data = BOM + b"a\r\nbb\n\n" + long_line + b"\n\xc3\xa9\n\n\nlast"
+    bounds = [(0, None), (0, 3), (3, 10), (7, 8), (10, None), (len(data) - 4, None)]
+    for start, end in bounds:
+        reader = LineReader(io.BytesIO(data), start=start, end=end, line=1)
+        got = [(raw, reader.position) for raw in reader]
+        assert got == lines_by_readline(data, start=start, end=end), (start, end)
+        assert reader.next_line == 1 + len(got)
