@@ -3,11 +3,11 @@
 PostgreSQL (default 1,000,000 rows of ~200-character texts, as JSONL and as CSV): a throw-away
 database `<DATABASE_URL's name>_bench_import` gets its tables from the models, one real Celery
 worker (`celery -A labeling.site worker`) imports the file, and the script prints rows/s and the
-worker's peak RSS (the largest pool process, and the worker as a whole). The worker runs with
-Celery's default concurrency, one pool process per CPU, unless --concurrency: the file's chunks
-are imported in parallel by the pool processes of that one worker. SQLite (default 100,000 rows
-of JSONL): the embedded default, the job running in-process as `make run` does; prints rows/s
-and the process's peak RSS.
+worker's peak RSS (of a pool process, which runs the imports, of the main process, and of the
+worker as a whole). The worker runs with Celery's default concurrency, one pool process per CPU,
+unless --concurrency: the file's chunks are imported in parallel by the pool processes of that
+one worker. SQLite (default 100,000 rows of JSONL): the embedded default, the job running
+in-process as `make run` does; prints rows/s and the process's peak RSS.
 
 The timer starts before the file is stored as the job's upload and stops when the job row says
 done. The machine's load average is printed: on a shared machine wall-clock figures move with it.
@@ -114,25 +114,28 @@ def job_start(project, lead, path: Path):
 
 
 class RssWatcher(threading.Thread):
-    """Samples a process tree's memory: peak RSS of the largest process and of the whole tree."""
+    """Samples a worker's memory: the peak RSS of its pool processes (where imports run), of its
+    main process, and of the whole tree (a plain sum: pages the pool shares with the main
+    process since the fork count once per process, so this overstates the total)."""
 
     def __init__(self, pid: int):
         super().__init__(daemon=True)
         self.root = psutil.Process(pid)
-        self.peak_process = 0
+        self.peak_pool = 0
+        self.peak_main = 0
         self.peak_tree = 0
         self.running = True
 
     def run(self) -> None:
         while self.running:
             try:
-                processes = [self.root, *self.root.children(recursive=True)]
-                sizes = [p.memory_info().rss for p in processes]
+                main = self.root.memory_info().rss
+                pool = [p.memory_info().rss for p in self.root.children(recursive=True)]
             except psutil.NoSuchProcess:
-                sizes = []
-            if sizes:
-                self.peak_process = max(self.peak_process, max(sizes))
-                self.peak_tree = max(self.peak_tree, sum(sizes))
+                main, pool = 0, []
+            self.peak_main = max(self.peak_main, main)
+            self.peak_pool = max(self.peak_pool, *pool, 0)
+            self.peak_tree = max(self.peak_tree, main + sum(pool))
             time.sleep(0.05)
 
 
@@ -199,7 +202,8 @@ def postgres_bench(args, work: Path) -> None:
                     f"postgresql {fmt:5s} {args.rows:>9,} rows ({size_mb:.0f} MB, "
                     f"{job.chunk_count} chunks, worker concurrency {args.concurrency}): "
                     f"{elapsed:6.1f} s, {args.rows / elapsed:>9,.0f} rows/s; "
-                    f"peak RSS import process {watcher.peak_process / 2**20:.0f} MB, "
+                    f"peak RSS pool process {watcher.peak_pool / 2**20:.0f} MB, "
+                    f"main process {watcher.peak_main / 2**20:.0f} MB, "
                     f"worker total {watcher.peak_tree / 2**20:.0f} MB"
                     + ("" if ok else f"  !! job {job.status}: {job.message}"),
                     flush=True,
