@@ -104,7 +104,11 @@ class Item(models.Model):
         IN_REVIEW = "in_review", "In review"
         RESOLVED = "resolved", "Resolved"
 
-    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="items")
+    # No index of its own: (project, external_id) and the queue indexes lead with it, and each
+    # index costs every import and every queue write.
+    project = models.ForeignKey(
+        Project, on_delete=models.CASCADE, related_name="items", db_index=False
+    )
     external_id = models.CharField(max_length=255)
     data = models.JSONField(default=dict)
     priority = models.IntegerField(default=0)
@@ -163,7 +167,10 @@ class Item(models.Model):
 
 
 class Prediction(models.Model):
-    item = models.ForeignKey(Item, on_delete=models.CASCADE, related_name="predictions")
+    # Indexed by prediction_item_recent, which leads with it.
+    item = models.ForeignKey(
+        Item, on_delete=models.CASCADE, related_name="predictions", db_index=False
+    )
     model_version = models.CharField(max_length=100, default="")
     result = models.JSONField()
     score = models.FloatField(null=True, blank=True)
