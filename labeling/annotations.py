@@ -89,7 +89,10 @@ def annotation_submit(
             item_changes["annotation_count"] = locked_item.annotation_count
             item_changes["assigned_count"] = locked_item.assigned_count
         if locked_item.gold is None and locked_item.annotation_count >= item_slots(locked_item):
-            item_resolve(item=locked_item, status_write=False)
+            # An item that wants one answer has just this one: no need to read it back.
+            only_this = created and locked_item.annotation_count == 1
+            answers = [(annotation.pk, annotator.pk, result)] if only_this else None
+            item_resolve(item=locked_item, status_write=False, annotations=answers)
             item_changes["status"] = locked_item.status
         if item_changes:
             # One UPDATE of the item row: each one rewrites the row's entries in every index.

@@ -243,15 +243,24 @@ def item_outcome(
 
 
 def item_resolve(
-    *, item: Item, only_if_changed: bool = False, status_write: bool = True
+    *,
+    item: Item,
+    only_if_changed: bool = False,
+    status_write: bool = True,
+    annotations: list[tuple[int, int, dict]] | None = None,
 ) -> Resolution | None:
     """Resolve a fully annotated item, or send it to review. Returns the new resolution row.
 
     only_if_changed: record nothing when the outcome is the item's current resolution already.
     status_write=False: only set item.status; the caller, inside the same transaction, writes it
     along with its own changes to the item row.
+    annotations: the item's [(annotation id, annotator id, result)] in id order, when the caller
+    knows them all already (read from the database otherwise).
     """
-    annotations = rows_select(Annotation, ["id", "annotator_id", "result"], {"item_id": item.pk})
+    if annotations is None:
+        annotations = rows_select(
+            Annotation, ["id", "annotator_id", "result"], {"item_id": item.pk}
+        )
     if not annotations:
         return None
     outcome = item_outcome(item=item, annotations=annotations)

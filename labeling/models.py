@@ -102,10 +102,12 @@ class AnnotatorStats(models.Model):
     last_active_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
+        # No index on the counters or last_active_at: the row changes on every request for an
+        # item and every answer, and with no indexed column changing PostgreSQL updates it in
+        # place (HOT). "Working now" reads a project's few rows through the unique index.
         constraints = [
             models.UniqueConstraint(fields=["project", "annotator"], name="annotator_stats_unique"),
         ]
-        indexes = [models.Index(fields=["project", "-last_active_at"], name="annotator_recent")]
 
 
 class Resolution(models.Model):
