@@ -435,7 +435,7 @@ def api_run(port: int) -> None:
     from projects.models import Item
 
     project = project_make("api bench")
-    items_copy(project.pk, 40_000)
+    items_copy(project.pk, 60_000)
     users = annotators_make(project, 8, prefix="api")
     tokens = tokens_for(users)
     item_ids = list(
@@ -452,12 +452,12 @@ def api_run(port: int) -> None:
         assert status == 201, (status, body[:200])
     print(f"  1 client submitting:      {percentiles(times)}  ({len(times) / sum(times):.0f}/s)")
 
-    # 8 clients at once, each on its own items, for 10 seconds.
+    # 8 clients at once, each on its own items, for 20 seconds.
     remaining = item_ids[300:]
     per_client = [remaining[i::8] for i in range(8)]
     results: list[list[float]] = [[] for _ in range(8)]
     failures = []
-    stop_at = time.time() + 10
+    stop_at = time.time() + 20
 
     def submitter(index: int) -> None:
         client = Client(port, tokens[index])
