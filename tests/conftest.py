@@ -4,6 +4,9 @@ The database is whatever DATABASE_URL names: `make test` runs the suite on Postg
 fast subset again on SQLite. Tests marked `postgres` are skipped on SQLite.
 """
 
+import os
+from pathlib import Path
+
 import pytest
 from django.db import connection
 from rest_framework.test import APIClient
@@ -12,6 +15,13 @@ from projects.models import Membership
 from tests.factories import MembershipFactory, ProjectFactory, UserFactory
 
 pytest_plugins = ["tests.celery_worker"]
+
+# Real Label Studio 1.23.2 exports, in the team's shared folder beside the checkout
+# (QUORUM_SHARED_DIR names it for a checkout elsewhere).
+SHARED_DIR = Path(
+    os.environ.get("QUORUM_SHARED_DIR") or Path(__file__).resolve().parents[2] / "shared"
+)
+LABEL_STUDIO_FIXTURES = SHARED_DIR / "fixtures/label-studio"
 
 
 @pytest.fixture(autouse=True)
@@ -73,3 +83,8 @@ def lead_api(lead):
 @pytest.fixture
 def annotator_api(annotator):
     return api_client_for(annotator)
+
+
+@pytest.fixture
+def ls_fixtures() -> Path:
+    return LABEL_STUDIO_FIXTURES

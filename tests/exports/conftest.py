@@ -6,7 +6,6 @@ from __future__ import annotations
 import io
 from collections import Counter
 from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
 from django.core.files.base import ContentFile
@@ -218,8 +217,3 @@ def database_label_counts(project: Project) -> dict[str, Counter]:
             if labels:
                 counts.setdefault(control.name, Counter()).update(labels)
     return counts
-
-
-@pytest.fixture
-def ls_fixtures(settings):
-    return Path(settings.BASE_DIR).parent / "shared/fixtures/label-studio"

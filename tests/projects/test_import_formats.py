@@ -4,7 +4,6 @@ PostgreSQL). The test data is made here with pandas and Pillow."""
 import io
 import json
 import zipfile
-from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -14,12 +13,13 @@ from PIL import Image
 
 from labeling.models import Annotation
 from projects.models import Item, Membership, Prediction
+from tests.conftest import LABEL_STUDIO_FIXTURES as LS_FIXTURES
 from tests.factories import MembershipFactory, ProjectFactory
 from tests.projects.import_support import error_report, import_file, import_mode
 
 __all__ = ["import_mode"]
 
-LS_FIXTURES = Path(settings.BASE_DIR).parent / "shared/fixtures/label-studio"
+
 TEXTS = [f"Review number {n}: " + "words " * 30 for n in range(40)]
 
 
