@@ -21,6 +21,7 @@ _sql_texts_lock = threading.Lock()
 
 
 def _sql_text(key: tuple, build) -> str:
+    key = (connection.vendor, *key)  # quoting differs between databases
     text = _sql_texts.get(key)
     if text is None:
         text = build()
