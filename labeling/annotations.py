@@ -19,7 +19,7 @@ from labeling.consensus import item_resolve
 from labeling.gold import gold_score
 from labeling.models import Annotation, Assignment, Draft, Resolution
 from labeling.queue import annotator_stats_add
-from projects.direct_sql import row_insert, rows_update
+from projects.direct_sql import row_insert, rows_update, writes_batched
 from projects.label_schema import LabelSchema
 from projects.models import Item
 
@@ -73,31 +73,38 @@ def annotation_submit(
             existing.save(update_fields=["result", "lead_time", "gold_score", "updated_at"])
             annotation, created = existing, False
         else:
-            annotation = _annotation_add(
-                item=locked_item,
-                annotator=annotator,
-                result=result,
-                lead_time=lead_time,
-                score=score,
-                now=now,
-            )
+            with writes_batched():  # the answer, its assignment and the annotator's counters
+                annotation = _annotation_add(
+                    item=locked_item,
+                    annotator=annotator,
+                    result=result,
+                    lead_time=lead_time,
+                    score=score,
+                    now=now,
+                )
             created = True
         if locked_item.my_draft_id is not None:  # the answer replaces the unfinished one
             Draft.objects.filter(pk=locked_item.my_draft_id).delete()
-        item_changes = {}
-        if created and locked_item.gold is None:
-            item_changes["annotation_count"] = locked_item.annotation_count
-            item_changes["assigned_count"] = locked_item.assigned_count
-        if locked_item.gold is None and locked_item.annotation_count >= item_slots(locked_item):
-            # An item that wants one answer has just this one: no need to read it back.
-            only_this = created and locked_item.annotation_count == 1
-            answers = [(annotation.pk, annotator.pk, result)] if only_this else None
-            item_resolve(item=locked_item, status_write=False, annotations=answers)
-            item_changes["status"] = locked_item.status
-        if item_changes:
-            # One UPDATE of the item row: each one rewrites the row's entries in every index.
-            rows_update(Item, {"pk": locked_item.pk}, set=item_changes)
+        with writes_batched():  # the resolution, if any, and the item row
+            _item_update(item=locked_item, annotator=annotator, annotation=annotation, new=created)
     return annotation, created
+
+
+def _item_update(*, item: Item, annotator, annotation: Annotation, new: bool) -> None:
+    """Resolve the item once it has all its answers, and write its row (locked) once."""
+    item_changes = {}
+    if new and item.gold is None:
+        item_changes["annotation_count"] = item.annotation_count
+        item_changes["assigned_count"] = item.assigned_count
+    if item.gold is None and item.annotation_count >= item_slots(item):
+        # An item that wants one answer has just this one: no need to read it back.
+        only_this = new and item.annotation_count == 1
+        answers = [(annotation.pk, annotator.pk, annotation.result)] if only_this else None
+        item_resolve(item=item, status_write=False, annotations=answers)
+        item_changes["status"] = item.status
+    if item_changes:
+        # One UPDATE of the item row: each one rewrites the row's entries in every index.
+        rows_update(Item, {"pk": item.pk}, set=item_changes)
 
 
 # Written out rather than built with the ORM: building it cost more CPU than running it, on the

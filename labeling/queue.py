@@ -41,7 +41,7 @@ from django.db.models.functions import Greatest
 from django.utils import timezone
 
 from labeling.models import Annotation, AnnotatorStats, Assignment
-from projects.direct_sql import rows_update
+from projects.direct_sql import row_upsert, rows_update
 from projects.item_order import ItemSequence, ItemShuffle, annotator_shuffle_offset
 from projects.models import ITEM_FRESH, ITEM_STARTED, Item, Prediction, Project
 
@@ -217,12 +217,16 @@ def annotator_stats_lock(*, project: Project, annotator, now: datetime) -> Annot
 
 
 def annotator_stats_add(*, project_id: int, annotator_id: int, now: datetime, **counts) -> None:
-    """Add to the annotator's counters (e.g. annotated=1) and mark them active now."""
-    row = {"project_id": project_id, "annotator_id": annotator_id}
-    if rows_update(AnnotatorStats, row, set={"last_active_at": now}, add=counts):
-        return
-    AnnotatorStats.objects.bulk_create([AnnotatorStats(**row)], ignore_conflicts=True)
-    rows_update(AnnotatorStats, row, set={"last_active_at": now}, add=counts)
+    """Add to the annotator's counters (e.g. annotated=1) and mark them active now; the row is
+    made on first use."""
+    row_upsert(
+        AnnotatorStats(
+            project_id=project_id, annotator_id=annotator_id, last_active_at=now, **counts
+        ),
+        conflict=["project", "annotator"],
+        set=["last_active_at"],
+        add=list(counts),
+    )
 
 
 def assignments_expire(*, project: Project, now: datetime | None = None) -> int:

@@ -1,6 +1,7 @@
 """The plain-SQL row helpers give what the ORM would: pks, auto_now fields, JSON, F-like adds."""
 
 import pytest
+from django.db import transaction
 
 from labeling.models import Annotation, AnnotatorStats
 from projects.direct_sql import row_insert, rows_select, rows_update
@@ -60,3 +61,52 @@ def test_rows_select_converts_json_and_keeps_order(project, annotator, lead):
         (first.pk, annotator.pk, {"sentiment": "positive"}),
     ]
     assert rows_select(Annotation, ["id"], {"item_id": item.pk + 1000}) == []
+
+
+def test_row_upsert_makes_the_row_then_adds_to_it(project, annotator):
+    from django.utils import timezone
+
+    from projects.direct_sql import row_upsert
+
+    first, later = timezone.now(), timezone.now()
+    for when, counts in ((first, {"annotated": 1}), (later, {"annotated": 2, "skipped": 1})):
+        row_upsert(
+            AnnotatorStats(project=project, annotator=annotator, last_active_at=when, **counts),
+            conflict=["project", "annotator"],
+            set=["last_active_at"],
+            add=list(counts),
+        )
+    stats = AnnotatorStats.objects.get(project=project, annotator=annotator)
+    assert (stats.annotated, stats.skipped, stats.served) == (3, 1, 0)
+    assert stats.last_active_at == later
+
+
+def test_batched_writes_all_land_in_order_and_inserts_get_their_pk(project, annotator):
+    from projects.direct_sql import writes_batched
+
+    item = ItemFactory(project=project)
+    with transaction.atomic(), writes_batched():
+        annotation = row_insert(
+            Annotation(project=project, item=item, annotator=annotator, result={"a": 1})
+        )
+        rows_update(Item, {"pk": item.pk}, add={"skip_count": 1})
+        rows_update(Item, {"pk": item.pk}, add={"skip_count": 10})
+        rows_update(Item, {"pk": item.pk}, set={"status": Item.Status.LABELED})
+    assert annotation.pk == Annotation.objects.get(item=item).pk
+    item.refresh_from_db()
+    assert (item.skip_count, item.status) == (11, Item.Status.LABELED)
+
+
+def test_a_failing_batched_write_fails_the_block_and_its_transaction(project, annotator):
+    from django.db import IntegrityError
+
+    from projects.direct_sql import writes_batched
+
+    item = ItemFactory(project=project)
+    Annotation.objects.create(project=project, item=item, annotator=annotator, result={"a": 1})
+    with pytest.raises(IntegrityError), transaction.atomic(), writes_batched():
+        rows_update(Item, {"pk": item.pk}, add={"skip_count": 1})
+        row_insert(Annotation(project=project, item=item, annotator=annotator, result={"a": 2}))
+    item.refresh_from_db()
+    assert item.skip_count == 0
+    assert Annotation.objects.filter(item=item).count() == 1
