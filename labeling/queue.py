@@ -41,7 +41,7 @@ from django.db.models.functions import Greatest
 from django.utils import timezone
 
 from labeling.models import Annotation, AnnotatorStats, Assignment
-from projects.direct_sql import row_upsert, rows_update
+from projects.direct_sql import row_upsert, rows_update, writes_batched
 from projects.item_order import ItemSequence, ItemShuffle, annotator_shuffle_offset
 from projects.models import ITEM_FRESH, ITEM_STARTED, Item, Prediction, Project
 
@@ -368,15 +368,16 @@ def _assignment_take(
     assignment = _assignment_open(
         project=project, annotator=annotator, item=item, is_gold=is_gold, now=now
     )
-    if not is_gold:
-        rows_update(Item, {"pk": item.pk}, add={"assigned_count": 1})
-        item.assigned_count += 1
-    rows_update(
-        AnnotatorStats,
-        {"pk": stats.pk},
-        set={"last_active_at": now},
-        add={"served": 1, "gold_served": int(is_gold)},
-    )
+    with writes_batched():  # one round trip for both counters
+        if not is_gold:
+            rows_update(Item, {"pk": item.pk}, add={"assigned_count": 1})
+            item.assigned_count += 1
+        rows_update(
+            AnnotatorStats,
+            {"pk": stats.pk},
+            set={"last_active_at": now},
+            add={"served": 1, "gold_served": int(is_gold)},
+        )
     assignment.item = item
     return assignment
 
