@@ -1,4 +1,5 @@
-"""One-row inserts and keyed updates as plain SQL, for the paths every request takes.
+"""One-row inserts and upserts, keyed updates and simple reads as plain SQL, for the paths every
+request takes.
 
 Building a statement with the ORM (save(), QuerySet.update()) costs more CPU than the database
 spends running it: on submitting an answer that was half the request. These helpers write the
