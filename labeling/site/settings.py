@@ -178,7 +178,7 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env.int("CELERY_VISIBIL
 
 # Limits on what users may upload.
 IMPORT_MAX_FILE_BYTES = env.int("IMPORT_MAX_FILE_BYTES", default=2 * 1024**3)
-IMPORT_CHUNK_BYTES = env.int("IMPORT_CHUNK_BYTES", default=32 * 1024**2)  # CSV/JSONL split size
+IMPORT_CHUNK_BYTES = env.int("IMPORT_CHUNK_BYTES", default=16 * 1024**2)  # CSV/JSONL split size
 IMPORT_CHUNK_ROWS = env.int("IMPORT_CHUNK_ROWS", default=250_000)  # Parquet split size
 IMPORT_BATCH_ROWS = env.int("IMPORT_BATCH_ROWS", default=5000)  # rows per committed batch
 IMPORT_ZIP_MAX_TOTAL_BYTES = env.int("IMPORT_ZIP_MAX_TOTAL_BYTES", default=4 * 1024**3)
