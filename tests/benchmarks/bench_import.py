@@ -22,7 +22,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import subprocess
 import sys
 import tempfile
@@ -30,16 +29,17 @@ import threading
 import time
 from datetime import UTC, datetime
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 import psutil
-import psycopg
+from bench_support import (
+    DEFAULT_URL,
+    bench_database_url,
+    database_drop,
+    database_recreate,
+    peak_rss_mb,
+    tables_create,
+)
 
-ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "labeling.site.settings")
-
-DEFAULT_URL = "postgres://postgres:postgres@127.0.0.1:5432/quorum"
 DEFAULT_BROKER = "redis://127.0.0.1:6379/15"
 FILLER = "The delivery arrived two days late and the box was damaged, but support answered fast "
 
@@ -61,33 +61,11 @@ def write_csv(path: Path, rows: int) -> None:
             f.write(f'r{n},"{text_for(n)}"\n')
 
 
-def bench_database_url(base_url: str) -> tuple[str, str, str]:
-    parts = urlsplit(base_url)
-    name = parts.path.lstrip("/") or "quorum"
-    bench_name = f"{name}_bench_import"
-    admin = urlunsplit(parts._replace(path="/postgres", scheme="postgresql"))
-    bench = urlunsplit(parts._replace(path=f"/{bench_name}"))
-    return admin, bench, bench_name
-
-
-def database_recreate(admin_url: str, name: str, *, drop_only: bool = False) -> None:
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        if not drop_only:
-            conn.execute(f'CREATE DATABASE "{name}"')
-
-
 def django_setup_with_tables() -> None:
     import django
 
     django.setup()
-    from django.apps import apps
-    from django.db import connection
-
-    with connection.schema_editor() as editor:
-        for model in apps.get_models():
-            if model._meta.managed and not model._meta.proxy:
-                editor.create_model(model)
+    tables_create()
 
 
 def project_make(name: str):
@@ -164,7 +142,7 @@ def job_phases(job) -> str:
 
 def postgres_bench(args, work: Path) -> None:
     admin_url, bench_url, bench_name = bench_database_url(
-        os.environ.get("DATABASE_URL", DEFAULT_URL)
+        os.environ.get("DATABASE_URL", DEFAULT_URL), "bench_import"
     )
     broker = os.environ.get("QUORUM_TEST_BROKER_URL", DEFAULT_BROKER)
     media = work / "media"
@@ -216,7 +194,7 @@ def postgres_bench(args, work: Path) -> None:
         from django.db import connections
 
         connections.close_all()
-        database_recreate(admin_url, bench_name, drop_only=True)
+        database_drop(admin_url, bench_name)
 
 
 def sqlite_bench(args, work: Path) -> None:
@@ -231,7 +209,7 @@ def sqlite_bench(args, work: Path) -> None:
     started = time.perf_counter()
     job = job_wait(job_start(project, lead, path).pk)
     elapsed = time.perf_counter() - started
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    peak = peak_rss_mb()
     ok = job.status == "done" and job.created_count == args.sqlite_rows
     print(
         f"sqlite     jsonl {args.sqlite_rows:>9,} rows (in-process job): {elapsed:6.1f} s, "
