@@ -211,6 +211,8 @@ class ItemViewSet(viewsets.GenericViewSet):
             return Response({"result": exc.errors}, status=status.HTTP_400_BAD_REQUEST)
         except AnnotationRefused as exc:
             return Response({"detail": str(exc)}, status=status.HTTP_409_CONFLICT)
+        except Item.DoesNotExist:  # deleted since its project was read
+            raise Http404("No such item.") from None
         code = status.HTTP_201_CREATED if created else status.HTTP_200_OK
         return Response(AnnotationSerializer(annotation).data, status=code)
 
