@@ -85,64 +85,59 @@ def _column(model: type[Model], name: str):
     return field, connection.ops.quote_name(field.column)
 
 
-def row_insert(instance: Model) -> Model:
-    """INSERT the unsaved instance (auto_now fields filled as save() would); set its pk."""
+def _insert_parts(instance: Model) -> tuple[str, list]:
+    """The head of an INSERT of every column but the pk (up to VALUES (...); the table aliased
+    `existing` for an upsert's ON CONFLICT clause), and its values (auto_now fields filled as
+    save() would)."""
     model = type(instance)
     fields = [f for f in model._meta.concrete_fields if not f.primary_key]
 
     def build() -> str:
         columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
         marks = ", ".join("%s" for _ in fields)
-        pk = connection.ops.quote_name(model._meta.pk.column)
-        return f"INSERT INTO {model._meta.db_table} ({columns}) VALUES ({marks}) RETURNING {pk}"
+        return f"INSERT INTO {model._meta.db_table} AS existing ({columns}) VALUES ({marks})"
 
-    sql = _sql_text(("insert", model), build)
-    params = [f.get_db_prep_save(f.pre_save(instance, add=True), connection) for f in fields]
+    head = _sql_text(("insert", model), build)
+    return head, [f.get_db_prep_save(f.pre_save(instance, add=True), connection) for f in fields]
+
+
+def row_insert(instance: Model) -> Model:
+    """INSERT the unsaved instance (auto_now fields filled as save() would); set its pk."""
+    head, params = _insert_parts(instance)
+    pk = connection.ops.quote_name(type(instance)._meta.pk.column)
 
     def pk_read(cursor) -> None:
         instance.pk = cursor.fetchone()[0]
 
-    _run(sql, params, pk_read)
+    _run(f"{head} RETURNING {pk}", params, pk_read)
     instance._state.adding = False
     instance._state.db = connection.alias
     return instance
 
 
-def row_upsert(
-    instance: Model,
-    *,
-    conflict: list[str],
-    set: list[str],
-    add: list[str],  # noqa: A002
-) -> None:
+def row_upsert(instance: Model, *, conflict: list[str], set: list[str], add: list[str]) -> None:
     """INSERT the unsaved instance; if a row with the same `conflict` columns exists, instead
     set its `set` columns to the instance's values and add the instance's `add` amounts."""
     model = type(instance)
-    fields = [f for f in model._meta.concrete_fields if not f.primary_key]
-    key = ("upsert", model, tuple(conflict), tuple(set), tuple(add))
+    head, params = _insert_parts(instance)
 
     def build() -> str:
-        columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
-        marks = ", ".join("%s" for _ in fields)
         target = ", ".join(_column(model, n)[1] for n in conflict)
         changes = [f"{_column(model, n)[1]} = excluded.{_column(model, n)[1]}" for n in set]
         for name in add:
             column = _column(model, name)[1]
             changes.append(f"{column} = existing.{column} + excluded.{column}")
-        return (
-            f"INSERT INTO {model._meta.db_table} AS existing ({columns}) VALUES ({marks})"
-            f" ON CONFLICT ({target}) DO UPDATE SET {', '.join(changes)}"
-        )
+        return f" ON CONFLICT ({target}) DO UPDATE SET {', '.join(changes)}"
 
-    sql = _sql_text(key, build)
-    _run(sql, [f.get_db_prep_save(f.pre_save(instance, add=True), connection) for f in fields])
+    tail = _sql_text(("upsert", model, tuple(conflict), tuple(set), tuple(add)), build)
+    _run(head + tail, params)
 
 
 def rows_update(
     model: type[Model],
     where: dict[str, Any],
     *,
-    set: dict[str, Any] | None = None,  # noqa: A002 - reads as SQL
+    set: dict[str, Any] | None = None,
     add: dict[str, int] | None = None,
 ) -> int | None:
     """UPDATE the rows matching `where` (column = value, all of them): `set` columns to values,
