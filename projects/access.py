@@ -18,15 +18,21 @@ EVERY_MEMBER = frozenset({Role.LEAD, Role.REVIEWER, Role.ANNOTATOR})
 LABELERS = EVERY_MEMBER
 
 
+def _roles_remembered(user: AbstractBaseUser) -> dict[int, str | None]:
+    """The user's roles read so far in this request, by project id (kept on the user object)."""
+    roles = getattr(user, "_project_roles", None)
+    if roles is None:
+        roles = user._project_roles = {}
+    return roles
+
+
 def project_role(*, user: AbstractBaseUser, project: Project) -> str | None:
     """The user's role in the project, or None. Superusers act as leads everywhere."""
     if not user.is_authenticated:
         return None
     if user.is_superuser:
         return Role.LEAD
-    cache = getattr(user, "_project_roles", None)
-    if cache is None:
-        cache = user._project_roles = {}
+    cache = _roles_remembered(user)
     if project.pk not in cache:
         cache[project.pk] = (
             Membership.objects.filter(project=project, user=user)
@@ -55,10 +61,7 @@ def project_with_role(
     params = [user.pk, item_id if project_id is None else project_id]
     project = next(iter(Project.objects.raw(sql, params)), None)
     if project is not None and user.is_authenticated:
-        roles = getattr(user, "_project_roles", None)
-        if roles is None:
-            roles = user._project_roles = {}
-        roles[project.pk] = project.member_role
+        _roles_remembered(user)[project.pk] = project.member_role
     return project
 
 
