@@ -12,9 +12,10 @@ transaction; the counts come from the database, so concurrent imports never doub
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from enum import Enum
+from itertools import repeat
 from typing import Any, Protocol
 
 import orjson
@@ -49,18 +50,18 @@ def _json_text(value: Any) -> str:
     return orjson.dumps(value).decode().replace("\\", "\\\\")
 
 
-def _copy_lines(rows: Sequence[NewItem]) -> str:
-    lines = []
-    append = lines.append
+def _copy_lines(rows: Sequence[NewItem], leads: Iterable[str], tail: str = "") -> str:
+    """The rows in COPY's text format: each row's lead column (the stage's sequence number, or
+    the project id), its values of the other ROW_COLUMNS, then `tail` (more columns, each led by
+    a tab)."""
     null = "\\N"
-    for seq, row in enumerate(rows):
-        append(
-            f"{seq}\t{_copy_escape(row.external_id)}\t{_json_text(row.data)}\t{row.priority}\t"
-            f"{null if row.gold is None else _json_text(row.gold)}\t"
-            f"{null if row.width is None else row.width}\t"
-            f"{null if row.height is None else row.height}\n"
-        )
-    return "".join(lines)
+    return "".join(
+        f"{lead}\t{_copy_escape(row.external_id)}\t{_json_text(row.data)}\t{row.priority}\t"
+        f"{null if row.gold is None else _json_text(row.gold)}\t"
+        f"{null if row.width is None else row.width}\t"
+        f"{null if row.height is None else row.height}{tail}\n"
+        for lead, row in zip(leads, rows, strict=False)
+    )
 
 
 def _default_columns() -> tuple[list[str], list[Any]]:
@@ -109,16 +110,7 @@ def _copy_direct(cursor, project_id: int, rows: Sequence[NewItem]) -> bool:
     defaults = [_copy_text(value) for value in values]
     if None in defaults:
         return False
-    tail = "".join(f"\t{text}" for text in defaults) + "\n"
-    head = f"{project_id}\t"
-    null = "\\N"
-    text = "".join(
-        f"{head}{_copy_escape(row.external_id)}\t{_json_text(row.data)}\t{row.priority}\t"
-        f"{null if row.gold is None else _json_text(row.gold)}\t"
-        f"{null if row.width is None else row.width}\t"
-        f"{null if row.height is None else row.height}{tail}"
-        for row in rows
-    )
+    text = _copy_lines(rows, repeat(str(project_id)), "".join(f"\t{d}" for d in defaults))
     columns = ", ".join(ROW_COLUMNS + tuple(names))
     try:
         with (
@@ -154,7 +146,7 @@ def _insert_postgresql_staged(cursor, project_id: int, rows: Sequence[NewItem], 
     )
     # ON COMMIT DELETE ROWS empties the stage after each batch (a rolled-back one too).
     with cursor.cursor.copy(f"COPY {STAGE_TABLE} FROM STDIN") as copy:
-        copy.write(_copy_lines(rows))
+        copy.write(_copy_lines(rows, map(str, range(len(rows)))))
     names, values = _default_columns()
     cursor.execute(
         f"INSERT INTO {ITEM_TABLE} ({', '.join(ROW_COLUMNS + tuple(names))}) "
