@@ -43,7 +43,7 @@ from django.utils import timezone
 from labeling.models import Annotation, AnnotatorStats, Assignment
 from projects.direct_sql import row_upsert, rows_update, writes_batched
 from projects.item_order import ItemSequence, ItemShuffle, annotator_shuffle_offset
-from projects.models import ITEM_FRESH, ITEM_STARTED, Item, Prediction, Project
+from projects.models import ITEM_STARTED, Item, Prediction, Project, item_fresh
 
 # Expired assignments released per call (the rest go on the next call).
 EXPIRE_BATCH = 200
@@ -91,12 +91,12 @@ def _locking(queryset: QuerySet[Item]) -> QuerySet[Item]:
     return queryset.select_for_update(skip_locked=True, of=("self",))
 
 
-def _ordering_keys(project: Project) -> list:
-    if project.ordering == Project.Ordering.PRIORITY:
+def _ordering_keys(ordering: str) -> list:
+    if ordering == Project.Ordering.PRIORITY:
         return ["-priority", "id"]
-    if project.ordering == Project.Ordering.UNCERTAINTY:
+    if ordering == Project.Ordering.UNCERTAINTY:
         return [F("prediction_score").asc(nulls_last=True), "id"]
-    if project.ordering == Project.Ordering.RANDOM:
+    if ordering == Project.Ordering.RANDOM:
         return [ItemShuffle("id"), "id"]
     return [ItemSequence("id")]
 
@@ -109,24 +109,33 @@ def started_candidates(project: Project, annotator) -> QuerySet[Item]:
         annotation_count__lt=F("extra_slots") + project.overlap - F("assigned_count")
     )
     return candidates.filter(_not_touched_by(annotator)).order_by(
-        F("annotation_count").desc(), *_ordering_keys(project)
+        F("annotation_count").desc(), *_ordering_keys(project.ordering)
     )
 
 
 def fresh_candidates(project: Project, annotator) -> list[QuerySet[Item]]:
     """Untouched items in the project's ordering, each queryset read along a partial index;
-    the first row of the first non-empty one is the next item."""
-    fresh = Item.objects.filter(ITEM_FRESH, project=project).filter(_not_touched_by(annotator))
+    the first row of the first non-empty one is the next item. Items still filed under an
+    earlier ordering (projects.item_filing is refiling them) come after, in that ordering."""
+    fresh = Item.objects.filter(project=project).filter(_not_touched_by(annotator))
+    filed = fresh.filter(item_fresh(project.ordering))
     if project.ordering != Project.Ordering.RANDOM:
-        return [fresh.order_by(*_ordering_keys(project))]
-    # Random: the annotator reads the shuffled order from their own offset, then wraps around;
-    # both halves are plain index range scans.
-    offset = annotator_shuffle_offset(annotator.pk)
-    shuffled = fresh.alias(shuffle=ItemShuffle("id"))
-    return [
-        shuffled.filter(shuffle__gte=offset).order_by("shuffle", "id"),
-        shuffled.filter(shuffle__lt=offset).order_by("shuffle", "id"),
+        own = [filed.order_by(*_ordering_keys(project.ordering))]
+    else:
+        # Random: the annotator reads the shuffled order from their own offset, then wraps
+        # around; both halves are plain index range scans.
+        offset = annotator_shuffle_offset(annotator.pk)
+        shuffled = filed.alias(shuffle=ItemShuffle("id"))
+        own = [
+            shuffled.filter(shuffle__gte=offset).order_by("shuffle", "id"),
+            shuffled.filter(shuffle__lt=offset).order_by("shuffle", "id"),
+        ]
+    refiling = [
+        fresh.filter(item_fresh(ordering)).order_by(*_ordering_keys(ordering))
+        for ordering in Project.Ordering.values
+        if ordering != project.ordering
     ]
+    return own + refiling
 
 
 def _candidate_statements(project: Project, annotator) -> list[tuple[str, tuple]]:
@@ -162,7 +171,7 @@ def _gold_candidate(project: Project, annotator) -> Item | None:
     gold = Item.objects.filter(project=project, gold__isnull=False).filter(
         _not_touched_by(annotator)
     )
-    return _locking(gold.order_by(*_ordering_keys(project))).first()
+    return _locking(gold.order_by(*_ordering_keys(project.ordering))).first()
 
 
 def gold_due(*, project: Project, stats: AnnotatorStats) -> bool:

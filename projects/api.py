@@ -20,7 +20,7 @@ from projects.label_schema import LabelSchema, SchemaError
 from projects.members import membership_set
 from projects.models import ImportJob, Item, Membership, Project
 from projects.predictions import PredictionsRefused, predictions_create
-from projects.tasks import import_job_enqueue
+from projects.tasks import import_job_enqueue, items_refile_if_reordered
 
 
 class ProjectSerializer(serializers.ModelSerializer):
@@ -212,6 +212,12 @@ class ProjectViewSet(
         with transaction.atomic():
             project = serializer.save(created_by=self.request.user)
             membership_set(project=project, user=self.request.user, role=Membership.Role.LEAD)
+
+    def perform_update(self, serializer):
+        previous_ordering = serializer.instance.ordering
+        with transaction.atomic():
+            project = serializer.save()
+            items_refile_if_reordered(project, previous_ordering)
 
     @extend_schema(request=MemberSerializer, responses={201: MemberSerializer})
     @action(detail=True, methods=["get", "post"], serializer_class=MemberSerializer)

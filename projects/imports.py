@@ -38,6 +38,7 @@ from projects.importers.rows import (
     record_to_row,
 )
 from projects.items import ItemRow, ItemRowParser, RowError, items_create_batch
+from projects.items_bulk import project_lock_for_items
 from projects.label_schema import LabelSchema
 from projects.models import ImportChunk, ImportJob, ImportRowError, Project
 
@@ -228,6 +229,11 @@ def import_batch_commit(*, job: ImportJob, chunk: ImportChunk, batch: Batch) -> 
             # crash only means the chunk resumes a batch earlier: no need to wait for the flush.
             with connection.cursor() as cursor:
                 cursor.execute("SET LOCAL synchronous_commit TO OFF")
+        # The project before the chunk, in the order Project.delete takes them: no deadlock.
+        try:
+            project_lock_for_items(job.project_id)
+        except Project.DoesNotExist:
+            raise ChunkStopped("the project was deleted") from None
         position = (
             ImportChunk.objects.select_for_update()
             .filter(pk=chunk.pk)

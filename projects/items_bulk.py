@@ -22,10 +22,11 @@ import orjson
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
-from projects.models import Item
+from projects.models import Item, Project
 
 STAGE_TABLE = "quorum_item_stage"
 ITEM_TABLE = Item._meta.db_table
+PROJECT_TABLE = Project._meta.db_table
 # The columns an import writes from each row; every other column gets its model default.
 ROW_COLUMNS = ("project_id", "external_id", "data", "priority", "gold", "width", "height")
 UNIQUE_VIOLATION = "23505"  # PostgreSQL's SQLSTATE
@@ -64,15 +65,18 @@ def _copy_lines(rows: Sequence[NewItem], leads: Iterable[str], tail: str = "") -
     )
 
 
-def _default_columns() -> tuple[list[str], list[Any]]:
-    """The other columns of the item table and their defaults, ready for the database (read
-    from the model each time, so a field added to Item needs no change here)."""
+def _default_columns(queue_ordering: str) -> tuple[list[str], list[Any]]:
+    """The other columns of the item table and their values for a new item of a project with
+    that queue ordering: the model's defaults otherwise, ready for the database (read from the
+    model each time, so a field added to Item needs no change here)."""
     names, values = [], []
     now = timezone.now()
     for field in Item._meta.concrete_fields:
         if field.primary_key or field.column in ROW_COLUMNS:
             continue
-        if getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False):
+        if field.name == "queue_ordering":
+            value = queue_ordering
+        elif getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False):
             value = now
         elif field.has_default():
             value = field.get_default()
@@ -103,10 +107,9 @@ def _copy_text(value: Any) -> str | None:
     return None
 
 
-def _copy_direct(cursor, project_id: int, rows: Sequence[NewItem]) -> bool:
+def _copy_direct(cursor, project_id: int, rows: Sequence[NewItem], names, values) -> bool:
     """Copy the rows straight into the item table. False, with nothing written, when one of
     their external ids is already taken (by the project or by a transaction committing now)."""
-    names, values = _default_columns()
     defaults = [_copy_text(value) for value in values]
     if None in defaults:
         return False
@@ -130,15 +133,22 @@ def _ids_distinct(rows: Sequence[NewItem]) -> bool:
     return len({row.external_id for row in rows}) == len(rows)
 
 
-def _insert_postgresql(project_id: int, rows: Sequence[NewItem], want_ids: bool):
+def _insert_postgresql(project_id: int, rows: Sequence[NewItem], want_ids: bool, defaults):
+    names, values = defaults
     with connection.cursor() as cursor:
         # The ids of the created rows come back only from the staging path's RETURNING.
-        if not want_ids and _ids_distinct(rows) and _copy_direct(cursor, project_id, rows):
+        if (
+            not want_ids
+            and _ids_distinct(rows)
+            and _copy_direct(cursor, project_id, rows, names, values)
+        ):
             return len(rows), {}
-        return _insert_postgresql_staged(cursor, project_id, rows, want_ids)
+        return _insert_postgresql_staged(cursor, project_id, rows, want_ids, names, values)
 
 
-def _insert_postgresql_staged(cursor, project_id: int, rows: Sequence[NewItem], want_ids: bool):
+def _insert_postgresql_staged(
+    cursor, project_id: int, rows: Sequence[NewItem], want_ids: bool, names, values
+):
     cursor.execute(
         f"CREATE TEMPORARY TABLE IF NOT EXISTS {STAGE_TABLE} (seq integer, external_id text, "
         "data jsonb, priority integer, gold jsonb, width integer, height integer) "
@@ -147,7 +157,6 @@ def _insert_postgresql_staged(cursor, project_id: int, rows: Sequence[NewItem], 
     # ON COMMIT DELETE ROWS empties the stage after each batch (a rolled-back one too).
     with cursor.cursor.copy(f"COPY {STAGE_TABLE} FROM STDIN") as copy:
         copy.write(_copy_lines(rows, map(str, range(len(rows)))))
-    names, values = _default_columns()
     cursor.execute(
         f"INSERT INTO {ITEM_TABLE} ({', '.join(ROW_COLUMNS + tuple(names))}) "
         "SELECT %s, external_id, data, priority, gold, width, height"
@@ -162,7 +171,7 @@ def _insert_postgresql_staged(cursor, project_id: int, rows: Sequence[NewItem], 
     return cursor.rowcount, {}
 
 
-def _insert_sqlite(project_id: int, rows: Sequence[NewItem], want_ids: bool):
+def _insert_sqlite(project_id: int, rows: Sequence[NewItem], want_ids: bool, defaults):
     external_ids = [row.external_id for row in rows]
     existing: set[str] = set()
     if want_ids:
@@ -171,8 +180,7 @@ def _insert_sqlite(project_id: int, rows: Sequence[NewItem], want_ids: bool):
                 "external_id", flat=True
             )
         )
-    names, values = _default_columns()
-    defaults = tuple(values)
+    names, values = defaults
     dumps = orjson.dumps
     params = [
         (
@@ -183,7 +191,7 @@ def _insert_sqlite(project_id: int, rows: Sequence[NewItem], want_ids: bool):
             None if row.gold is None else dumps(row.gold).decode(),
             row.width,
             row.height,
-            *defaults,
+            *values,
         )
         for row in rows
     ]
@@ -206,7 +214,8 @@ def _insert_sqlite(project_id: int, rows: Sequence[NewItem], want_ids: bool):
     return created, created_ids
 
 
-def _insert_orm(project_id: int, rows: Sequence[NewItem], want_ids: bool):
+def _insert_orm(project_id: int, rows: Sequence[NewItem], want_ids: bool, defaults):
+    queue_ordering = defaults[1][defaults[0].index("queue_ordering")]
     unique = {row.external_id: row for row in reversed(rows)}
     existing = set(
         Item.objects.filter(project_id=project_id, external_id__in=list(unique)).values_list(
@@ -222,6 +231,7 @@ def _insert_orm(project_id: int, rows: Sequence[NewItem], want_ids: bool):
             gold=row.gold,
             width=row.width,
             height=row.height,
+            queue_ordering=queue_ordering,
         )
         for external_id, row in reversed(unique.items())
         if external_id not in existing
@@ -246,8 +256,25 @@ def items_insert_new(
         return 0, {}
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("items_insert_new runs inside a transaction")
+    defaults = _default_columns(project_lock_for_items(project_id))
     if connection.vendor == "postgresql":
-        return _insert_postgresql(project_id, rows, want_ids)
+        return _insert_postgresql(project_id, rows, want_ids, defaults)
     if connection.vendor == "sqlite":
-        return _insert_sqlite(project_id, rows, want_ids)
-    return _insert_orm(project_id, rows, want_ids)
+        return _insert_sqlite(project_id, rows, want_ids, defaults)
+    return _insert_orm(project_id, rows, want_ids, defaults)
+
+
+def project_lock_for_items(project_id: int) -> str:
+    """Lock the project row for the transaction as its items' foreign key would (Item.project
+    has no database constraint), and answer its queue ordering, the one new items are filed
+    under. A shared lock: the project's deletion and any change to it, its ordering included,
+    wait for the transaction, so no item lands orphaned or filed under a replaced ordering.
+    Raises Project.DoesNotExist when the project is gone."""
+    # FOR SHARE, not FOR UPDATE: imports of the project's chunks run side by side.
+    lock = " FOR SHARE" if connection.features.has_select_for_update else ""
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT ordering FROM {PROJECT_TABLE} WHERE id = %s{lock}", [project_id])
+        found = cursor.fetchone()
+    if found is None:
+        raise Project.DoesNotExist(f"project {project_id} does not exist")
+    return found[0]

@@ -8,6 +8,8 @@ from celery import shared_task
 from django.db import InterfaceError, OperationalError, transaction
 
 from projects.imports import import_chunk_run, import_job_plan
+from projects.item_filing import items_refile
+from projects.models import Project
 
 CHUNK_BUSY_RETRY_SECONDS = 5
 CHUNK_BUSY_MAX_RETRIES = 720  # an hour of waiting for a chunk another task holds
@@ -40,3 +42,20 @@ def import_chunk_run_task(self, chunk_id: int) -> None:
 def import_job_enqueue(job_id: int) -> None:
     """Start the job once the transaction that created it commits."""
     transaction.on_commit(lambda: import_job_start_task.delay(job_id))
+
+
+@shared_task(
+    acks_late=True,
+    autoretry_for=(OperationalError, InterfaceError),
+    retry_backoff=True,
+    max_retries=10,
+)
+def items_refile_task(project_id: int) -> None:
+    items_refile(project_id=project_id)
+
+
+def items_refile_if_reordered(project: Project, previous_ordering: str) -> None:
+    """Refile the project's items once the transaction that changed its ordering commits."""
+    if project.ordering != previous_ordering:
+        project_id = project.pk
+        transaction.on_commit(lambda: items_refile_task.delay(project_id))

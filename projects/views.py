@@ -14,7 +14,7 @@ from projects.imports import ImportRefused, import_job_cancel, import_job_create
 from projects.members import membership_set
 from projects.models import ImportJob, Membership, Project
 from projects.progress import project_progress
-from projects.tasks import import_job_enqueue
+from projects.tasks import import_job_enqueue, items_refile_if_reordered
 
 
 def _project(request, pk, allowed) -> tuple[Project, str]:
@@ -60,9 +60,12 @@ def project_create(request):
 @login_required
 def project_settings(request, pk):
     project, _ = _project(request, pk, access.LEAD_ONLY)
+    previous_ordering = project.ordering  # the form writes the instance as it validates
     form = ProjectSettingsForm(request.POST or None, instance=project)
     if request.method == "POST" and form.is_valid():
-        form.save()
+        with transaction.atomic():
+            form.save()
+            items_refile_if_reordered(project, previous_ordering)
         messages.success(request, "Settings saved.")
         return redirect("project-detail", pk=project.pk)
     return render(request, "projects/project_settings.html", {"project": project, "form": form})

@@ -151,32 +151,38 @@ def test_annotators_see_no_lead_controls(client, project, annotator):
     assert client.post(f"/projects/{project.pk}/members/", {"username": "x"}).status_code == 403
 
 
-def test_lead_changes_settings_and_schema_on_the_settings_page(lead_client, project):
+def test_lead_changes_settings_and_schema_on_the_settings_page(
+    lead_client, project, django_capture_on_commit_callbacks
+):
+    item = ItemFactory(project=project)
     page = lead_client.get(f"/projects/{project.pk}/settings/").content.decode()
     assert "sentiment" in page  # the schema is shown as JSON
     schema = {"controls": [{"name": "mood", "kind": "choice", "labels": ["up", "down"]}]}
-    response = lead_client.post(
-        f"/projects/{project.pk}/settings/",
-        {
-            "name": "Renamed",
-            "instructions": "",
-            "overlap": 3,
-            "assignment_timeout": 600,
-            "ordering": "priority",
-            "review_policy": "all",
-            "auto_accept_threshold": 0.8,
-            "aggregation": "dawid_skene",
-            "gold_share": 0.1,
-            "prefill_predictions": "on",
-            "schema_json": json.dumps(schema),
-        },
-    )
+    with django_capture_on_commit_callbacks(execute=True):
+        response = lead_client.post(
+            f"/projects/{project.pk}/settings/",
+            {
+                "name": "Renamed",
+                "instructions": "",
+                "overlap": 3,
+                "assignment_timeout": 600,
+                "ordering": "priority",
+                "review_policy": "all",
+                "auto_accept_threshold": 0.8,
+                "aggregation": "dawid_skene",
+                "gold_share": 0.1,
+                "prefill_predictions": "on",
+                "schema_json": json.dumps(schema),
+            },
+        )
     assert response.status_code == 302
     project.refresh_from_db()
     assert (project.name, project.overlap, project.ordering) == ("Renamed", 3, "priority")
     assert (project.auto_accept_threshold, project.gold_share) == (0.8, 0.1)
     assert project.prefill_predictions is True
     assert project.label_schema["controls"][0]["name"] == "mood"
+    item.refresh_from_db()
+    assert item.queue_ordering == "priority"  # refiled for the queue's new ordering
 
 
 def test_settings_refuse_a_bad_schema_and_shares_out_of_range(lead_client, project):
