@@ -91,10 +91,21 @@ def job_start(project, lead, path: Path):
     return job
 
 
+def _peak_rss(process: psutil.Process) -> int:
+    """The process's peak RSS in bytes, as the kernel keeps it (VmHWM): exact, not sampled."""
+    with open(f"/proc/{process.pid}/status") as status:
+        for line in status:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) * 1024
+    return 0
+
+
 class RssWatcher(threading.Thread):
-    """Samples a worker's memory: the peak RSS of its pool processes (where imports run), of its
-    main process, and of the whole tree (a plain sum: pages the pool shares with the main
-    process since the fork count once per process, so this overstates the total)."""
+    """A worker's memory: the peak RSS of its pool processes (where imports run), of its main
+    process, and of the whole tree (a plain sum: pages the pool shares with the main process
+    since the fork count once per process, so this overstates the total). The kernel's peaks
+    are reset at the start and read once a second (a pool process may be replaced meanwhile),
+    so watching costs the benchmark almost nothing."""
 
     def __init__(self, pid: int):
         super().__init__(daemon=True)
@@ -102,19 +113,32 @@ class RssWatcher(threading.Thread):
         self.peak_pool = 0
         self.peak_main = 0
         self.peak_tree = 0
-        self.running = True
+        self.stopped = threading.Event()
+        for process in self._tree():
+            with open(f"/proc/{process.pid}/clear_refs", "w") as clear:
+                clear.write("5")  # resets VmHWM to the current RSS
+
+    def _tree(self) -> list[psutil.Process]:
+        return [self.root, *self.root.children(recursive=True)]
+
+    def _read(self) -> None:
+        try:
+            main = _peak_rss(self.root)
+            pool = [_peak_rss(p) for p in self.root.children(recursive=True)]
+        except (psutil.NoSuchProcess, FileNotFoundError, ProcessLookupError):
+            return
+        self.peak_main = max(self.peak_main, main)
+        self.peak_pool = max(self.peak_pool, *pool, 0)
+        self.peak_tree = max(self.peak_tree, main + sum(pool))
 
     def run(self) -> None:
-        while self.running:
-            try:
-                main = self.root.memory_info().rss
-                pool = [p.memory_info().rss for p in self.root.children(recursive=True)]
-            except psutil.NoSuchProcess:
-                main, pool = 0, []
-            self.peak_main = max(self.peak_main, main)
-            self.peak_pool = max(self.peak_pool, *pool, 0)
-            self.peak_tree = max(self.peak_tree, main + sum(pool))
-            time.sleep(0.05)
+        while not self.stopped.wait(1.0):
+            self._read()
+
+    def stop(self) -> None:
+        self.stopped.set()
+        self.join()
+        self._read()
 
 
 def job_wait(job_id: int, timeout: float = 1800):
@@ -173,8 +197,7 @@ def postgres_bench(args, work: Path) -> None:
                 job = job_wait(job_start(project, lead, path).pk)
                 elapsed = time.perf_counter() - started
                 job.bench_started_at = started_at
-                watcher.running = False
-                watcher.join()
+                watcher.stop()
                 ok = job.status == "done" and job.created_count == args.rows
                 print(
                     f"postgresql {fmt:5s} {args.rows:>9,} rows ({size_mb:.0f} MB, "
