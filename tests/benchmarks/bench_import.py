@@ -141,6 +141,16 @@ class RssWatcher(threading.Thread):
         self._read()
 
 
+def checkpoint() -> None:
+    """Start each run from a checkpoint: otherwise one falls at a random point of the run and
+    the writes after it log full page images (runs then differed by a quarter). The import's
+    own writes still bring on the checkpoints they cause."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("CHECKPOINT")  # needs a superuser or pg_checkpoint, as here
+
+
 def job_wait(job_id: int, timeout: float = 1800):
     from projects.models import ImportJob
 
@@ -190,6 +200,7 @@ def postgres_bench(args, work: Path) -> None:
                 (write_jsonl if fmt == "jsonl" else write_csv)(path, args.rows)
                 size_mb = path.stat().st_size / 1e6
                 project, lead = project_make(f"bench-{fmt}")
+                checkpoint()
                 watcher = RssWatcher(worker.pid)
                 watcher.start()
                 started = time.perf_counter()
