@@ -163,7 +163,14 @@ class Item(models.Model):
             ),
         ]
         indexes = [
-            models.Index(fields=["project", "status", "id"], name="item_queue_seq"),
+            # Items past "open", by status (review, exports, listings). Open items, most of a
+            # project, reach the queue through the partial indexes below, so an import (all
+            # open) does not write this index at all.
+            models.Index(
+                fields=["project", "status", "id"],
+                name="item_status_seq",
+                condition=~models.Q(status="open"),
+            ),
             # The queue (labeling.queue) reads only these partial indexes, so the next item is
             # found in time independent of the project's size: "fresh" items nobody holds or
             # answered, one index per ordering, each holding the items filed under it; "started"
