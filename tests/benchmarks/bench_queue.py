@@ -3,8 +3,6 @@
 Builds a throw-away PostgreSQL database `<DATABASE_URL's name>_bench_queue` and fills three
 projects by COPY (10,000, 100,000 and 1,000,000 items). For each project it prints:
 
-- EXPLAIN ANALYZE of the next-item queries (the plan's index and its execution time), for every
-  ordering: the time must not grow with the project's size;
 - next-item latency, p50/p95/p99, with 32 annotators (32 processes, one connection each) working
   at once: each arrives at a random moment, asks for an item, answers it, and "thinks" a random
   while (exponential, mean --think seconds; real annotators think for seconds). Each process
@@ -12,6 +10,9 @@ projects by COPY (10,000, 100,000 and 1,000,000 items). For each project it prin
   (its connection, Django's and the queue's caches); the first call's time is printed apart;
 - the same 32 all asking at the same instant (a burst, no think time): on 2 cores that is mostly
   waiting for the CPU, so it shows how the queue degrades, beyond the target's scenario;
+- EXPLAIN ANALYZE of the next-item queries (the plan's index and its execution time), for every
+  ordering: the time must not grow with the project's size. The project is switched to each
+  ordering in turn and its items refiled (projects.item_filing), which is timed too;
 - then, under gunicorn (--workers x --threads, default 2 x 4) on a fresh project: one client
   submitting (p50), 8 clients submitting at once (annotations/s), and 8 annotators doing
   next+submit over 200 items with overlap 1 (cycles/s, and how many items went to two
@@ -117,13 +118,14 @@ def items_copy(project_id: int, count: int, done_share: float = 0.0) -> float:
     (a project half way through: the queue must not walk over the finished ones); seconds."""
     from django.db import connection
 
-    from projects.models import Item
+    from projects.models import Item, Project
 
     table = Item._meta.db_table
     columns = (
         "project_id, external_id, data, priority, status, annotation_count, assigned_count, "
-        "extra_slots, skip_count, prediction_score, created_at"
+        "extra_slots, skip_count, prediction_score, queue_ordering, created_at"
     )
+    ordering = Project.objects.values_list("ordering", flat=True).get(pk=project_id)
     rng = random.Random(project_id)
     done = int(count * done_share)
     started = time.perf_counter()
@@ -137,7 +139,7 @@ def items_copy(project_id: int, count: int, done_share: float = 0.0) -> float:
             state = "resolved\t1" if n < done else "open\t0"
             buffer.write(
                 f"{project_id}\tp{project_id}-{n}\t{data}\t{rng.randint(0, 9)}\t{state}\t0\t0\t0\t"
-                f"{rng.random():.6f}\t2026-01-01 00:00:00+00\n"
+                f"{rng.random():.6f}\t{ordering}\t2026-01-01 00:00:00+00\n"
             )
             if (n + 1) % COPY_CHUNK == 0:
                 copy.write(buffer.getvalue())
@@ -158,16 +160,29 @@ def execution_ms(plan: list[str]) -> float:
 
 
 def explain_next(project, annotator) -> list[str]:
-    """EXPLAIN ANALYZE each next-item query (in a rolled-back transaction: they lock rows)."""
+    """EXPLAIN ANALYZE each next-item query (in a rolled-back transaction: they lock rows), in
+    every ordering: the project is switched to each in turn and its items refiled, timed (what
+    a lead changing the ordering waits for, in the background), then switched back."""
     from django.db import transaction
 
     from labeling.queue import fresh_candidates, started_candidates
+    from projects.item_filing import items_refile
     from projects.models import Project
+
+    def reorder(ordering: str) -> str:
+        Project.objects.filter(pk=project.pk).update(ordering=ordering)
+        project.ordering = ordering
+        started = time.perf_counter()
+        moved = items_refile(project_id=project.pk)
+        return (
+            f"    {ordering:<12} refiled {moved:,} items in {time.perf_counter() - started:.1f} s"
+        )
 
     lines = []
     original = project.ordering
-    for ordering in Project.Ordering.values:
-        project.ordering = ordering
+    for ordering in [original] + [o for o in Project.Ordering.values if o != original]:
+        if ordering != project.ordering:
+            lines.append(reorder(ordering))
         queries = [("started", started_candidates(project, annotator))] + [
             ("fresh", q) for q in fresh_candidates(project, annotator)
         ]
@@ -192,7 +207,7 @@ def explain_next(project, annotator) -> list[str]:
             lines.append(f"    {ordering:<12} {label:<8} {scan:<62} {execution_ms(plan):6.3f} ms")
             if label == "fresh":
                 break  # random's wrap-around half is only read when the first half is empty
-    project.ordering = original
+    lines.append(reorder(original))
     return lines
 
 
@@ -335,9 +350,6 @@ def queue_size_run(size: int, args) -> None:
     seconds = items_copy(project.pk, size, done_share=0.5)
     users = annotators_make(project, ANNOTATORS, prefix=f"q{project.pk}")
     print(f"\n== {size:,} items, the first half already resolved (COPY {seconds:.1f}s)")
-    print("  EXPLAIN ANALYZE of the next-item queries (the items scan, database time, best of 3):")
-    for line in explain_next(project, users[0]):
-        print(line)
     alone_next, alone_submit, _, _ = queue_concurrent(project, users[:1], seconds=4, think=0)
     print("  1 annotator alone, back to back:")
     print(f"    next    {percentiles(alone_next)}")
@@ -365,6 +377,10 @@ def queue_size_run(size: int, args) -> None:
     print(f"    next    {percentiles(burst)}")
     over = Item.objects.filter(project=project, annotation_count__gt=project.overlap).count()
     print(f"  items with more annotations than the overlap: {over}")
+    # Last: refiling the items for each ordering leaves dead rows the runs above should not meet.
+    print("  EXPLAIN ANALYZE of the next-item queries (the items scan, database time, best of 3):")
+    for line in explain_next(project, users[0]):
+        print(line)
 
 
 # ---- the API under gunicorn ---------------------------------------------------------------
