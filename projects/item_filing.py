@@ -9,7 +9,7 @@ queue serves the items already refiled first and the others after them, in their
 
 from __future__ import annotations
 
-from django.db import transaction
+from django.db import connection, transaction
 
 from projects.items_bulk import project_lock_for_items
 from projects.models import Item, Project
@@ -34,5 +34,11 @@ def items_refile(*, project_id: int) -> int:
             in_range = items if upto is None else items.filter(pk__lte=upto)
             moved += in_range.exclude(queue_ordering=ordering).update(queue_ordering=ordering)
         if upto is None:
-            return moved
+            break
         after = upto
+    if moved and connection.vendor == "postgresql":
+        # The planner's statistics still see the items under the old ordering: its estimates
+        # for the fresh indexes would be wrong until autovacuum's next pass.
+        with connection.cursor() as cursor:
+            cursor.execute(f"ANALYZE {Item._meta.db_table}")
+    return moved

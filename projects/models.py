@@ -191,9 +191,13 @@ class Item(models.Model):
                 name="item_fresh_uncertain",
                 condition=item_fresh(Project.Ordering.UNCERTAINTY),
             ),
+            # The id too, as the queue orders by it after the shuffle (ids past 2**31 share
+            # positions): the index then gives that order itself, never a sort of the whole
+            # project, whatever the planner's statistics say.
             models.Index(
                 models.F("project"),
                 ItemShuffle("id"),
+                models.F("id"),
                 name="item_fresh_shuffle",
                 condition=item_fresh(Project.Ordering.RANDOM),
             ),

@@ -111,6 +111,7 @@ class Migration(migrations.Migration):
             index=models.Index(
                 models.F("project"),
                 projects.item_order.ItemShuffle("id"),
+                models.F("id"),
                 condition=models.Q(
                     ("annotation_count", 0),
                     ("assigned_count", 0),
