@@ -101,13 +101,17 @@ def test_items_not_yet_refiled_are_served_after_the_refiled_ones():
     assert served_in_order(project) == [high.pk, low.pk, old_a.pk, old_b.pk]
 
 
-def batch_held_open(project_id: int, held: threading.Event, release: threading.Event):
-    """A thread inserting a batch of items and keeping its transaction open until released."""
+@pytest.fixture
+def batch_in_flight():
+    """A project, and a thread inserting a batch of its items whose transaction stays open
+    until the test calls `finish` (which waits for the commit), or ends."""
+    project = ProjectFactory()
+    held, release = threading.Event(), threading.Event()
 
     def body():
         try:
             with transaction.atomic():
-                items_insert_new(project_id=project_id, rows=rows(1, 2, 3))
+                items_insert_new(project_id=project.pk, rows=rows(1, 2, 3))
                 held.set()
                 release.wait(10)
         finally:
@@ -116,15 +120,19 @@ def batch_held_open(project_id: int, held: threading.Event, release: threading.E
     thread = threading.Thread(target=body)
     thread.start()
     assert held.wait(10)
-    return thread
+
+    def finish():
+        release.set()
+        thread.join(10)
+
+    yield project, finish
+    finish()
 
 
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
-def test_a_project_deleted_while_a_batch_of_its_items_goes_in_keeps_no_orphans():
-    project = ProjectFactory()
-    held, release = threading.Event(), threading.Event()
-    batch = batch_held_open(project.pk, held, release)
+def test_a_project_deleted_while_a_batch_of_its_items_goes_in_keeps_no_orphans(batch_in_flight):
+    project, finish = batch_in_flight
 
     def delete():
         try:
@@ -136,8 +144,7 @@ def test_a_project_deleted_while_a_batch_of_its_items_goes_in_keeps_no_orphans()
     deleter.start()
     deleter.join(0.5)
     assert deleter.is_alive()  # waits for the batch: it locked the project row
-    release.set()
-    batch.join(10)
+    finish()
     deleter.join(10)
     assert not Project.objects.filter(pk=project.pk).exists()
     assert not Item.objects.filter(project_id=project.pk).exists()
@@ -145,17 +152,12 @@ def test_a_project_deleted_while_a_batch_of_its_items_goes_in_keeps_no_orphans()
 
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
-def test_batches_of_one_project_go_in_side_by_side():
-    project = ProjectFactory()
-    held, release = threading.Event(), threading.Event()
-    batch = batch_held_open(project.pk, held, release)
-    try:
-        with transaction.atomic():
-            with connection.cursor() as cursor:
-                cursor.execute("SET LOCAL lock_timeout = '2s'")
-            other = [ItemRow(external_id="other", data={"text": "t"})]
-            assert items_insert_new(project_id=project.pk, rows=other) == (1, {})
-    finally:
-        release.set()
-        batch.join(10)
+def test_batches_of_one_project_go_in_side_by_side(batch_in_flight):
+    project, finish = batch_in_flight
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL lock_timeout = '2s'")
+        other = [ItemRow(external_id="other", data={"text": "t"})]
+        assert items_insert_new(project_id=project.pk, rows=other) == (1, {})
+    finish()
     assert Item.objects.filter(project=project).count() == 4
