@@ -214,8 +214,7 @@ def _insert_sqlite(project_id: int, rows: Sequence[NewItem], want_ids: bool, def
     return created, created_ids
 
 
-def _insert_orm(project_id: int, rows: Sequence[NewItem], want_ids: bool, defaults):
-    queue_ordering = defaults[1][defaults[0].index("queue_ordering")]
+def _insert_orm(project_id: int, rows: Sequence[NewItem], want_ids: bool, queue_ordering: str):
     unique = {row.external_id: row for row in reversed(rows)}
     existing = set(
         Item.objects.filter(project_id=project_id, external_id__in=list(unique)).values_list(
@@ -256,12 +255,12 @@ def items_insert_new(
         return 0, {}
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("items_insert_new runs inside a transaction")
-    defaults = _default_columns(project_lock_for_items(project_id))
+    queue_ordering = project_lock_for_items(project_id)
     if connection.vendor == "postgresql":
-        return _insert_postgresql(project_id, rows, want_ids, defaults)
+        return _insert_postgresql(project_id, rows, want_ids, _default_columns(queue_ordering))
     if connection.vendor == "sqlite":
-        return _insert_sqlite(project_id, rows, want_ids, defaults)
-    return _insert_orm(project_id, rows, want_ids, defaults)
+        return _insert_sqlite(project_id, rows, want_ids, _default_columns(queue_ordering))
+    return _insert_orm(project_id, rows, want_ids, queue_ordering)
 
 
 def project_lock_for_items(project_id: int) -> str:

@@ -100,8 +100,6 @@ class Membership(models.Model):
 
 # Item states the queue's partial indexes cover (see Item.Meta.indexes and labeling.queue).
 ITEM_FRESH = models.Q(status="open", gold__isnull=True, annotation_count=0, assigned_count=0)
-
-
 ITEM_STARTED = models.Q(status="open", gold__isnull=True) & (
     models.Q(annotation_count__gt=0) | models.Q(assigned_count__gt=0)
 )
@@ -121,7 +119,7 @@ class Item(models.Model):
 
     # No index of its own: (project, external_id) and the queue indexes lead with it, and each
     # index costs every import and every queue write. No database constraint either: its check
-    # locks the project row once per inserted row, a fifth of an import's time in PostgreSQL.
+    # locks the project row once per inserted row, about a quarter of an import's time.
     # Django still cascades deletes; item inserts lock the project row once per batch instead
     # (projects.items_bulk.project_lock_for_items) and Project.delete locks it first, so a
     # project deleted during an import leaves no orphan items.

@@ -54,8 +54,11 @@ def items_refile_task(project_id: int) -> None:
     items_refile(project_id=project_id)
 
 
-def items_refile_if_reordered(project: Project, previous_ordering: str) -> None:
-    """Refile the project's items once the transaction that changed its ordering commits."""
-    if project.ordering != previous_ordering:
-        project_id = project.pk
-        transaction.on_commit(lambda: items_refile_task.delay(project_id))
+def items_refile_if_reordered(project: Project, previous_ordering: str) -> bool:
+    """Refile the project's items once the transaction that changed its ordering commits;
+    whether it did change."""
+    if project.ordering == previous_ordering:
+        return False
+    project_id = project.pk
+    transaction.on_commit(lambda: items_refile_task.delay(project_id))
+    return True

@@ -65,8 +65,10 @@ def project_settings(request, pk):
     if request.method == "POST" and form.is_valid():
         with transaction.atomic():
             form.save()
-            items_refile_if_reordered(project, previous_ordering)
+            reordered = items_refile_if_reordered(project, previous_ordering)
         messages.success(request, "Settings saved.")
+        if reordered:
+            messages.info(request, "The queue takes up the new ordering as the items are refiled.")
         return redirect("project-detail", pk=project.pk)
     return render(request, "projects/project_settings.html", {"project": project, "form": form})
 

@@ -176,6 +176,8 @@ def test_lead_changes_settings_and_schema_on_the_settings_page(
             },
         )
     assert response.status_code == 302
+    page = lead_client.get(response.url).content.decode()
+    assert "as the items are refiled" in page  # the lead learns the queue re-sorts
     project.refresh_from_db()
     assert (project.name, project.overlap, project.ordering) == ("Renamed", 3, "priority")
     assert (project.auto_accept_threshold, project.gold_share) == (0.8, 0.1)
