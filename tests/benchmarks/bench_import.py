@@ -142,9 +142,9 @@ class RssWatcher(threading.Thread):
 
 
 def checkpoint() -> None:
-    """Start each run from a checkpoint: otherwise one falls at a random point of the run and
-    the writes after it log full page images (runs then differed by a quarter). The import's
-    own writes still bring on the checkpoints they cause."""
+    """Start each run from a checkpoint, so one left due by the setup does not fall in the run
+    (the writes after a checkpoint log full page images). The import's own writes still bring
+    on the checkpoints they cause."""
     from django.db import connection
 
     with connection.cursor() as cursor:
