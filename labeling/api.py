@@ -15,7 +15,7 @@ from labeling.history import annotation_can_edit, annotations_of_annotator
 from labeling.models import Annotation, Assignment, Draft, Resolution
 from labeling.queue import QueueError, assignment_next, assignment_skip
 from projects import access
-from projects.api import ItemSerializer, id_from_url, project_for
+from projects.api import ItemSerializer, id_from_url, project_checked, project_for
 from projects.label_schema import ResultError
 from projects.models import Item, Project
 
@@ -123,10 +123,7 @@ def item_stub_for(request: Request, pk, allowed: frozenset) -> Item:
     """An Item holding only its id and its project (404 if there is no such item), once the
     caller's role in that project is checked (403)."""
     item_id = id_from_url(pk)
-    project = access.project_with_role(user=request.user, item_id=item_id)
-    if project is None:
-        raise Http404("No such item.")
-    access.project_check_role(user=request.user, project=project, allowed=allowed)
+    project = project_checked(request, allowed, item_id=item_id)
     return Item(pk=item_id, project_id=project.pk, project=project)
 
 

@@ -180,13 +180,25 @@ def id_from_url(pk) -> int:
     return int(text)
 
 
-def project_for(request: Request, pk, allowed: frozenset) -> Project:
-    """Load a project the user may see (404 otherwise) and check their role (403)."""
-    project = access.project_with_role(user=request.user, project_id=id_from_url(pk))
+def project_checked(
+    request: Request,
+    allowed: frozenset,
+    *,
+    project_id: int | None = None,
+    item_id: int | None = None,
+) -> Project:
+    """The project, or the item's project (404 if there is none), once the caller's role in it
+    is checked (403)."""
+    project = access.project_with_role(user=request.user, project_id=project_id, item_id=item_id)
     if project is None:
-        raise Http404("No such project.")
+        raise Http404("No such project." if item_id is None else "No such item.")
     access.project_check_role(user=request.user, project=project, allowed=allowed)
     return project
+
+
+def project_for(request: Request, pk, allowed: frozenset) -> Project:
+    """Load a project the user may see (404 otherwise) and check their role (403)."""
+    return project_checked(request, allowed, project_id=id_from_url(pk))
 
 
 class ProjectViewSet(
