@@ -114,12 +114,9 @@ class RssWatcher(threading.Thread):
         self.peak_main = 0
         self.peak_tree = 0
         self.stopped = threading.Event()
-        for process in self._tree():
+        for process in [self.root, *self.root.children(recursive=True)]:
             with open(f"/proc/{process.pid}/clear_refs", "w") as clear:
                 clear.write("5")  # resets VmHWM to the current RSS
-
-    def _tree(self) -> list[psutil.Process]:
-        return [self.root, *self.root.children(recursive=True)]
 
     def _read(self) -> None:
         try:
