@@ -16,6 +16,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from labeling.consensus import item_resolve
+from labeling.consensus_models import consensus_answers_moved
 from labeling.gold import gold_score
 from labeling.models import Annotation, Assignment, Draft, Resolution
 from labeling.queue import annotator_stats_add
@@ -87,6 +88,8 @@ def annotation_submit(
             Draft.objects.filter(pk=locked_item.my_draft_id).delete()
         with writes_batched():  # the resolution, if any, and the item row
             _item_update(item=locked_item, annotator=annotator, annotation=annotation, new=created)
+        # Last, so the counter's row lock is held only until the commit just after.
+        consensus_answers_moved(project=project)
     return annotation, created
 
 

@@ -13,23 +13,24 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from django.core.cache import cache
+from django.contrib.auth.hashers import UNUSABLE_PASSWORD_PREFIX
 from django.db import transaction
+from django.db.models import Avg
 
 from labeling.aggregation import ControlOutcome, control_aggregate
 from labeling.aggregation.base import is_empty, mean_pairwise
 from labeling.aggregation.choice import choice_similarity
-from labeling.annotation_codes import choice_codes_load, control_label_values
-from labeling.dawid_skene import dawid_skene_fit, item_posteriors
-from labeling.models import Annotation, Resolution
+from labeling.annotation_codes import control_label_values
+from labeling.consensus_models import (
+    DEFAULT_ACCURACY,
+    ConsensusModel,
+    answers_posterior,
+    consensus_model_current,
+)
+from labeling.models import Annotation, Assignment, Resolution
 from projects.direct_sql import row_insert, rows_select, rows_update
-from projects.label_schema import CHOICE, Control, LabelSchema
-from projects.models import Item, Project
-
-# Refit the project's Dawid-Skene model when its annotations changed by more than this share
-# (small projects refit on every change: it costs milliseconds).
-DAWID_SKENE_REFIT_SHARE = 0.05
-DAWID_SKENE_ALWAYS_REFIT_BELOW = 10_000
+from projects.label_schema import CHOICE, PAIRWISE, Control, LabelSchema
+from projects.models import Item, Membership, Project
 
 
 @dataclass
@@ -41,6 +42,8 @@ class ItemOutcome:
     used_dawid_skene: bool = False
     controls: dict[str, dict] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    confidence: float | None = None  # the weakest choice control's
+    model_version: int | None = None  # the Dawid-Skene model that weighed the answers
 
 
 def answer_canonical(value):
@@ -65,95 +68,80 @@ def results_aggregate(
     results: list[dict],
     choice_override: dict[str, ControlOutcome] | None = None,
 ) -> ItemOutcome:
-    """Aggregate answers control by control. choice_override replaces the vote for some controls."""
-    unanimous = len(results) == 1 or results_unanimous(results, schema)
-    if unanimous:
+    """Aggregate answers control by control. choice_override replaces the vote for some controls
+    (Dawid-Skene, weighted vote): it applies to unanimous and single answers too."""
+    single = len(results) == 1
+    unanimous = single or results_unanimous(results, schema)
+    override = choice_override or {}
+    choice_like = {c.name for c in schema.controls if c.kind in (CHOICE, PAIRWISE)}
+    if unanimous and not override:
         return ItemOutcome(
             result={k: v for k, v in results[0].items() if not is_empty(v)},
-            agreement=None if len(results) == 1 else 1.0,
+            agreement=None if single else 1.0,
             unanimous=True,
             decided=True,
             controls={
-                c.name: {"agreement": None if len(results) == 1 else 1.0, "decided": True}
+                c.name: {
+                    "agreement": None if single else 1.0,
+                    "decided": True,
+                    "confidence": 1.0 if c.name in choice_like else None,
+                }
                 for c in schema.controls
             },
+            confidence=1.0 if choice_like else None,
         )
     final: dict[str, Any] = {}
     controls: dict[str, dict] = {}
     notes: list[str] = []
     agreements: list[float] = []
-    used_dawid_skene = False
+    confidences: list[float] = []
     for control in schema.controls:
         answers = [r.get(control.name) for r in results]
-        outcome = (choice_override or {}).get(control.name) or control_aggregate(control, answers)
-        used_dawid_skene |= control.name in (choice_override or {})
+        if control.name in override:
+            outcome = override[control.name]
+        elif unanimous:
+            outcome = ControlOutcome(
+                value=answers[0],
+                agreement=None if single else 1.0,
+                decided=True,
+                confidence=1.0 if control.name in choice_like else None,
+            )
+        else:
+            outcome = control_aggregate(control, answers)
         controls[control.name] = {
             "agreement": None if outcome.agreement is None else float(outcome.agreement),
             "decided": bool(outcome.decided),
+            "confidence": outcome.confidence,
         }
         if outcome.agreement is not None:
             agreements.append(outcome.agreement)
+        if outcome.confidence is not None and outcome.decided:
+            confidences.append(outcome.confidence)
         if not outcome.decided:
             notes.append(f"{control.name}: {outcome.note}")
         elif not is_empty(outcome.value):
             final[control.name] = outcome.value
+    # Not unanimous: the weakest control decides whether a human must look.
+    agreement = min(agreements) if agreements and not unanimous else None
+    if unanimous and not single:
+        agreement = 1.0
     return ItemOutcome(
         result=final,
-        # The weakest control decides whether a human must look.
-        agreement=min(agreements) if agreements else None,
-        unanimous=False,
+        agreement=agreement,
+        unanimous=unanimous,
         decided=not notes,
-        used_dawid_skene=used_dawid_skene,
+        used_dawid_skene=bool(override),
         controls=controls,
         notes=notes,
+        confidence=min(confidences) if confidences else None,
     )
-
-
-def _dawid_skene_key(project: Project, control: Control) -> str:
-    return f"quorum:dawid-skene:{project.pk}:{project.created_at.timestamp()}:{control.name}"
-
-
-def dawid_skene_models_forget(*, project: Project) -> None:
-    """Drop the cached models so the next resolution refits on the whole project."""
-    schema = LabelSchema(project.label_schema)
-    cache.delete_many([_dawid_skene_key(project, c) for c in schema.controls if c.kind == CHOICE])
-
-
-def _dawid_skene_model(project: Project, control: Control, annotators: set[int]) -> dict:
-    """The project's fitted Dawid-Skene model for one control, cached until the data moves."""
-    key = _dawid_skene_key(project, control)
-    count = Annotation.objects.filter(project=project).count()
-    model = cache.get(key)
-    stale = (
-        model is None
-        or (count < DAWID_SKENE_ALWAYS_REFIT_BELOW and model["count"] != count)
-        or abs(count - model["count"]) > DAWID_SKENE_REFIT_SHARE * model["count"]
-        or not annotators <= model["annotators"].keys()
-    )
-    if stale:
-        codes = choice_codes_load(project=project, control=control).answered()
-        fit = dawid_skene_fit(
-            items=codes.items,
-            annotators=codes.annotators,
-            labels=codes.labels,
-            n_items=codes.n_items,
-            n_annotators=codes.n_annotators,
-            n_labels=codes.n_labels,
-        )
-        model = {
-            "count": count,
-            "annotators": {int(a): i for i, a in enumerate(codes.annotator_ids)},
-            "priors": fit.priors,
-            "errors": fit.errors,
-        }
-        cache.set(key, model, timeout=24 * 3600)
-    return model
 
 
 def choice_dawid_skene(
-    project: Project, control: Control, annotations: list[tuple[int, dict]]
+    control: Control, annotations: list[tuple[int, dict]], model: ConsensusModel
 ) -> ControlOutcome:
-    """The item's answer to a single-choice control by the project's Dawid-Skene model."""
+    """The item's answer to a single-choice control by the project's stored Dawid-Skene model:
+    unanimous and single answers too (the model may know those annotators are unreliable)."""
     label_values = control_label_values(control)
     lookup = {v: i for i, v in enumerate(label_values)}
     answers = [(who, r.get(control.name)) for who, r in annotations]
@@ -161,24 +149,17 @@ def choice_dawid_skene(
     agreement = mean_pairwise([a for _, a in answers], choice_similarity)
     if not given:
         return ControlOutcome(value=None, agreement=agreement, decided=True)
-    model = _dawid_skene_model(project, control, annotators={who for who, _ in given})
-    codes = [(model["annotators"].get(who), label) for who, label in given]
-    codes = [(a, label) for a, label in codes if a is not None]
-    posterior = item_posteriors(
-        model["priors"],
-        model["errors"],
-        np.zeros(len(codes), dtype=np.int64),
-        np.array([a for a, _ in codes], dtype=np.int64),
-        np.array([label for _, label in codes], dtype=np.int64),
-        1,
-    )[0]
-    order = np.argsort(-posterior)
+    posterior = answers_posterior(
+        model.control(control.name, label_values), given, len(label_values)
+    )
+    order = np.argsort(-posterior, kind="stable")
     decided = bool(len(order) == 1 or posterior[order[0]] - posterior[order[1]] > 1e-12)
     return ControlOutcome(
         value=label_values[order[0]] if decided else None,
         agreement=agreement,
         decided=decided,
         note="" if decided else "Dawid-Skene posterior tied",
+        confidence=float(posterior[order[0]]),
     )
 
 
@@ -218,9 +199,16 @@ def resolution_record(*, item: Item, **fields) -> Resolution:
 
 
 def item_outcome(
-    *, item: Item, annotations: list[tuple[int, int, dict]] | None = None
+    *,
+    item: Item,
+    annotations: list[tuple[int, int, dict]] | None = None,
+    model: ConsensusModel | None = None,
 ) -> ItemOutcome:
-    """Aggregate the item's annotations [(annotation id, annotator id, result)] without saving."""
+    """Aggregate the item's annotations [(annotation id, annotator id, result)] without saving.
+
+    In a Dawid-Skene project every single-choice control is decided by the stored model's
+    posterior, whatever the answers (model: the project's current one unless given).
+    """
     project: Project = item.project
     if annotations is None:
         annotations = list(
@@ -231,15 +219,100 @@ def item_outcome(
     schema = LabelSchema(project.label_schema)
     results = [r for _, _, r in annotations]
     override = {}
-    # Unanimous answers need no model: skip the (possibly refitted) project-wide EM.
-    disputed = len(results) > 1 and not results_unanimous(results, schema)
-    if project.aggregation == Project.Aggregation.DAWID_SKENE and disputed:
-        for control in schema.controls:
-            if control.kind == CHOICE:
-                override[control.name] = choice_dawid_skene(
-                    project, control, [(who, r) for _, who, r in annotations]
-                )
-    return results_aggregate(schema, results, override)
+    choices = [c for c in schema.controls if c.kind == CHOICE]
+    if project.aggregation == Project.Aggregation.DAWID_SKENE and choices:
+        model = model or consensus_model_current(project=project)
+        answers = [(who, r) for _, who, r in annotations]
+        for control in choices:
+            override[control.name] = choice_dawid_skene(control, answers, model)
+    outcome = results_aggregate(schema, results, override)
+    if override:
+        outcome.model_version = model.version
+    return outcome
+
+
+def more_answers_possible(*, item: Item) -> bool:
+    """Whether a tied item may ask for one more answer: below the project's max_overlap, and
+    some member who can sign in has neither answered, nor held, nor skipped it."""
+    project: Project = item.project
+    if project.overlap + item.extra_slots >= max(project.max_overlap, project.overlap):
+        return False
+    return (
+        Membership.objects.filter(project_id=project.pk, user__is_active=True)
+        .exclude(user__password__startswith=UNUSABLE_PASSWORD_PREFIX)
+        .exclude(user_id__in=Annotation.objects.filter(item_id=item.pk).values("annotator_id"))
+        .exclude(user_id__in=Assignment.objects.filter(item_id=item.pk).values("annotator_id"))
+        .exists()
+    )
+
+
+def annotator_weights(
+    *, project: Project, annotators: set[int], model: ConsensusModel, control: Control
+) -> dict[int, float]:
+    """Each annotator's vote weight: accuracy on gold where they answered gold, else the
+    Dawid-Skene reliability of the stored model, else the default annotator's."""
+    gold = dict(
+        Annotation.objects.filter(
+            project_id=project.pk, annotator_id__in=annotators, gold_score__isnull=False
+        )
+        .values("annotator_id")
+        .annotate(accuracy=Avg("gold_score"))
+        .values_list("annotator_id", "accuracy")
+    )
+    fitted = model.control(control.name, control_label_values(control))
+    weights = {}
+    for who in annotators:
+        weight = gold.get(who)
+        if weight is None and fitted is not None:
+            weight = fitted.reliability(who)
+        weights[who] = DEFAULT_ACCURACY if weight is None else float(weight)
+    return weights
+
+
+def choice_weighted_vote(
+    control: Control, annotations: list[tuple[int, dict]], weights: dict[int, float]
+) -> ControlOutcome:
+    """Votes summed by annotator weight; a tie that remains goes to the label listed first."""
+    order = {v: i for i, v in enumerate(control_label_values(control))}
+    totals: dict[Any, float] = {}
+    for who, result in annotations:
+        value = result.get(control.name)
+        value = None if is_empty(value) else value
+        totals[value] = totals.get(value, 0.0) + weights.get(who, DEFAULT_ACCURACY)
+    winner = min(totals, key=lambda v: (-totals[v], order.get(v, len(order))))
+    total = sum(totals.values())
+    return ControlOutcome(
+        value=winner,
+        agreement=mean_pairwise([r.get(control.name) for _, r in annotations], choice_similarity),
+        decided=True,
+        confidence=totals[winner] / total if total > 0 else None,
+    )
+
+
+def tie_weighted_vote(
+    *, item: Item, outcome: ItemOutcome, annotations: list[tuple[int, int, dict]]
+) -> ItemOutcome | None:
+    """The outcome with every tied choice-like control decided by weighted vote; None when a
+    control of another kind is undecided (free text, shapes: a person must merge those)."""
+    project: Project = item.project
+    schema = LabelSchema(project.label_schema)
+    tied = [c for c in schema.controls if not outcome.controls[c.name]["decided"]]
+    if any(c.kind not in (CHOICE, PAIRWISE) for c in tied):
+        return None
+    model = consensus_model_current(project=project)
+    answers = [(who, r) for _, who, r in annotations]
+    override = {}
+    for control in schema.controls:
+        if control in tied:
+            weights = annotator_weights(
+                project=project, annotators={w for w, _ in answers}, model=model, control=control
+            )
+            override[control.name] = choice_weighted_vote(control, answers, weights)
+        elif project.aggregation == Project.Aggregation.DAWID_SKENE and control.kind == CHOICE:
+            override[control.name] = choice_dawid_skene(control, answers, model)
+    weighed = results_aggregate(schema, [r for _, _, r in annotations], override)
+    weighed.model_version = model.version
+    return weighed
 
 
 def item_resolve(
@@ -248,14 +321,20 @@ def item_resolve(
     only_if_changed: bool = False,
     status_write: bool = True,
     annotations: list[tuple[int, int, dict]] | None = None,
+    model: ConsensusModel | None = None,
 ) -> Resolution | None:
     """Resolve a fully annotated item, or send it to review. Returns the new resolution row.
+
+    With no review (review_policy none), a tie asks for one more answer while the project's
+    max_overlap and its annotators allow (the item goes back to the queue), and is then decided
+    by the annotators' weighted vote.
 
     only_if_changed: record nothing when the outcome is the item's current resolution already.
     status_write=False: only set item.status; the caller, inside the same transaction, writes it
     along with its own changes to the item row.
     annotations: the item's [(annotation id, annotator id, result)] in id order, when the caller
     knows them all already (read from the database otherwise).
+    model: the Dawid-Skene model to use (the project's current one unless given).
     """
     if annotations is None:
         annotations = rows_select(
@@ -263,33 +342,73 @@ def item_resolve(
         )
     if not annotations:
         return None
-    outcome = item_outcome(item=item, annotations=annotations)
-    if len(annotations) == 1:
+    project: Project = item.project
+    outcome = item_outcome(item=item, annotations=annotations, model=model)
+    if outcome.used_dawid_skene:
+        method = Resolution.Method.DAWID_SKENE
+    elif len(annotations) == 1:
         method = Resolution.Method.SINGLE
     elif outcome.unanimous:
         method = Resolution.Method.UNANIMOUS
-    elif outcome.used_dawid_skene:
-        method = Resolution.Method.DAWID_SKENE
     else:
         method = Resolution.Method.MAJORITY
-    reason = review_reason(item.project, outcome)
+    if not outcome.decided and project.review_policy == Project.ReviewPolicy.NONE:
+        if more_answers_possible(item=item):
+            return _one_more_answer(
+                item=item, outcome=outcome, method=method, status_write=status_write
+            )
+        weighed = tie_weighted_vote(item=item, outcome=outcome, annotations=annotations)
+        if weighed is not None:
+            outcome, method = weighed, Resolution.Method.WEIGHTED_VOTE
+    reason = review_reason(project, outcome)
     state = Resolution.State.PENDING if reason else Resolution.State.ACCEPTED
     status = Item.Status.IN_REVIEW if reason else Item.Status.RESOLVED
     if only_if_changed:
         current = item.resolutions.filter(is_current=True).values_list("result", "state").first()
         if current == (outcome.result, state):
             return None
+    details = {"controls": outcome.controls, "annotations": [a for a, _, _ in annotations]}
+    if outcome.model_version is not None:
+        details["model_version"] = outcome.model_version
     with transaction.atomic(savepoint=False):  # no savepoint needed: all or nothing
         resolution = resolution_record(
             item=item,
             result=outcome.result,
             method=method,
             agreement=outcome.agreement,
+            confidence=outcome.confidence,
             state=state,
             reason=reason[:500],
-            details={"controls": outcome.controls, "annotations": [a for a, _, _ in annotations]},
+            details=details,
         )
         if status_write:
             rows_update(Item, {"pk": item.pk}, set={"status": status})
         item.status = status
+    return resolution
+
+
+def _one_more_answer(*, item: Item, outcome: ItemOutcome, method: str, status_write: bool):
+    """Dynamic overlap: the tied item wants one more answer and goes back to the queue (the
+    queue serves items whose answers are fewer than overlap + extra_slots)."""
+    slots = item.project.overlap + item.extra_slots + 1
+    with transaction.atomic(savepoint=False):
+        resolution = resolution_record(
+            item=item,
+            result=outcome.result,
+            method=method,
+            agreement=outcome.agreement,
+            confidence=outcome.confidence,
+            state=Resolution.State.SENT_BACK,
+            reason=(
+                f"tie, one more answer asked ({slots} of at most {item.project.max_overlap}): "
+                + "; ".join(outcome.notes)
+            )[:500],
+            details={"controls": outcome.controls},
+        )
+        changes = {"extra_slots": item.extra_slots + 1}
+        if status_write:
+            changes["status"] = Item.Status.OPEN
+        rows_update(Item, {"pk": item.pk}, set=changes)
+        item.extra_slots += 1
+        item.status = Item.Status.OPEN
     return resolution

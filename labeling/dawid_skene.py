@@ -44,14 +44,6 @@ def _posteriors_from(log_likelihood: np.ndarray) -> np.ndarray:
     return scaled / scaled.sum(axis=1, keepdims=True)
 
 
-def item_posteriors(priors, errors, items, annotators, labels, n_items) -> np.ndarray:
-    """E-step for a few items (one item being resolved), given a fitted model."""
-    with np.errstate(divide="ignore"):
-        log_errors = np.log2(errors[annotators, labels, :])
-    log_prior = np.log2(np.maximum(priors, EPS))[None, :]
-    return _posteriors_from(log_prior + _per_item_sums(items, log_errors, n_items))
-
-
 def dawid_skene_fit(
     *,
     items: np.ndarray,
@@ -62,8 +54,13 @@ def dawid_skene_fit(
     n_labels: int,
     max_iterations: int = 100,
     tolerance: float = 1e-7,
+    known_items: np.ndarray | None = None,
+    known_labels: np.ndarray | None = None,
 ) -> DawidSkeneFit:
     """Fit on codes, one entry per annotation; stop once no posterior moves more than tolerance.
+
+    known_items/known_labels: items whose true label is known (gold, a reviewer's decision);
+    their posteriors are held at that label, so the confusion matrices learn from them.
 
     Each annotation is a (annotator, given label) "cell"; the sparse items x cells count matrix
     turns both EM steps into one sparse product each, whatever the number of annotations.
@@ -93,11 +90,19 @@ def dawid_skene_fit(
     votes = (answers @ selector).toarray()
     totals = votes.sum(axis=1, keepdims=True)
     posteriors = votes / np.where(totals > 0, totals, 1)
+    known = None
+    if known_items is not None and len(known_items):
+        known = np.zeros((len(known_items), n_labels))
+        known[np.arange(len(known_items)), np.asarray(known_labels, dtype=np.int64)] = 1.0
+        known_items = np.asarray(known_items, dtype=np.int64)
+        posteriors[known_items] = known
     priors = posteriors.mean(axis=0)
     errors = m_step(posteriors)
     iterations = 0
     for iterations in range(1, max_iterations + 1):  # noqa: B007 (kept for the result)
         updated = e_step(priors, errors)
+        if known is not None:
+            updated[known_items] = known
         priors = updated.mean(axis=0)
         errors = m_step(updated)
         moved = float(np.abs(updated - posteriors).max()) if updated.size else 0.0

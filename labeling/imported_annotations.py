@@ -5,6 +5,10 @@ projects.import_hooks (LabelingConfig.ready). It runs inside the import batch's 
 for items that batch created: a re-run or a resumed job never adds an annotation twice.
 Annotators are matched by email (else created), or, when the export names only a numeric user id,
 a user `labelstudio-<id>` stands in; each becomes an annotator of the project if not a member.
+An answer with no annotator (no `completed_by`, 0 or null) becomes its own anonymous annotator
+(one per answer and task), or is refused, as the import's options say. Every answer refused (an
+invalid result, a second answer by the same annotator to a task, an anonymous one refused) is
+counted and gets a line in the job's error report.
 """
 
 from __future__ import annotations
@@ -16,8 +20,9 @@ from django.contrib.auth import get_user_model
 from django.db.models import F
 
 from labeling.consensus import item_resolve
+from labeling.consensus_models import consensus_answers_moved, consensus_model_current
 from labeling.models import Annotation
-from projects.import_hooks import CarriedAnnotations
+from projects.import_hooks import ANONYMOUS_REFUSE, AnnotationsStored, CarriedAnnotations
 from projects.label_schema import LabelSchema, ResultError
 from projects.models import Item, Membership, Project
 
@@ -51,18 +56,41 @@ def imported_annotator(*, annotator: dict[str, Any], cache: dict) -> Any:
     return user
 
 
+def _anonymous(annotator: dict[str, Any]) -> bool:
+    email = (annotator.get("email") or "").strip()
+    return not email and annotator.get("id") in (None, "", 0, "0")
+
+
+def _anonymous_annotators(project: Project, wanted: list[tuple[int, int]]) -> dict:
+    """One user per (item, nth anonymous answer), made in bulk: distinct annotators per task."""
+    user_model = get_user_model()
+    names = {key: f"anonymous-p{project.pk}-i{key[0]}-{key[1]}" for key in wanted}
+    existing = {u.username: u for u in user_model.objects.filter(username__in=list(names.values()))}
+    missing = []
+    for name in names.values():
+        if name not in existing:
+            user = user_model(username=name)
+            user.set_unusable_password()
+            missing.append(user)
+    existing.update({u.username: u for u in user_model.objects.bulk_create(missing)})
+    return {key: existing[name] for key, name in names.items()}
+
+
 def imported_annotations_store(
-    project: Project, carried: list[CarriedAnnotations]
-) -> list[tuple[int, str]]:
-    """Store carried annotations; return (line, problem) for each one refused."""
+    project: Project, carried: list[CarriedAnnotations], options: dict
+) -> AnnotationsStored:
+    """Store carried annotations; count what is stored and refused (each refusal a line)."""
     schema = LabelSchema(project.label_schema)
+    refuse_anonymous = options.get("anonymous_answers") == ANONYMOUS_REFUSE
     users: dict[str, Any] = {}
-    problems: list[tuple[int, str]] = []
-    new: list[Annotation] = []
-    members = set(Membership.objects.filter(project=project).values_list("user_id", flat=True))
+    report = AnnotationsStored()
+    accepted: list[tuple[CarriedAnnotations, dict, dict, Any]] = []
+    anonymous_wanted: list[tuple[int, int]] = []
     for entry in carried:
-        seen = set()
+        seen: dict[Any, Any] = {}
+        anonymous_count = 0
         for annotation in entry.annotations:
+            source = annotation.get("source_id")
             try:
                 result = schema.validate(
                     annotation.get("result"),
@@ -71,31 +99,64 @@ def imported_annotations_store(
                     height=entry.height,
                 )
             except ResultError as exc:
-                problems.append((entry.line, f"annotation {annotation.get('source_id')}: {exc}"))
+                report.problems.append((entry.line, f"annotation {source}: {exc}"))
+                report.skipped += 1
                 continue
-            user = imported_annotator(annotator=annotation.get("annotator") or {}, cache=users)
+            annotator = annotation.get("annotator") or {}
+            if _anonymous(annotator):
+                if refuse_anonymous:
+                    report.problems.append(
+                        (entry.line, f"annotation {source}: no annotator (completed_by), refused")
+                    )
+                    report.skipped += 1
+                    continue
+                anonymous_count += 1
+                key = (entry.item_id, anonymous_count)
+                anonymous_wanted.append(key)
+                accepted.append((entry, annotation, result, key))
+                continue
+            user = imported_annotator(annotator=annotator, cache=users)
             if user.pk in seen:
-                continue  # one annotation per annotator and item
-            seen.add(user.pk)
-            if user.pk not in members:
-                Membership.objects.get_or_create(
-                    project=project, user=user, defaults={"role": Membership.Role.ANNOTATOR}
+                report.problems.append(
+                    (
+                        entry.line,
+                        f"annotation {source}: a second answer by {user.username} to this task, "
+                        f"skipped (annotation {seen[user.pk]} is kept)",
+                    )
                 )
-                members.add(user.pk)
-            new.append(
-                Annotation(
-                    project=project,
-                    item_id=entry.item_id,
-                    annotator=user,
-                    result=result,
-                    lead_time=max(float(annotation.get("lead_time") or 0.0), 0.0),
-                )
+                report.skipped += 1
+                continue
+            seen[user.pk] = source
+            accepted.append((entry, annotation, result, user))
+    anonymous = _anonymous_annotators(project, anonymous_wanted) if anonymous_wanted else {}
+    members = set(Membership.objects.filter(project=project).values_list("user_id", flat=True))
+    new: list[Annotation] = []
+    new_members: list[Membership] = []
+    for entry, annotation, result, who in accepted:
+        user = anonymous[who] if isinstance(who, tuple) else who
+        if user.pk not in members:
+            new_members.append(
+                Membership(project=project, user=user, role=Membership.Role.ANNOTATOR)
             )
+            members.add(user.pk)
+        new.append(
+            Annotation(
+                project=project,
+                item_id=entry.item_id,
+                annotator=user,
+                result=result,
+                lead_time=max(float(annotation.get("lead_time") or 0.0), 0.0),
+            )
+        )
+    Membership.objects.bulk_create(new_members, ignore_conflicts=True)
     Annotation.objects.bulk_create(new)
+    report.carried = len(new)
+    consensus_answers_moved(project=project, count=len(new))
     per_item = Counter(a.item_id for a in new)
     for item_id, count in per_item.items():
         Item.objects.filter(pk=item_id).update(annotation_count=F("annotation_count") + count)
+    model = consensus_model_current(project=project) if per_item else None
     for item in Item.objects.filter(pk__in=list(per_item)).select_related("project"):
         if item.annotation_count >= project.overlap + item.extra_slots:
-            item_resolve(item=item)
-    return problems
+            item_resolve(item=item, model=model)
+    return report

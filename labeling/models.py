@@ -119,6 +119,7 @@ class Resolution(models.Model):
         DAWID_SKENE = "dawid_skene", "Dawid-Skene"
         REVIEWER = "reviewer", "Reviewer"
         SINGLE = "single", "Single annotation"
+        WEIGHTED_VOTE = "weighted_vote", "Weighted vote"
 
     class State(models.TextChoices):
         ACCEPTED = "accepted", "Accepted"  # the item's final answer
@@ -129,6 +130,9 @@ class Resolution(models.Model):
     result = models.JSONField()
     method = models.CharField(max_length=20, choices=Method.choices)
     agreement = models.FloatField(null=True, blank=True)
+    # How sure the machine is of its choice labels: the Dawid-Skene posterior of the chosen
+    # label (the weakest choice control's), or the winner's share of the (weighted) votes.
+    confidence = models.FloatField(null=True, blank=True)
     reviewer = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -175,3 +179,69 @@ class Draft(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["item", "annotator"], name="draft_once_per_annotator"),
         ]
+
+
+class ConsensusState(models.Model):
+    """A project's answer counter and its fitted Dawid-Skene model (labeling.consensus_models).
+
+    `answer_changes` moves with every stored, edited or imported answer of a Dawid-Skene project,
+    so freshness is one comparison with `fitted_changes` (the counter the model was fitted at),
+    never a count of the project's annotations. `model_version` grows with each refit; the
+    model itself (per choice control: annotator codes, priors, confusion matrices) is `model`.
+    """
+
+    project = models.OneToOneField(
+        Project, on_delete=models.CASCADE, primary_key=True, related_name="+"
+    )
+    answer_changes = models.PositiveBigIntegerField(default=0)
+    fitted_changes = models.PositiveBigIntegerField(default=0)
+    model_version = models.PositiveIntegerField(default=0)
+    model = models.BinaryField(null=True, blank=True)
+    fitted_at = models.DateTimeField(null=True, blank=True)
+
+
+class ConsensusJob(models.Model):
+    """A refit of a project's model and the re-resolution of its items, run by a worker."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+
+    class Trigger(models.TextChoices):
+        REQUEST = "request", "Asked for by a lead"
+        IMPORT = "import", "An import carried answers"
+        REVIEW = "review", "A review decision"
+        SCHEDULE = "schedule", "Answers moved (schedule)"
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="+")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    trigger = models.CharField(max_length=20, choices=Trigger.choices, default=Trigger.REQUEST)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.QUEUED)
+    answers_count = models.PositiveBigIntegerField(default=0, help_text="Answers the fit read.")
+    items_count = models.PositiveBigIntegerField(default=0, help_text="Items the model decides.")
+    re_resolved_count = models.PositiveBigIntegerField(default=0)
+    model_version = models.PositiveIntegerField(null=True, blank=True)
+    message = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+
+class QualityReport(models.Model):
+    """The project's quality report (labeling.quality), computed by a worker, kept by version."""
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="+")
+    version = models.TextField()
+    report = models.JSONField()
+    computed_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-computed_at", "-id"]
+        indexes = [models.Index(fields=["project", "-computed_at"], name="quality_report_latest")]

@@ -7,16 +7,17 @@ multi-label and free-text controls walk their answers item by item.
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from datetime import timedelta
 from typing import Any
 
 import numpy as np
 from django.contrib.auth import get_user_model
-from django.core.cache import cache
 from django.db.models import Avg, Count, Max, Min
 from django.db.models.fields.json import KeyTextTransform, KeyTransform
 from django.db.models.functions import TruncDate, TruncHour
+from django.utils import timezone
 
 from labeling import agreement
 from labeling.aggregation.shapes import BOX_KIND, POLYGON_KIND
@@ -29,7 +30,7 @@ from labeling.annotation_codes import (
     rows_fetch,
 )
 from labeling.gold import SIMILARITY, gold_accuracy_by_annotator
-from labeling.models import Annotation, Assignment, Resolution
+from labeling.models import Annotation, Assignment, QualityReport, Resolution
 from labeling.project_aggregation import (
     choice_dawid_skene_fit,
     dawid_skene_aggregate,
@@ -393,16 +394,50 @@ def _quality_version(project: Project) -> str:
         last=Max("id"), finished=Max("finished_at")
     )
     items = Item.objects.filter(project=project).aggregate(n=Count("id"), last=Max("id"))
-    return repr((annotations, resolutions, assignments, items, project.label_schema))
+    # Keys sorted: PostgreSQL's jsonb gives them back in its own order.
+    schema = json.dumps(project.label_schema, sort_keys=True)
+    return repr((annotations, resolutions, assignments, items, schema))
 
 
-def project_quality_cached(*, project: Project) -> dict:
-    """project_quality, reused until the project's data changes (large projects take seconds)."""
-    key = f"quorum:quality:{project.pk}:{project.created_at.timestamp()}"
+def _jsonable(value):
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    return str(value)
+
+
+def quality_report_compute(*, project_id: int) -> QualityReport | None:
+    """Compute and keep the report of the project's data as it is now (run by a worker);
+    the newest report stays, older ones go."""
+    project = Project.objects.filter(pk=project_id).first()
+    if project is None:
+        return None
     version = _quality_version(project)
-    cached = cache.get(key)
-    if cached is not None and cached["version"] == version:
-        return cached["report"]
-    report = project_quality(project=project)
-    cache.set(key, {"version": version, "report": report}, timeout=3600)
-    return report
+    latest = QualityReport.objects.filter(project=project).first()
+    if latest is not None and latest.version == version:
+        return latest
+    report = json.loads(json.dumps(project_quality(project=project), default=_jsonable))
+    kept = QualityReport.objects.create(project=project, version=version, report=report)
+    QualityReport.objects.filter(project=project).exclude(pk=kept.pk).delete()
+    return kept
+
+
+def quality_report_latest(*, project: Project) -> tuple[QualityReport | None, bool]:
+    """(the newest kept report or None, whether it is of the project's data as it is now)."""
+    latest = QualityReport.objects.filter(project=project).first()
+    return latest, latest is not None and latest.version == _quality_version(project)
+
+
+def quality_report_payload(*, report: QualityReport | None, fresh: bool) -> dict:
+    """The report as served: its numbers, when it was computed, its age and whether a newer
+    one is being computed."""
+    now = timezone.now()
+    return {
+        **(report.report if report is not None else {}),
+        "computed_at": report.computed_at.isoformat() if report is not None else None,
+        "age_seconds": round((now - report.computed_at).total_seconds(), 1)
+        if report is not None
+        else None,
+        "refreshing": not fresh,
+    }

@@ -1,61 +1,154 @@
-"""Re-resolve a Dawid-Skene project's items with the model fitted on the whole project.
+"""Refit a project's Dawid-Skene model and re-resolve the items it now reads differently.
 
-item_resolve decides each item when its last annotation arrives, with the model as it was then;
-early items were decided by a model that had seen little. Refreshing fits the model on every
-annotation, finds in one vectorised pass the automatically resolved items whose label the model
-now reads differently, and re-resolves only those (history kept). Reviewers' decisions stay.
+Run by a worker (labeling.tasks), never inside a request or a submit: after an import that
+carried answers, after a reviewer's decision (a known answer changes the reliabilities), on a
+schedule when answers moved, and when a lead asks (POST .../resolutions/refresh/). Each run is a
+ConsensusJob row (queued, running, done or failed, with its counts) that the API serves.
+
+The refit stores a new model version (labeling.consensus_models); one vectorised pass then finds
+the automatically resolved items (unanimous and single answers included) whose label the model
+now reads differently, and only those are re-resolved (history kept). Reviewers' decisions stay.
 """
 
 from __future__ import annotations
 
+import logging
+
 import numpy as np
 from django.db import transaction
 from django.db.models.fields.json import KeyTextTransform
+from django.utils import timezone
 
 from labeling.annotation_codes import label_codes, rows_fetch
-from labeling.consensus import dawid_skene_models_forget, item_resolve
-from labeling.models import Resolution
-from labeling.project_aggregation import project_choice_aggregate
+from labeling.consensus import item_resolve
+from labeling.consensus_models import (
+    ModelFit,
+    consensus_model_current,
+    consensus_model_fit,
+    consensus_model_stale_projects,
+    model_used_by,
+)
+from labeling.models import ConsensusJob, Resolution
 from projects.label_schema import CHOICE, LabelSchema
 from projects.models import Item, Project
 
-AUTOMATIC = (Resolution.Method.MAJORITY, Resolution.Method.DAWID_SKENE)
+logger = logging.getLogger(__name__)
+
+AUTOMATIC = (
+    Resolution.Method.MAJORITY,
+    Resolution.Method.DAWID_SKENE,
+    Resolution.Method.UNANIMOUS,
+    Resolution.Method.SINGLE,
+    Resolution.Method.WEIGHTED_VOTE,
+)
+UNFINISHED = (ConsensusJob.Status.QUEUED, ConsensusJob.Status.RUNNING)
 
 
-def project_resolutions_refresh(*, project: Project) -> int:
-    """Return how many items got a new resolution."""
-    if project.aggregation != Project.Aggregation.DAWID_SKENE:
-        return 0
+def resolutions_changed(*, project: Project, fit: ModelFit) -> list[int]:
+    """Ids of the automatically resolved (or pending) items whose choice label the fit reads
+    differently from their current resolution."""
     schema = LabelSchema(project.label_schema)
-    choices = [c for c in schema.controls if c.kind == CHOICE]
-    if not choices:
-        return 0
-    dawid_skene_models_forget(project=project)
-    aggregates = project_choice_aggregate(project=project)
     automatic = Resolution.objects.filter(
         item__project=project, is_current=True, method__in=AUTOMATIC
-    )
+    ).exclude(state=Resolution.State.SENT_BACK)
     changed: set[int] = set()
-    for control in choices:
-        aggregate = aggregates[control.name]
+    for control in (c for c in schema.controls if c.kind == CHOICE):
+        control_fit = fit.controls[control.name]
+        if not len(control_fit.item_ids):
+            continue
         rows = rows_fetch(
             automatic.values_list("item_id", KeyTextTransform(control.name, "result"))
         )
         if not rows:
             continue
         item_ids, answers = (np.asarray(column) for column in zip(*rows, strict=True))
-        stored = label_codes(list(answers), aggregate.label_values)
-        where = np.clip(
-            np.searchsorted(aggregate.item_ids, item_ids), 0, len(aggregate.item_ids) - 1
+        item_ids = item_ids.astype(np.int64)
+        stored = label_codes(list(answers), control_fit.label_values)
+        ordered = np.sort(control_fit.posteriors, axis=1)
+        decided = (
+            ordered[:, -1] - ordered[:, -2] > 1e-12
+            if ordered.shape[1] > 1
+            else np.ones(len(ordered), dtype=bool)
         )
-        known = aggregate.item_ids[where] == item_ids
-        model = np.where(known & aggregate.decided[where], aggregate.labels[where], -2)
-        differs = known & (model != -2) & (model != stored)
+        labels = np.where(decided, control_fit.posteriors.argmax(axis=1), -2)
+        where = np.clip(np.searchsorted(control_fit.item_ids, item_ids), 0, len(labels) - 1)
+        known = control_fit.item_ids[where] == item_ids
+        differs = known & (labels[where] != stored)
         changed.update(int(i) for i in item_ids[differs])
-    refreshed = 0
-    for item_id in sorted(changed):
+    return sorted(changed)
+
+
+def project_resolutions_refresh(*, project: Project) -> ConsensusJob:
+    """Refit and re-resolve now, in this process (what the worker's job runs); the job row
+    records it."""
+    job = ConsensusJob.objects.create(project=project, status=ConsensusJob.Status.RUNNING)
+    consensus_job_run(job_id=job.pk)
+    job.refresh_from_db()
+    return job
+
+
+def consensus_refit(*, project: Project, job: ConsensusJob | None = None) -> dict[str, int]:
+    """Fit and store the project's model; in a Dawid-Skene project, re-resolve what changed."""
+    fit = consensus_model_fit(project=project)
+    counts = {"answers": fit.answers, "items": fit.items, "re_resolved": 0}
+    if job is not None:
+        ConsensusJob.objects.filter(pk=job.pk).update(
+            answers_count=fit.answers, items_count=fit.items, model_version=fit.version
+        )
+    if project.aggregation != Project.Aggregation.DAWID_SKENE:
+        return counts
+    model = consensus_model_current(project=project)
+    for item_id in resolutions_changed(project=project, fit=fit):
         with transaction.atomic():
             item = Item.objects.select_for_update().select_related("project").get(pk=item_id)
-            if item_resolve(item=item, only_if_changed=True) is not None:
-                refreshed += 1
-    return refreshed
+            if item_resolve(item=item, only_if_changed=True, model=model) is not None:
+                counts["re_resolved"] += 1
+    return counts
+
+
+def consensus_job_create(*, project: Project, trigger: str, user=None) -> ConsensusJob | None:
+    """A queued refit of the project, or None when one is queued already (it will read every
+    answer there is when it runs) or the project uses no model."""
+    if not model_used_by(project):
+        return None
+    if ConsensusJob.objects.filter(project=project, status=ConsensusJob.Status.QUEUED).exists():
+        return None
+    return ConsensusJob.objects.create(project=project, trigger=trigger, created_by=user)
+
+
+def consensus_job_run(*, job_id: int) -> None:
+    """Run a queued job: queued -> running -> done (with its counts) or failed (with why)."""
+    with transaction.atomic():
+        job = ConsensusJob.objects.select_for_update().select_related("project").get(pk=job_id)
+        if job.status not in UNFINISHED:
+            return
+        job.status = ConsensusJob.Status.RUNNING
+        job.started_at = timezone.now()
+        job.save(update_fields=["status", "started_at"])
+    try:
+        counts = consensus_refit(project=job.project, job=job)
+    except Exception as exc:
+        logger.exception("consensus job %s failed", job.pk)
+        ConsensusJob.objects.filter(pk=job.pk).update(
+            status=ConsensusJob.Status.FAILED,
+            message=f"The refit failed: {exc}"[:2000],
+            finished_at=timezone.now(),
+        )
+        raise
+    ConsensusJob.objects.filter(pk=job.pk).update(
+        status=ConsensusJob.Status.DONE,
+        re_resolved_count=counts["re_resolved"],
+        finished_at=timezone.now(),
+    )
+
+
+def consensus_jobs_due() -> list[int]:
+    """Queued jobs for the projects whose answers moved since their last fit."""
+    jobs = []
+    for project in Project.objects.filter(pk__in=consensus_model_stale_projects()):
+        if ConsensusJob.objects.filter(project=project, status__in=UNFINISHED).exists():
+            continue
+        job = consensus_job_create(project=project, trigger=ConsensusJob.Trigger.SCHEDULE)
+        if job is not None:
+            jobs.append(job.pk)
+    return jobs

@@ -11,9 +11,9 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from labeling.models import Annotation, Resolution
-from labeling.quality import project_quality_cached
-from labeling.resolutions_refresh import project_resolutions_refresh
+from labeling.consensus_models import consensus_model_current, model_used_by
+from labeling.models import Annotation, ConsensusJob, ConsensusState, Resolution
+from labeling.resolutions_refresh import consensus_job_create
 from labeling.review import (
     ReviewRefused,
     item_send_back,
@@ -22,6 +22,7 @@ from labeling.review import (
     review_next,
     review_packet,
 )
+from labeling.tasks import consensus_job_enqueue, consensus_refit_start, quality_report_served
 from projects import access
 from projects.api import ItemSerializer, project_for
 from projects.label_schema import ResultError
@@ -39,12 +40,32 @@ class ResolutionRecordSerializer(serializers.ModelSerializer):
             "method",
             "state",
             "agreement",
+            "confidence",
             "reviewer",
             "reason",
             "details",
             "accepted_annotation",
             "is_current",
             "created_at",
+        ]
+
+
+class ConsensusJobSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = ConsensusJob
+        fields = [
+            "id",
+            "project",
+            "trigger",
+            "status",
+            "answers_count",
+            "items_count",
+            "re_resolved_count",
+            "model_version",
+            "message",
+            "created_at",
+            "started_at",
+            "finished_at",
         ]
 
 
@@ -105,21 +126,72 @@ class ReviewQueueViewSet(viewsets.ViewSet):
             return Response(status=status.HTTP_204_NO_CONTENT)
         return Response(ReviewPacketSerializer(review_packet(item=item)).data)
 
-    @extend_schema(
-        request=None,
-        responses={200: OpenApiResponse(description='{"re_resolved": number of items}')},
-    )
+    @extend_schema(request=None, responses={202: ConsensusJobSerializer})
     @action(detail=True, methods=["post"], url_path="resolutions/refresh")
     def resolutions_refresh(self, request: Request, pk=None):
-        """Dawid-Skene projects: re-resolve items with the model fitted on the whole project."""
+        """Refit the project's model and re-resolve its items, in a worker: poll the job."""
         project = project_for(request, pk, access.LEAD_ONLY)
-        return Response({"re_resolved": project_resolutions_refresh(project=project)})
+        if not model_used_by(project):
+            return Response(
+                {
+                    "aggregation": "Only Dawid-Skene projects, or projects with review_policy "
+                    "none (their ties are weighed by the model), have a model to refit."
+                },
+                status=status.HTTP_400_BAD_REQUEST,
+            )
+        job = consensus_job_create(
+            project=project, trigger=ConsensusJob.Trigger.REQUEST, user=request.user
+        )
+        if job is None:  # one is queued already: that one reads every answer when it runs
+            job = ConsensusJob.objects.filter(
+                project=project, status=ConsensusJob.Status.QUEUED
+            ).first()
+        else:
+            consensus_job_enqueue(job)
+        return Response(ConsensusJobSerializer(job).data, status=status.HTTP_202_ACCEPTED)
+
+    @extend_schema(responses={200: ConsensusJobSerializer})
+    @action(
+        detail=True,
+        methods=["get"],
+        url_path=r"resolutions/refresh/(?P<job_id>[0-9]+)",
+        url_name="resolutions-refresh-job",
+    )
+    def resolutions_refresh_job(self, request: Request, pk=None, job_id=None):
+        """A refit job's status (queued, running, done, failed) and counts."""
+        project = project_for(request, pk, access.REVIEWERS)
+        job = get_object_or_404(ConsensusJob, pk=job_id, project=project)
+        return Response(ConsensusJobSerializer(job).data)
+
+    @extend_schema(responses={200: OpenApiResponse(description="The stored model's version.")})
+    @action(detail=True, methods=["get"])
+    def consensus(self, request: Request, pk=None):
+        """The project's stored Dawid-Skene model: version, freshness, annotator reliabilities."""
+        project = project_for(request, pk, access.REVIEWERS)
+        state = ConsensusState.objects.filter(pk=project.pk).first()
+        model = consensus_model_current(project=project)
+        return Response(
+            {
+                "model_version": model.version,
+                "fitted_at": state.fitted_at if state else None,
+                "answers_moved_since_fit": (
+                    state.answer_changes - state.fitted_changes if state else 0
+                ),
+                "reliability": {
+                    name: {
+                        str(int(user_id)): control.reliability(int(user_id))
+                        for user_id in control.annotator_ids
+                    }
+                    for name, control in model.controls.items()
+                },
+            }
+        )
 
     @extend_schema(responses={200: OpenApiResponse(description="Agreement and quality numbers.")})
     @action(detail=True, methods=["get"])
     def agreement(self, request: Request, pk=None):
         project = project_for(request, pk, access.REVIEWERS)
-        return Response(project_quality_cached(project=project))
+        return Response(quality_report_served(project=project))
 
 
 class ItemReviewViewSet(viewsets.GenericViewSet):
@@ -164,4 +236,8 @@ class ItemReviewViewSet(viewsets.GenericViewSet):
             return Response({"result": exc.errors}, status=status.HTTP_400_BAD_REQUEST)
         except ReviewRefused as exc:
             return Response({"detail": str(exc)}, status=status.HTTP_409_CONFLICT)
+        if data["action"] != "send_back":  # a known answer: the reliabilities move
+            consensus_refit_start(
+                project=item.project, trigger=ConsensusJob.Trigger.REVIEW, user=request.user
+            )
         return Response(ResolutionRecordSerializer(resolution).data, status=status.HTTP_201_CREATED)

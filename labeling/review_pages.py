@@ -6,7 +6,7 @@ from django.contrib.auth.decorators import login_required
 from django.shortcuts import get_object_or_404, render
 
 from labeling.charts import bar_chart, heatmap, line_chart
-from labeling.quality import project_quality_cached
+from labeling.tasks import quality_report_served
 from projects import access
 from projects.models import Item, Project
 
@@ -56,7 +56,9 @@ def _control_charts(control: dict) -> dict:
 def dashboard(request, pk):
     project = get_object_or_404(Project, pk=pk)
     access.project_check_role(user=request.user, project=project, allowed=access.REVIEWERS)
-    quality = project_quality_cached(project=project)
+    quality = quality_report_served(project=project)
+    if quality["computed_at"] is None:  # the first report is being computed by a worker
+        return render(request, "labeling/dashboard_pending.html", {"project": project})
     progress = quality["progress"]
     progress_chart = line_chart(
         title="Progress over time",

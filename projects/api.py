@@ -14,6 +14,7 @@ from rest_framework.response import Response
 
 from projects import access
 from projects.import_formats import FORMATS
+from projects.import_hooks import ANONYMOUS_CHOICES, ANONYMOUS_DISTINCT
 from projects.imports import ImportRefused, import_errors_csv, import_job_cancel, import_job_create
 from projects.items import items_create
 from projects.label_schema import LabelSchema, SchemaError
@@ -34,6 +35,7 @@ class ProjectSerializer(serializers.ModelSerializer):
             "instructions",
             "label_schema",
             "overlap",
+            "max_overlap",
             "assignment_timeout",
             "ordering",
             "review_policy",
@@ -67,6 +69,15 @@ class ProjectSerializer(serializers.ModelSerializer):
         if value < 1:
             raise serializers.ValidationError("must be at least 1")
         return value
+
+    def validate(self, attrs):
+        overlap = attrs.get("overlap", getattr(self.instance, "overlap", 1))
+        max_overlap = attrs.get("max_overlap", getattr(self.instance, "max_overlap", 5))
+        if max_overlap < overlap:
+            raise serializers.ValidationError(
+                {"max_overlap": f"must be at least the overlap ({overlap})"}
+            )
+        return attrs
 
 
 class MemberSerializer(serializers.Serializer):
@@ -134,6 +145,8 @@ class ImportJobSerializer(serializers.ModelSerializer):
             "created_count",
             "skipped_count",
             "failed_count",
+            "answers_carried",
+            "answers_skipped",
             "progress_done",
             "progress_total",
             "percent",
@@ -158,6 +171,12 @@ class ImportUploadSerializer(serializers.Serializer):
         required=False,
         help_text='Column mapping, e.g. {"columns": {"body": "text"}, "external_id": "id", '
         '"priority": "prio", "gold": "answer", "prediction": "guess", "model_version": "v2"}.',
+    )
+    anonymous_answers = serializers.ChoiceField(
+        choices=ANONYMOUS_CHOICES,
+        default=ANONYMOUS_DISTINCT,
+        help_text="Label Studio answers with no annotator: `distinct` anonymous annotators (one "
+        "per answer and task) or `refuse` them (a line each in the error report).",
     )
 
 
@@ -300,6 +319,7 @@ class ProjectViewSet(
                     upload=upload.validated_data["file"],
                     format=upload.validated_data.get("format") or None,
                     mapping=upload.validated_data.get("mapping"),
+                    anonymous_answers=upload.validated_data["anonymous_answers"],
                 )
                 import_job_enqueue(job.pk)
         except ImportRefused as exc:

@@ -115,6 +115,7 @@ class ProjectSettingsForm(forms.ModelForm):
             "name",
             "instructions",
             "overlap",
+            "max_overlap",
             "assignment_timeout",
             "ordering",
             "review_policy",
@@ -131,6 +132,13 @@ class ProjectSettingsForm(forms.ModelForm):
 
     def clean_auto_accept_threshold(self):
         return _share(self.cleaned_data["auto_accept_threshold"])
+
+    def clean(self):
+        cleaned = super().clean()
+        overlap, max_overlap = cleaned.get("overlap"), cleaned.get("max_overlap")
+        if overlap and max_overlap is not None and max_overlap < overlap:
+            self.add_error("max_overlap", f"Give at least the overlap ({overlap}).")
+        return cleaned
 
     def clean_gold_share(self):
         return _share(self.cleaned_data["gold_share"])

@@ -3,13 +3,14 @@
 Annotations carried by an import (e.g. from a Label Studio export) are rows of the labeling app,
 and projects/ must not import labeling/. So labeling registers its store here when Django starts
 (LabelingConfig.ready), and the import calls it inside each batch's transaction. Without a
-registered store, carried annotations are reported as not imported.
+registered store, carried annotations are reported as not imported. Once an import is done,
+import_finished tells labeling how many answers it carried (a Dawid-Skene project refits).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from projects.models import Project
@@ -25,19 +26,51 @@ class CarriedAnnotations:
     annotations: list[dict[str, Any]]  # {"annotator": {"id", "email"}, "result", "lead_time"}
 
 
-# (project, items with their annotations) -> [(line, problem)]
-AnnotationsStore = Callable[[Project, list[CarriedAnnotations]], list[tuple[int, str]]]
+@dataclass
+class AnnotationsStored:
+    carried: int = 0  # answers stored
+    skipped: int = 0  # answers refused, each with a line in problems
+    problems: list[tuple[int, str]] = field(default_factory=list)  # (line, reason)
+
+
+# Answers with no annotator in the export: each one its own anonymous annotator (per task), or
+# refused with a line in the report. The lead chooses at import (ImportJob.options).
+ANONYMOUS_DISTINCT = "distinct"
+ANONYMOUS_REFUSE = "refuse"
+ANONYMOUS_CHOICES = (ANONYMOUS_DISTINCT, ANONYMOUS_REFUSE)
+
+# (project, items with their annotations, options) -> what was stored and refused
+AnnotationsStore = Callable[[Project, list[CarriedAnnotations], dict], AnnotationsStored]
+# (project, answers carried by the whole import) -> None, once the import is done
+ImportFinished = Callable[[Project, int], None]
 
 _annotations_store: list[AnnotationsStore] = []
+_import_finished: list[ImportFinished] = []
 
 
 def annotations_store_register(store: AnnotationsStore) -> None:
     _annotations_store[:] = [store]
 
 
-def annotations_store(project: Project, carried: list[CarriedAnnotations]) -> list[tuple[int, str]]:
+def import_finished_register(hook: ImportFinished) -> None:
+    _import_finished[:] = [hook]
+
+
+def annotations_store(
+    project: Project, carried: list[CarriedAnnotations], options: dict | None = None
+) -> AnnotationsStored:
     if not carried:
-        return []
+        return AnnotationsStored()
     if not _annotations_store:
-        return [(c.line, "annotations were not imported (no annotation store)") for c in carried]
-    return _annotations_store[0](project, carried)
+        return AnnotationsStored(
+            skipped=sum(len(c.annotations) for c in carried),
+            problems=[
+                (c.line, "annotations were not imported (no annotation store)") for c in carried
+            ],
+        )
+    return _annotations_store[0](project, carried, options or {})
+
+
+def import_finished(project: Project, answers_carried: int) -> None:
+    for hook in _import_finished:
+        hook(project, answers_carried)

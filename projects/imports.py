@@ -29,6 +29,7 @@ from django.utils import timezone
 
 from projects.batch_writer import BatchWriter
 from projects.import_formats import FORMATS, FormatUnknown, import_format_detect
+from projects.import_hooks import ANONYMOUS_CHOICES, ANONYMOUS_DISTINCT, import_finished
 from projects.importers.rows import (
     DEFAULT_MAPPING,
     ChunkSpec,
@@ -73,8 +74,18 @@ def import_job_create(
     upload: UploadedFile,
     format: str | None = None,
     mapping: dict[str, Any] | None = None,
+    anonymous_answers: str = ANONYMOUS_DISTINCT,
 ) -> ImportJob:
-    """Check the upload and store it with a queued job. Enqueue it with `import_job_enqueue`."""
+    """Check the upload and store it with a queued job. Enqueue it with `import_job_enqueue`.
+
+    anonymous_answers: what answers with no annotator in the export become (Label Studio):
+    `distinct` anonymous annotators, one per answer and task, or `refuse`d with a report line.
+    """
+    if anonymous_answers not in ANONYMOUS_CHOICES:
+        raise ImportRefused(
+            f"anonymous_answers: use one of {', '.join(ANONYMOUS_CHOICES)}, "
+            f"not '{anonymous_answers}'."
+        )
     if not upload.size:
         raise ImportRefused("The file is empty.")
     if upload.size > settings.IMPORT_MAX_FILE_BYTES:
@@ -102,6 +113,7 @@ def import_job_create(
         "chunk_rows": settings.IMPORT_CHUNK_ROWS,
         "batch_rows": settings.IMPORT_BATCH_ROWS,
         "limits": import_limits(),
+        "anonymous_answers": anonymous_answers,
     }
     return ImportJob.objects.create(
         project=project,
@@ -242,7 +254,11 @@ def import_batch_commit(*, job: ImportJob, chunk: ImportChunk, batch: Batch) -> 
         )
         if position != chunk.position:
             raise ChunkStopped("another task imported this part of the chunk")
-        report = items_create_batch(project=job.project, rows=rows)
+        report = items_create_batch(
+            project=job.project,
+            rows=rows,
+            answer_options={"anonymous_answers": job.options.get("anonymous_answers")},
+        )
         _errors_store(job, chunk, problems + report.problems)
         progress = last.progress - chunk.progress
         updated = ImportJob.objects.filter(pk=job.pk, status=ImportJob.Status.RUNNING).update(
@@ -250,6 +266,8 @@ def import_batch_commit(*, job: ImportJob, chunk: ImportChunk, batch: Batch) -> 
             created_count=F("created_count") + report.created,
             skipped_count=F("skipped_count") + report.skipped,
             failed_count=F("failed_count") + len(problems),
+            answers_carried=F("answers_carried") + report.answers_carried,
+            answers_skipped=F("answers_skipped") + report.answers_skipped,
             progress_done=F("progress_done") + max(progress, 0),
         )
         if not updated:
@@ -263,6 +281,8 @@ def import_batch_commit(*, job: ImportJob, chunk: ImportChunk, batch: Batch) -> 
 
 
 def _job_finish_if_complete(job_id: int) -> None:
+    """The last chunk done marks the job done; then labeling hears how many answers it carried
+    (once the job row commits)."""
     with transaction.atomic():
         job = ImportJob.objects.select_for_update().get(pk=job_id)
         if job.status != ImportJob.Status.RUNNING:
@@ -277,6 +297,8 @@ def _job_finish_if_complete(job_id: int) -> None:
             for line, reason in job.row_errors.values_list("line", "reason")[:ERRORS_PREVIEW]
         ]
         job.save(update_fields=["status", "finished_at", "progress_done", "errors"])
+        project, carried = job.project, job.answers_carried
+        transaction.on_commit(lambda: import_finished(project, carried))
 
 
 @dataclass

@@ -18,7 +18,7 @@ from typing import Any
 
 from django.db import transaction
 
-from projects.import_hooks import CarriedAnnotations, annotations_store
+from projects.import_hooks import AnnotationsStored, CarriedAnnotations, annotations_store
 from projects.items_bulk import items_insert_new
 from projects.label_schema import CHOICE, TEXT, LabelSchema, ResultError
 from projects.models import Prediction, Project
@@ -62,6 +62,8 @@ class BatchReport:
     created: int
     skipped: int
     problems: list[tuple[int, str]]  # (line, reason) of things refused along with the items
+    answers_carried: int = 0
+    answers_skipped: int = 0
 
 
 def data_fingerprint(data: dict[str, Any]) -> str:
@@ -211,12 +213,14 @@ def _batches(rows: Iterable, size: int) -> Iterator[list]:
         yield batch
 
 
-def items_create_batch(*, project: Project, rows: list[ItemRow]) -> BatchReport:
+def items_create_batch(
+    *, project: Project, rows: list[ItemRow], answer_options: dict | None = None
+) -> BatchReport:
     """Insert one batch atomically, with the predictions and carried annotations of the items it
     creates. Duplicates (in the batch or the project) are skipped, so a batch may be re-run
     after a crash without harm."""
     want_ids = any(row.predictions or row.annotations for row in rows)
-    problems: list[tuple[int, str]] = []
+    stored = AnnotationsStored()
     with transaction.atomic():
         created, created_ids = items_insert_new(project_id=project.pk, rows=rows, want_ids=want_ids)
         if want_ids:
@@ -249,8 +253,14 @@ def items_create_batch(*, project: Project, rows: list[ItemRow]) -> BatchReport:
                 for external_id, row in taken.items()
                 if row.annotations
             ]
-            problems = annotations_store(project, carried)
-    return BatchReport(created=created, skipped=len(rows) - created, problems=problems)
+            stored = annotations_store(project, carried, answer_options)
+    return BatchReport(
+        created=created,
+        skipped=len(rows) - created,
+        problems=stored.problems,
+        answers_carried=stored.carried,
+        answers_skipped=stored.skipped,
+    )
 
 
 def items_create(

@@ -28,6 +28,10 @@ class Project(models.Model):
     instructions = models.TextField(blank=True, help_text="Markdown shown to annotators.")
     label_schema = models.JSONField(default=dict)
     overlap = models.PositiveSmallIntegerField(default=1, help_text="Annotations wanted per item.")
+    max_overlap = models.PositiveSmallIntegerField(
+        default=5,
+        help_text="With no review, a tied item asks for more answers, up to this many in all.",
+    )
     assignment_timeout = models.PositiveIntegerField(
         default=30 * 60, help_text="Seconds an annotator may hold an item."
     )
@@ -250,6 +254,9 @@ class ImportJob(models.Model):
     created_count = models.PositiveBigIntegerField(default=0)
     skipped_count = models.PositiveBigIntegerField(default=0)
     failed_count = models.PositiveBigIntegerField(default=0)
+    # Answers (annotations) an export carried: stored, and refused (each with a report line).
+    answers_carried = models.PositiveBigIntegerField(default=0)
+    answers_skipped = models.PositiveBigIntegerField(default=0)
     errors = models.JSONField(default=list, blank=True, help_text="[{line, reason}], capped.")
     message = models.TextField(blank=True, help_text="Why the whole job failed, if it did.")
     file_size = models.PositiveBigIntegerField(default=0)

@@ -13,6 +13,7 @@ class ControlOutcome:
     agreement: float | None  # mean pairwise similarity of the answers, 0..1 (None: one answer)
     decided: bool  # False: no majority (a tie, free text that differs): a human decides
     note: str = ""
+    confidence: float | None = None  # choice: the winner's vote share or posterior
 
 
 def is_empty(value: Any) -> bool:

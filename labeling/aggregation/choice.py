@@ -23,5 +23,9 @@ def choice_aggregate(control: Control, answers: list) -> ControlOutcome:
     agreement = mean_pairwise(answers, choice_similarity)
     note = "" if decided else f"tie between {sorted(str(v) for v, n in ranked if n == top)}"
     return ControlOutcome(
-        value=winner if decided else None, agreement=agreement, decided=decided, note=note
+        value=winner if decided else None,
+        agreement=agreement,
+        decided=decided,
+        note=note,
+        confidence=top / len(answers),
     )

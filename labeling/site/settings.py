@@ -175,6 +175,31 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", 3600)}
+# `celery -A labeling.site beat`: refit the Dawid-Skene models of projects whose answers moved.
+CONSENSUS_REFIT_EVERY_SECONDS = env.int("CONSENSUS_REFIT_EVERY_SECONDS", default=300)
+CELERY_BEAT_SCHEDULE = {
+    "consensus-refit-when-answers-moved": {
+        "task": "labeling.tasks.consensus_jobs_due_task",
+        "schedule": CONSENSUS_REFIT_EVERY_SECONDS,
+    },
+}
+
+# One cache for every process (fitted models, quality reports, activity counts): Redis when
+# CACHE_URL names it, or the broker when that is Redis; local memory for `make run`.
+CACHE_URL = env.str("CACHE_URL", default="") or (
+    CELERY_BROKER_URL if CELERY_BROKER_URL.startswith(("redis://", "rediss://")) else ""
+)
+CACHES = {
+    "default": (
+        {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": CACHE_URL,
+            "KEY_PREFIX": "quorum-cache",
+        }
+        if CACHE_URL
+        else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+    )
+}
 
 # Limits on what users may upload.
 IMPORT_MAX_FILE_BYTES = env.int("IMPORT_MAX_FILE_BYTES", default=2 * 1024**3)

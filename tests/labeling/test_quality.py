@@ -11,7 +11,8 @@ from statsmodels.stats.inter_rater import fleiss_kappa
 
 from labeling.annotations import annotation_submit
 from labeling.models import Annotation
-from labeling.quality import project_progress, project_quality, project_quality_cached
+from labeling.quality import project_progress, project_quality
+from labeling.tasks import quality_report_served
 from labeling.queue import assignment_next, assignment_skip
 from projects.models import Project
 from tests.conftest import api_client_for
@@ -113,10 +114,15 @@ def test_progress_and_status_counts(project_with_answers):
     assert last["unit"] == "hour"
 
 
-def test_agreement_endpoint_and_dashboard_page(project_with_answers, client):
+def test_agreement_endpoint_and_dashboard_page(
+    project_with_answers, client, django_capture_on_commit_callbacks
+):
     project, lead = project_with_answers
+    with django_capture_on_commit_callbacks(execute=True):  # the worker's task, in-process
+        first = api_client_for(lead).get(f"/api/projects/{project.pk}/agreement/")
+    assert first.status_code == 200 and first.json()["refreshing"] is True
     response = api_client_for(lead).get(f"/api/projects/{project.pk}/agreement/")
-    assert response.status_code == 200
+    assert response.status_code == 200 and response.json()["refreshing"] is False
     assert response.json()["controls"][0]["name"] == "sentiment"
     client.force_login(lead)
     page = client.get(f"/projects/{project.pk}/dashboard/")
@@ -170,15 +176,32 @@ def test_numeric_looking_labels_are_read_as_labels(db):
     assert control["consensus_confusion"]["matrix"][1] == [0, 2, 0]
 
 
-def test_cached_report_follows_new_answers(project_with_answers):
+def test_kept_report_is_served_at_once_and_refreshed_by_the_worker(
+    project_with_answers, django_capture_on_commit_callbacks
+):
+    """No report yet: the task is enqueued and nothing is computed in the request. Once the
+    worker's task ran, the report is served; new answers serve it again at once, marked
+    refreshing with its age, until the next task ran."""
     project, lead = project_with_answers
-    first = project_quality_cached(project=project)
-    assert project_quality_cached(project=project) == first
+    with django_capture_on_commit_callbacks(execute=False) as enqueued:
+        pending = quality_report_served(project=project)
+    assert pending["refreshing"] is True and pending["computed_at"] is None
+    assert len(enqueued) == 1
+    enqueued[0]()  # the worker runs the task
+    first = quality_report_served(project=project)
+    assert first["refreshing"] is False and first["age_seconds"] >= 0
+    assert first["project"]["annotations"] == 18
     item = ItemFactory(project=project, external_id="late")
     for user in get_user_model().objects.filter(username__in=["qa", "qb", "qc"]):
         annotation_submit(item=item, annotator=user, result={"sentiment": "neu"})
-    later = project_quality_cached(project=project)
-    assert later["project"]["annotations"] == first["project"]["annotations"] + 3
+    with django_capture_on_commit_callbacks(execute=False) as enqueued:
+        stale = quality_report_served(project=project)
+        assert quality_report_served(project=project)["refreshing"] is True
+    assert len(enqueued) == 1  # one computation enqueued however often it is asked for
+    assert stale["refreshing"] is True and stale["project"]["annotations"] == 18
+    enqueued[0]()
+    later = quality_report_served(project=project)
+    assert later["refreshing"] is False and later["project"]["annotations"] == 21
 
 
 def test_boxes_project_report(db):

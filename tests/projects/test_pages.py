@@ -165,6 +165,7 @@ def test_lead_changes_settings_and_schema_on_the_settings_page(
                 "name": "Renamed",
                 "instructions": "",
                 "overlap": 3,
+                "max_overlap": 4,
                 "assignment_timeout": 600,
                 "ordering": "priority",
                 "review_policy": "all",
