@@ -7,15 +7,17 @@ ConsensusJob row (queued, running, done or failed, with its counts) that the API
 
 The refit stores a new model version (labeling.consensus_models); one vectorised pass then finds
 the automatically resolved items (unanimous and single answers included) whose label the model
-now reads differently, and only those are re-resolved (history kept). Reviewers' decisions stay.
+now reads differently, and only those are re-resolved (history kept); the others keep their
+resolution with its confidence set to the new posterior. Reviewers' decisions stay.
 """
 
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 
 import numpy as np
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models.fields.json import KeyTextTransform
 from django.utils import timezone
 
@@ -44,38 +46,72 @@ AUTOMATIC = (
 UNFINISHED = (ConsensusJob.Status.QUEUED, ConsensusJob.Status.RUNNING)
 
 
-def resolutions_changed(*, project: Project, fit: ModelFit) -> list[int]:
-    """Ids of the automatically resolved (or pending) items whose choice label the fit reads
-    differently from their current resolution."""
+@dataclass
+class Comparison:
+    changed: list[int]  # item ids whose label the fit reads differently: re-resolve them
+    kept: dict[int, float]  # resolution id -> the fit's confidence, for the labels that stay
+
+
+def resolutions_compare(*, project: Project, fit: ModelFit) -> Comparison:
+    """Compare, in one vectorised pass per control, the current automatic (or pending)
+    resolutions with the fit's posteriors."""
     schema = LabelSchema(project.label_schema)
     automatic = Resolution.objects.filter(
         item__project=project, is_current=True, method__in=AUTOMATIC
     ).exclude(state=Resolution.State.SENT_BACK)
     changed: set[int] = set()
+    confidence: dict[int, float] = {}
     for control in (c for c in schema.controls if c.kind == CHOICE):
         control_fit = fit.controls[control.name]
         if not len(control_fit.item_ids):
             continue
         rows = rows_fetch(
-            automatic.values_list("item_id", KeyTextTransform(control.name, "result"))
+            automatic.values_list("id", "item_id", KeyTextTransform(control.name, "result"))
         )
         if not rows:
             continue
-        item_ids, answers = (np.asarray(column) for column in zip(*rows, strict=True))
-        item_ids = item_ids.astype(np.int64)
+        ids, item_ids, answers = (np.asarray(column) for column in zip(*rows, strict=True))
+        ids, item_ids = ids.astype(np.int64), item_ids.astype(np.int64)
         stored = label_codes(list(answers), control_fit.label_values)
-        ordered = np.sort(control_fit.posteriors, axis=1)
+        posteriors = control_fit.posteriors
+        ordered = np.sort(posteriors, axis=1)
         decided = (
             ordered[:, -1] - ordered[:, -2] > 1e-12
             if ordered.shape[1] > 1
             else np.ones(len(ordered), dtype=bool)
         )
-        labels = np.where(decided, control_fit.posteriors.argmax(axis=1), -2)
+        labels = np.where(decided, posteriors.argmax(axis=1), -2)
         where = np.clip(np.searchsorted(control_fit.item_ids, item_ids), 0, len(labels) - 1)
         known = control_fit.item_ids[where] == item_ids
         differs = known & (labels[where] != stored)
         changed.update(int(i) for i in item_ids[differs])
-    return sorted(changed)
+        same = known & ~differs
+        for resolution_id, value in zip(
+            ids[same].tolist(), ordered[where[same], -1].tolist(), strict=True
+        ):
+            # The weakest choice control's posterior is the resolution's confidence.
+            confidence[resolution_id] = min(value, confidence.get(resolution_id, 1.0))
+    return Comparison(changed=sorted(changed), kept=confidence)
+
+
+def resolution_confidences_write(confidence: dict[int, float]) -> None:
+    """Set the confidence of resolutions whose label stays (one statement on PostgreSQL)."""
+    if not confidence:
+        return
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"UPDATE {Resolution._meta.db_table} r SET confidence = v.confidence "
+                "FROM unnest(%s::bigint[], %s::float8[]) AS v(id, confidence) "
+                "WHERE r.id = v.id AND r.confidence IS DISTINCT FROM v.confidence",
+                [list(confidence), list(confidence.values())],
+            )
+        return
+    Resolution.objects.bulk_update(
+        [Resolution(pk=pk, confidence=value) for pk, value in confidence.items()],
+        ["confidence"],
+        batch_size=2000,
+    )
 
 
 def project_resolutions_refresh(*, project: Project) -> ConsensusJob:
@@ -98,7 +134,9 @@ def consensus_refit(*, project: Project, job: ConsensusJob | None = None) -> dic
     if project.aggregation != Project.Aggregation.DAWID_SKENE:
         return counts
     model = consensus_model_current(project=project)
-    for item_id in resolutions_changed(project=project, fit=fit):
+    comparison = resolutions_compare(project=project, fit=fit)
+    resolution_confidences_write(comparison.kept)
+    for item_id in comparison.changed:
         with transaction.atomic():
             item = Item.objects.select_for_update().select_related("project").get(pk=item_id)
             if item_resolve(item=item, only_if_changed=True, model=model) is not None:

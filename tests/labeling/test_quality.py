@@ -12,8 +12,8 @@ from statsmodels.stats.inter_rater import fleiss_kappa
 from labeling.annotations import annotation_submit
 from labeling.models import Annotation
 from labeling.quality import project_progress, project_quality
-from labeling.tasks import quality_report_served
 from labeling.queue import assignment_next, assignment_skip
+from labeling.tasks import quality_report_served
 from projects.models import Project
 from tests.conftest import api_client_for
 from tests.factories import ItemFactory, MembershipFactory, ProjectFactory, UserFactory
