@@ -81,7 +81,7 @@ def test_unanimous_answers_of_unreliable_annotators_follow_crowd_kit():
     items, truths, answers = simulate(project)
     consensus_refit(project=project)  # what the worker runs after the answers moved
     # Run to convergence (tol=-inf: crowd-kit's own stop, on the likelihood, comes too early).
-    reference = DawidSkene(n_iter=200, tol=-np.inf).fit(answers)
+    reference = DawidSkene(n_iter=50, tol=-np.inf).fit(answers)
     expected = reference.labels_
     probas = reference.probas_
     overturned, overturned_right = 0, 0
