@@ -203,6 +203,7 @@ def item_outcome(
     item: Item,
     annotations: list[tuple[int, int, dict]] | None = None,
     model: ConsensusModel | None = None,
+    schema: LabelSchema | None = None,
 ) -> ItemOutcome:
     """Aggregate the item's annotations [(annotation id, annotator id, result)] without saving.
 
@@ -216,7 +217,7 @@ def item_outcome(
             .order_by("id")
             .values_list("id", "annotator_id", "result")
         )
-    schema = LabelSchema(project.label_schema)
+    schema = schema or LabelSchema(project.label_schema)
     results = [r for _, _, r in annotations]
     override = {}
     choices = [c for c in schema.controls if c.kind == CHOICE]
@@ -344,14 +345,7 @@ def item_resolve(
         return None
     project: Project = item.project
     outcome = item_outcome(item=item, annotations=annotations, model=model)
-    if outcome.used_dawid_skene:
-        method = Resolution.Method.DAWID_SKENE
-    elif len(annotations) == 1:
-        method = Resolution.Method.SINGLE
-    elif outcome.unanimous:
-        method = Resolution.Method.UNANIMOUS
-    else:
-        method = Resolution.Method.MAJORITY
+    method = resolution_method(outcome=outcome, answers=len(annotations))
     if not outcome.decided and project.review_policy == Project.ReviewPolicy.NONE:
         if more_answers_possible(item=item):
             return _one_more_answer(
@@ -360,31 +354,105 @@ def item_resolve(
         weighed = tie_weighted_vote(item=item, outcome=outcome, annotations=annotations)
         if weighed is not None:
             outcome, method = weighed, Resolution.Method.WEIGHTED_VOTE
-    reason = review_reason(project, outcome)
-    state = Resolution.State.PENDING if reason else Resolution.State.ACCEPTED
-    status = Item.Status.IN_REVIEW if reason else Item.Status.RESOLVED
+    fields, status = _resolution_fields(project, outcome, method, annotations)
     if only_if_changed:
         current = item.resolutions.filter(is_current=True).values_list("result", "state").first()
-        if current == (outcome.result, state):
+        if current == (fields["result"], fields["state"]):
             return None
-    details = {"controls": outcome.controls, "annotations": [a for a, _, _ in annotations]}
-    if outcome.model_version is not None:
-        details["model_version"] = outcome.model_version
     with transaction.atomic(savepoint=False):  # no savepoint needed: all or nothing
-        resolution = resolution_record(
-            item=item,
-            result=outcome.result,
-            method=method,
-            agreement=outcome.agreement,
-            confidence=outcome.confidence,
-            state=state,
-            reason=reason[:500],
-            details=details,
-        )
+        resolution = resolution_record(item=item, **fields)
         if status_write:
             rows_update(Item, {"pk": item.pk}, set={"status": status})
         item.status = status
     return resolution
+
+
+def resolution_method(*, outcome: ItemOutcome, answers: int) -> str:
+    if outcome.used_dawid_skene:
+        return Resolution.Method.DAWID_SKENE
+    if answers == 1:
+        return Resolution.Method.SINGLE
+    if outcome.unanimous:
+        return Resolution.Method.UNANIMOUS
+    return Resolution.Method.MAJORITY
+
+
+def _resolution_fields(
+    project: Project, outcome: ItemOutcome, method: str, annotations: list
+) -> tuple[dict, str]:
+    """The new resolution's fields, and the item's status that goes with it."""
+    reason = review_reason(project, outcome)
+    details = {"controls": outcome.controls, "annotations": [a for a, _, _ in annotations]}
+    if outcome.model_version is not None:
+        details["model_version"] = outcome.model_version
+    fields = {
+        "result": outcome.result,
+        "method": method,
+        "agreement": outcome.agreement,
+        "confidence": outcome.confidence,
+        "state": Resolution.State.PENDING if reason else Resolution.State.ACCEPTED,
+        "reason": reason[:500],
+        "details": details,
+    }
+    return fields, Item.Status.IN_REVIEW if reason else Item.Status.RESOLVED
+
+
+def items_re_resolve(
+    *, project: Project, item_ids: list[int], model: ConsensusModel, batch: int = 1000
+) -> int:
+    """Re-resolve many items (a refit's changes), a batch per transaction: the items locked,
+    their answers read and their resolutions written in a few statements. An item whose outcome
+    is its current resolution already records nothing; ties under review_policy none take
+    item_resolve's path (more answers, weighted vote). Returns how many got a new resolution."""
+    schema = LabelSchema(project.label_schema)
+    re_resolved = 0
+    for start in range(0, len(item_ids), batch):
+        ids = item_ids[start : start + batch]
+        with transaction.atomic():
+            items = list(Item.objects.select_for_update().filter(pk__in=ids).order_by("pk"))
+            answers: dict[int, list] = {pk: [] for pk in ids}
+            for item_id, *answer in (
+                Annotation.objects.filter(item_id__in=ids)
+                .order_by("id")
+                .values_list("item_id", "id", "annotator_id", "result")
+            ):
+                answers[item_id].append(tuple(answer))
+            current = {
+                item_id: (pk, result, state)
+                for pk, item_id, result, state in Resolution.objects.filter(
+                    item_id__in=ids, is_current=True
+                ).values_list("id", "item_id", "result", "state")
+            }
+            replaced, new, statuses, ties = [], [], {}, []
+            for item in items:
+                item.project = project
+                annotations = answers[item.pk]
+                if not annotations:
+                    continue
+                outcome = item_outcome(
+                    item=item, annotations=annotations, model=model, schema=schema
+                )
+                if not outcome.decided and project.review_policy == Project.ReviewPolicy.NONE:
+                    ties.append(item)
+                    continue
+                method = resolution_method(outcome=outcome, answers=len(annotations))
+                fields, status = _resolution_fields(project, outcome, method, annotations)
+                was = current.get(item.pk)
+                if was is not None and (was[1], was[2]) == (fields["result"], fields["state"]):
+                    continue
+                if was is not None:
+                    replaced.append(was[0])
+                new.append(Resolution(item=item, is_current=True, **fields))
+                statuses.setdefault(status, []).append(item.pk)
+            Resolution.objects.filter(pk__in=replaced).update(is_current=False)
+            Resolution.objects.bulk_create(new)
+            for status, status_ids in statuses.items():
+                Item.objects.filter(pk__in=status_ids).update(status=status)
+            re_resolved += len(new)
+            for item in ties:
+                if item_resolve(item=item, only_if_changed=True, model=model) is not None:
+                    re_resolved += 1
+    return re_resolved
 
 
 def _one_more_answer(*, item: Item, outcome: ItemOutcome, method: str, status_write: bool):

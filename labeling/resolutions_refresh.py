@@ -22,7 +22,7 @@ from django.db.models.fields.json import KeyTextTransform
 from django.utils import timezone
 
 from labeling.annotation_codes import label_codes, rows_fetch
-from labeling.consensus import item_resolve
+from labeling.consensus import items_re_resolve
 from labeling.consensus_models import (
     ModelFit,
     consensus_model_current,
@@ -32,7 +32,7 @@ from labeling.consensus_models import (
 )
 from labeling.models import ConsensusJob, Resolution
 from projects.label_schema import CHOICE, LabelSchema
-from projects.models import Item, Project
+from projects.models import Project
 
 logger = logging.getLogger(__name__)
 
@@ -136,11 +136,9 @@ def consensus_refit(*, project: Project, job: ConsensusJob | None = None) -> dic
     model = consensus_model_current(project=project)
     comparison = resolutions_compare(project=project, fit=fit)
     resolution_confidences_write(comparison.kept)
-    for item_id in comparison.changed:
-        with transaction.atomic():
-            item = Item.objects.select_for_update().select_related("project").get(pk=item_id)
-            if item_resolve(item=item, only_if_changed=True, model=model) is not None:
-                counts["re_resolved"] += 1
+    counts["re_resolved"] = items_re_resolve(
+        project=project, item_ids=comparison.changed, model=model
+    )
     return counts
 
 

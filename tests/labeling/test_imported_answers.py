@@ -2,6 +2,7 @@
 anonymous ones made distinct or refused; an import with answers refits the project's model."""
 
 import json
+import time
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -93,7 +94,10 @@ def test_answers_are_counted_mapped_and_anonymous_ones_made_distinct(
     assert len(anonymous) == 3 and len({u.pk for u in anonymous}) == 3
     assert all(not u.has_usable_password() for u in anonymous)
     # The import carried answers: a worker refitted the model, and it read all six.
-    refit = ConsensusJob.objects.get(project=ds_project)
+    deadline = time.monotonic() + 60
+    while (refit := ConsensusJob.objects.get(project=ds_project)).status != "done":
+        assert refit.status in ("queued", "running") and time.monotonic() < deadline, refit
+        time.sleep(0.1)
     assert (refit.trigger, refit.status, refit.answers_count) == ("import", "done", 6)
     state = ConsensusState.objects.get(pk=ds_project.pk)
     assert state.model_version == 1 and state.fitted_changes == state.answer_changes == 6
