@@ -20,7 +20,6 @@ from tests.factories import ItemFactory, MembershipFactory, ProjectFactory, User
 
 pytestmark = [
     pytest.mark.django_db,
-    pytest.mark.postgres,
     pytest.mark.filterwarnings(
         "ignore::DeprecationWarning:crowdkit.*", "ignore:The (inplace|copy) keyword"
     ),
