@@ -292,3 +292,31 @@ def test_max_overlap_below_overlap_is_refused(lead_api, project):
     assert "max_overlap" in response.json()
     project.refresh_from_db()
     assert project.overlap == 1
+
+
+@pytest.mark.worker
+@pytest.mark.postgres
+def test_refresh_and_quality_report_run_on_a_real_worker(celery_worker_process, lead, lead_api):
+    import time
+
+    project = ds_project(overlap=2)
+    MembershipFactory(project=project, user=lead, role=Membership.Role.LEAD)
+    users = [UserFactory(username=f"w{n}") for n in range(2)]
+    for n in range(4):
+        item = ItemFactory(project=project, external_id=f"w{n}")
+        for user in users:
+            annotation_submit(item=item, annotator=user, result={"relevant": "no"})
+    response = lead_api.post(f"/api/projects/{project.pk}/resolutions/refresh/")
+    assert response.status_code == 202
+    url = f"/api/projects/{project.pk}/resolutions/refresh/{response.json()['id']}/"
+    deadline = time.monotonic() + 60
+    while (job := lead_api.get(url).json())["status"] != "done":
+        assert job["status"] in ("queued", "running") and time.monotonic() < deadline, job
+        time.sleep(0.2)
+    assert (job["answers_count"], job["items_count"], job["model_version"]) == (8, 4, 1)
+    first = lead_api.get(f"/api/projects/{project.pk}/agreement/").json()
+    assert first["refreshing"] is True and first["computed_at"] is None  # computed elsewhere
+    while (report := lead_api.get(f"/api/projects/{project.pk}/agreement/").json())["refreshing"]:
+        assert time.monotonic() < deadline + 60
+        time.sleep(0.2)
+    assert report["project"]["annotations"] == 8 and report["age_seconds"] >= 0
