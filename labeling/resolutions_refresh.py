@@ -43,13 +43,14 @@ AUTOMATIC = (
     Resolution.Method.SINGLE,
     Resolution.Method.WEIGHTED_VOTE,
 )
+CONFIDENCE_MOVED = 1e-6
 UNFINISHED = (ConsensusJob.Status.QUEUED, ConsensusJob.Status.RUNNING)
 
 
 @dataclass
 class Comparison:
     changed: list[int]  # item ids whose label the fit reads differently: re-resolve them
-    kept: dict[int, float]  # resolution id -> the fit's confidence, for the labels that stay
+    kept: dict[int, float]  # resolution id -> the fit's confidence where it moved (label stays)
 
 
 def resolutions_compare(*, project: Project, fit: ModelFit) -> Comparison:
@@ -61,16 +62,21 @@ def resolutions_compare(*, project: Project, fit: ModelFit) -> Comparison:
     ).exclude(state=Resolution.State.SENT_BACK)
     changed: set[int] = set()
     confidence: dict[int, float] = {}
+    stored_by_id: dict[int, float | None] = {}
     for control in (c for c in schema.controls if c.kind == CHOICE):
         control_fit = fit.controls[control.name]
         if not len(control_fit.item_ids):
             continue
         rows = rows_fetch(
-            automatic.values_list("id", "item_id", KeyTextTransform(control.name, "result"))
+            automatic.values_list(
+                "id", "item_id", "confidence", KeyTextTransform(control.name, "result")
+            )
         )
         if not rows:
             continue
-        ids, item_ids, answers = (np.asarray(column) for column in zip(*rows, strict=True))
+        ids, item_ids, stored_confidence, answers = (
+            np.asarray(column) for column in zip(*rows, strict=True)
+        )
         ids, item_ids = ids.astype(np.int64), item_ids.astype(np.int64)
         stored = label_codes(list(answers), control_fit.label_values)
         posteriors = control_fit.posteriors
@@ -91,7 +97,14 @@ def resolutions_compare(*, project: Project, fit: ModelFit) -> Comparison:
         ):
             # The weakest choice control's posterior is the resolution's confidence.
             confidence[resolution_id] = min(value, confidence.get(resolution_id, 1.0))
-    return Comparison(changed=sorted(changed), kept=confidence)
+        stored_by_id.update(zip(ids.tolist(), stored_confidence.tolist(), strict=True))
+    # Only the confidences that moved are written: a refit after a few answers writes few.
+    moved = {
+        pk: value
+        for pk, value in confidence.items()
+        if stored_by_id.get(pk) is None or abs(stored_by_id[pk] - value) > CONFIDENCE_MOVED
+    }
+    return Comparison(changed=sorted(changed), kept=moved)
 
 
 def resolution_confidences_write(confidence: dict[int, float]) -> None:

@@ -55,6 +55,22 @@ def refit_bench(answers: int) -> None:
             f" fit + store + compare + re-resolve {elapsed:.2f}s"
             f" ({counts['re_resolved']:,} items re-resolved)"
         )
+    # Where a refit's time goes (the same services, in the order consensus_refit calls them).
+    from labeling.consensus_models import consensus_model_fit
+    from labeling.resolutions_refresh import resolution_confidences_write, resolutions_compare
+
+    started = time.perf_counter()
+    fit = consensus_model_fit(project=project)
+    fitted = time.perf_counter()
+    comparison = resolutions_compare(project=project, fit=fit)
+    compared = time.perf_counter()
+    resolution_confidences_write({k: v * 0.999 for k, v in comparison.kept.items()})
+    written = time.perf_counter()
+    print(
+        f"refit phases: read + fit + store {fitted - started:.2f}s,"
+        f" compare {compared - fitted:.2f}s,"
+        f" write {len(comparison.kept):,} confidences {written - compared:.2f}s"
+    )
     changed = Resolution.objects.filter(item__project=project, method="dawid_skene").count()
     print(f"refit: {changed:,} items now resolved by Dawid-Skene")
 
