@@ -49,7 +49,10 @@ def wait_for_item(page, item_id):
 
 def test_reviewer_accepts_merges_and_sends_back(page):
     project = ProjectFactory(
-        name="Disputes", label_schema=SCHEMA, overlap=2, review_policy=Project.ReviewPolicy.NONE
+        name="Disputes",
+        label_schema=SCHEMA,
+        overlap=2,
+        review_policy=Project.ReviewPolicy.DISAGREEMENTS,
     )
     reviewer = UserFactory(username="rita")
     MembershipFactory(project=project, user=reviewer, role=Membership.Role.REVIEWER)
