@@ -13,13 +13,18 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from projects import access
-from projects.import_formats import FORMATS
-from projects.imports import ImportRefused, import_errors_csv, import_job_cancel, import_job_create
-from projects.items import items_create
+from projects.imports.formats import FORMATS
+from projects.imports.jobs import (
+    ImportRefused,
+    import_errors_csv,
+    import_job_cancel,
+    import_job_create,
+)
+from projects.items.create import items_create
+from projects.items.predictions import PredictionsRefused, predictions_create
 from projects.label_schema import LabelSchema, SchemaError
 from projects.members import membership_set
 from projects.models import ImportJob, Item, Membership, Project
-from projects.predictions import PredictionsRefused, predictions_create
 from projects.tasks import import_job_enqueue, items_refile_if_reordered
 
 
@@ -87,7 +92,7 @@ class ItemSerializer(serializers.Serializer):
 
 
 class ItemRowSerializer(serializers.Serializer):
-    """Documents one element of the bulk item list; rows are checked by projects.items."""
+    """Documents one element of the bulk item list; rows are checked by projects.items.create."""
 
     data = serializers.DictField()
     external_id = serializers.CharField(required=False)
@@ -97,7 +102,7 @@ class ItemRowSerializer(serializers.Serializer):
 
 class PredictionRowSerializer(serializers.Serializer):
     """Documents one element of the bulk prediction list; rows are checked by
-    projects.predictions (all or nothing: any bad row -> 400 listing each, nothing stored)."""
+    projects.items.predictions (all or nothing: any bad row -> 400 listing each, nothing stored)."""
 
     item = serializers.IntegerField(required=False, help_text="The item's id, or:")
     external_id = serializers.CharField(required=False)

@@ -12,8 +12,8 @@ import pytest
 from sklearn.metrics import cohen_kappa_score
 from statsmodels.stats.inter_rater import fleiss_kappa as statsmodels_fleiss_kappa
 
-from labeling import agreement
-from labeling.aggregation.shapes import BOX_KIND
+from labeling.consensus.aggregation.shapes import BOX_KIND
+from labeling.quality import agreement
 
 # Fleiss (1971) as used by Wikipedia's worked example: 10 items, 14 raters, 5 categories.
 WIKIPEDIA_TABLE = np.array(

@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from labeling.aggregation import control_aggregate
-from labeling.aggregation.shapes import box_array, box_iou_matrix, polygons_average
+from labeling.consensus.aggregation import control_aggregate
+from labeling.consensus.aggregation.shapes import box_array, box_iou_matrix, polygons_average
 from projects.label_schema import LabelSchema
 
 SCHEMA = LabelSchema(

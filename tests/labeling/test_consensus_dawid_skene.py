@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 from crowdkit.aggregation import DawidSkene
 
-from labeling.dawid_skene import dawid_skene_fit
+from labeling.consensus.dawid_skene import dawid_skene_fit
 
 # crowd-kit still uses pandas keywords that pandas 3 deprecates; not our code.
 pytestmark = pytest.mark.filterwarnings(

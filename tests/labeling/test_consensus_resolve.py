@@ -2,8 +2,8 @@
 
 import pytest
 
-from labeling.annotations import annotation_submit
-from labeling.consensus import item_resolve
+from labeling.annotate.submit import annotation_submit
+from labeling.consensus.resolve import item_resolve
 from labeling.models import Resolution
 from projects.models import Item, Project
 from tests.factories import ItemFactory, MembershipFactory, ProjectFactory, UserFactory

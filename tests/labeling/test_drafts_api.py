@@ -2,7 +2,7 @@
 
 import pytest
 
-from labeling.drafts import DraftRefused, draft_save
+from labeling.annotate.drafts import DraftRefused, draft_save
 from labeling.models import Draft
 from projects.models import Item, Membership
 from tests.conftest import api_client_for

@@ -4,9 +4,9 @@ import json
 
 import pytest
 
-from labeling.annotations import annotation_submit
-from labeling.gold import gold_score
-from labeling.queue import assignment_next
+from labeling.annotate.gold import gold_score
+from labeling.annotate.queue import assignment_next
+from labeling.annotate.submit import annotation_submit
 from projects.label_schema import LabelSchema
 from projects.models import Item, Membership
 from tests.factories import ItemFactory, MembershipFactory, UserFactory

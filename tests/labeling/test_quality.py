@@ -9,10 +9,10 @@ from django.contrib.auth import get_user_model
 from django.utils import timezone
 from statsmodels.stats.inter_rater import fleiss_kappa
 
-from labeling.annotations import annotation_submit
+from labeling.annotate.queue import assignment_next, assignment_skip
+from labeling.annotate.submit import annotation_submit
 from labeling.models import Annotation
-from labeling.quality import project_progress, project_quality, project_quality_cached
-from labeling.queue import assignment_next, assignment_skip
+from labeling.quality.report import project_progress, project_quality, project_quality_cached
 from projects.models import Project
 from tests.conftest import api_client_for
 from tests.factories import ItemFactory, MembershipFactory, ProjectFactory, UserFactory

@@ -6,12 +6,12 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from labeling.annotations import AnnotationRefused, annotation_submit
+from labeling.annotate.queue import QueueError, assignment_next, assignment_skip, assignments_expire
+from labeling.annotate.submit import AnnotationRefused, annotation_submit
 from labeling.models import AnnotatorStats, Assignment
-from labeling.queue import QueueError, assignment_next, assignment_skip, assignments_expire
-from projects.item_order import SHUFFLE_MODULUS, SHUFFLE_MULTIPLIER, annotator_shuffle_offset
+from projects.items.order import SHUFFLE_MODULUS, SHUFFLE_MULTIPLIER, annotator_shuffle_offset
+from projects.items.predictions import predictions_create
 from projects.models import Item, Membership, Project
-from projects.predictions import predictions_create
 from tests.factories import ItemFactory, MembershipFactory, ProjectFactory, UserFactory
 
 pytestmark = pytest.mark.django_db

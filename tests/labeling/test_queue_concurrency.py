@@ -7,9 +7,9 @@ import pytest
 from django.db import connection
 from django.db.models import Count
 
-from labeling.annotations import AnnotationRefused, annotation_submit
+from labeling.annotate.queue import assignment_next
+from labeling.annotate.submit import AnnotationRefused, annotation_submit
 from labeling.models import Annotation, Assignment
-from labeling.queue import assignment_next
 from projects.models import Item, Membership
 from tests.factories import ItemFactory, MembershipFactory, ProjectFactory, UserFactory
 

@@ -5,9 +5,9 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from labeling.annotations import annotation_submit
+from labeling.annotate.submit import annotation_submit
+from labeling.consensus.review import REVIEW_CLAIM, review_next
 from labeling.models import Annotation, Resolution
-from labeling.review import REVIEW_CLAIM, review_next
 from projects.models import Item, Project
 from tests.conftest import api_client_for
 from tests.factories import ItemFactory, MembershipFactory, ProjectFactory, UserFactory

@@ -6,7 +6,7 @@ from html import unescape
 
 import pytest
 
-from labeling.annotations import annotation_submit
+from labeling.annotate.submit import annotation_submit
 from projects.models import Item, Membership
 from tests.factories import ItemFactory, MembershipFactory, ProjectFactory, UserFactory
 

@@ -6,8 +6,7 @@ import gc
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from projects.importers.rows import Record
-from projects.imports import (
+from projects.imports.jobs import (
     Batch,
     ChunkStopped,
     import_batch_commit,
@@ -16,7 +15,8 @@ from projects.imports import (
     import_job_create,
     import_job_plan,
 )
-from projects.items import ItemRow
+from projects.imports.readers.rows import Record
+from projects.items.create import ItemRow
 from projects.models import ImportChunk, ImportJob, Item
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -2,8 +2,8 @@
 
 import pytest
 
-from projects.import_formats import FormatUnknown, import_format_detect
-from projects.importers.rows import ColumnMapping, record_to_row
+from projects.imports.formats import FormatUnknown, import_format_detect
+from projects.imports.readers.rows import ColumnMapping, record_to_row
 
 
 @pytest.mark.parametrize(

@@ -2,7 +2,7 @@
 
 import pytest
 
-from projects.importers.label_studio import (
+from projects.imports.readers.label_studio import (
     ConversionError,
     ls_result_convert,
     ls_task_to_row,

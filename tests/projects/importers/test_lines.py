@@ -4,10 +4,10 @@ import io
 
 import pytest
 
-from projects.importers import lines as lines_module
-from projects.importers.csv import csv_plan, csv_read
-from projects.importers.jsonl import jsonl_plan, jsonl_read
-from projects.importers.lines import BOM, LineReader, line_chunks_plan
+from projects.imports.readers import lines as lines_module
+from projects.imports.readers.csv import csv_plan, csv_read
+from projects.imports.readers.jsonl import jsonl_plan, jsonl_read
+from projects.imports.readers.lines import BOM, LineReader, line_chunks_plan
 
 
 def read_all(data: bytes, plan, read):

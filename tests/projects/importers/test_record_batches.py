@@ -1,8 +1,8 @@
 """Records into batches of rows and line-numbered problems (no database)."""
 
-from projects.importers.rows import DEFAULT_MAPPING, Record
-from projects.imports import record_batches
-from projects.items import ItemRowParser
+from projects.imports.jobs import record_batches
+from projects.imports.readers.rows import DEFAULT_MAPPING, Record
+from projects.items.create import ItemRowParser
 from projects.label_schema import LabelSchema
 from tests.factories import TEXT_CLASSIFICATION_SCHEMA
 
