@@ -84,7 +84,7 @@ class Annotation(models.Model):
 
 
 class AnnotatorStats(models.Model):
-    """One annotator's queue counters in one project (kept by labeling.annotate.queue and annotations).
+    """One annotator's queue counters in one project (kept by the queue and the submit path).
 
     The row is also the annotator's queue lock: assignment_next locks it first, so one
     annotator's concurrent requests (two tabs) are served one after the other.

@@ -4,7 +4,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
-from django.http import Http404, StreamingHttpResponse
+from django.http import StreamingHttpResponse
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers, status, viewsets
@@ -13,6 +13,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from projects import access
+from projects.access import project_for
 from projects.imports.formats import FORMATS
 from projects.imports.jobs import (
     ImportRefused,
@@ -175,35 +176,6 @@ def bulk_list_refusal(rows, *, shape: str, noun: str) -> Response | None:
     else:
         return None
     return Response({"detail": message}, status=status.HTTP_400_BAD_REQUEST)
-
-
-def id_from_url(pk) -> int:
-    """A row id from the URL; anything that cannot be one names no row (404)."""
-    text = str(pk)
-    if not (text.isascii() and text.isdigit()) or int(text) >= 2**63:
-        raise Http404("No such row.")
-    return int(text)
-
-
-def project_checked(
-    request: Request,
-    allowed: frozenset,
-    *,
-    project_id: int | None = None,
-    item_id: int | None = None,
-) -> Project:
-    """The project, or the item's project (404 if there is none), once the caller's role in it
-    is checked (403)."""
-    project = access.project_with_role(user=request.user, project_id=project_id, item_id=item_id)
-    if project is None:
-        raise Http404("No such project." if item_id is None else "No such item.")
-    access.project_check_role(user=request.user, project=project, allowed=allowed)
-    return project
-
-
-def project_for(request: Request, pk, allowed: frozenset) -> Project:
-    """Load a project the user may see (404 otherwise) and check their role (403)."""
-    return project_checked(request, allowed, project_id=id_from_url(pk))
 
 
 class ProjectViewSet(

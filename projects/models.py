@@ -169,7 +169,7 @@ class Item(models.Model):
                 name="item_status_seq",
                 condition=~models.Q(status="open"),
             ),
-            # The queue (labeling.annotate.queue) reads only these partial indexes, so the next item is
+            # The queue (labeling.annotate) reads only these partial indexes, so the next item is
             # found in time independent of the project's size: "fresh" items nobody holds or
             # answered, one index per ordering, each holding the items filed under it; "started"
             # items (few: everyone finishes those first); and gold items.

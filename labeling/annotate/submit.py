@@ -5,7 +5,8 @@ answered edits their answer, which is allowed until the item is resolved. Answer
 sit outside the overlap (every annotator may answer each once) and are scored against the known
 answer (labeling.annotate.gold); gold items are never resolved by consensus: their answer is known.
 
-Locks are taken item first, then assignment, then the annotator's stats row (see labeling.annotate.queue).
+Locks are taken item first, then assignment, then the annotator's stats row
+(see labeling.annotate.queue).
 """
 
 from __future__ import annotations

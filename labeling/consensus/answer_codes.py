@@ -11,14 +11,21 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 import numpy as np
-import pandas as pd
-from django.db import connections
 from django.db.models.fields.json import KeyTextTransform
 
 from labeling.models import Annotation
-from labeling.quality.agreement import EMPTY
+from projects.direct_sql import rows_fetch
 from projects.label_schema import PAIRWISE, PAIRWISE_ANSWERS, Control
 from projects.models import Project
+
+EMPTY = -1  # the label code of an annotation that left the control blank
+
+
+def category_counts(items, labels, n_items: int, n_labels: int) -> np.ndarray:
+    """(items, labels) matrix: how many annotators gave each label to each item."""
+    keep = labels != EMPTY
+    cells = items[keep] * n_labels + labels[keep]
+    return np.bincount(cells, minlength=n_items * n_labels).reshape(n_items, n_labels)
 
 
 @dataclass(frozen=True)
@@ -91,6 +98,8 @@ def control_label_values(control: Control) -> list[str]:
 
 def label_codes(answers, label_values: list[str]) -> np.ndarray:
     """Code of each answer in label_values; EMPTY for blanks and unknown values."""
+    import pandas as pd
+
     codes = pd.Categorical(list(answers), categories=label_values).codes.astype(np.int64)
     codes[codes < 0] = EMPTY
     return codes
@@ -107,14 +116,6 @@ def gc_paused():
     finally:
         if enabled:
             gc.enable()
-
-
-def rows_fetch(queryset) -> list[tuple]:
-    """The queryset's rows in one fetch (values_list's SQL, without per-chunk iteration)."""
-    sql, params = queryset.query.sql_with_params()
-    with connections[queryset.db].cursor() as cursor:
-        cursor.execute(sql, params)
-        return cursor.fetchall()
 
 
 def dense_codes(ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -11,7 +11,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import sparse
 
 EPS = 1e-10
 
@@ -68,6 +67,8 @@ def dawid_skene_fit(
     Each annotation is a (annotator, given label) "cell"; the sparse items x cells count matrix
     turns both EM steps into one sparse product each, whatever the number of annotations.
     """
+    from scipy import sparse
+
     items, annotators, labels = (np.asarray(a, dtype=np.int64) for a in (items, annotators, labels))
     n_cells = n_annotators * n_labels
     answers = sparse.csr_matrix(

@@ -10,9 +10,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from labeling.consensus.answer_codes import ChoiceCodes, annotation_table_load
+from labeling.consensus.answer_codes import ChoiceCodes, annotation_table_load, category_counts
 from labeling.consensus.dawid_skene import DawidSkeneFit, dawid_skene_fit
-from labeling.quality.agreement import category_counts
 from projects.label_schema import CHOICE, PAIRWISE, LabelSchema
 from projects.models import Project
 

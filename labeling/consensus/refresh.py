@@ -12,10 +12,11 @@ import numpy as np
 from django.db import transaction
 from django.db.models.fields.json import KeyTextTransform
 
-from labeling.consensus.answer_codes import label_codes, rows_fetch
+from labeling.consensus.answer_codes import label_codes
 from labeling.consensus.project_aggregation import project_choice_aggregate
 from labeling.consensus.resolve import dawid_skene_models_forget, item_resolve
 from labeling.models import Resolution
+from projects.direct_sql import rows_fetch
 from projects.label_schema import CHOICE, LabelSchema
 from projects.models import Item, Project
 

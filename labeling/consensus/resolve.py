@@ -1,10 +1,10 @@
 """Consensus: turn an item's annotations into a resolution, or send it to review.
 
 When an item has all its annotations, item_resolve aggregates them control by control
-(labeling.consensus.aggregation; single choice by Dawid-Skene when the project says so) and records a
-Resolution: accepted (the item is resolved) or pending (the item waits in the review queue, and
-the resolution holds the machine's proposal). Every call adds a row; the earlier ones stay as
-history with is_current=False, so a re-resolution never loses what came before.
+(labeling.consensus.aggregation; single choice by Dawid-Skene when the project says so) and
+records a Resolution: accepted (the item is resolved) or pending (the item waits in the review
+queue, and the resolution holds the machine's proposal). Every call adds a row; the earlier ones
+stay as history with is_current=False, so a re-resolution never loses what came before.
 """
 
 from __future__ import annotations

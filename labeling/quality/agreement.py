@@ -19,15 +19,7 @@ from labeling.consensus.aggregation.base import mean_pairwise
 from labeling.consensus.aggregation.shapes import shapes_matches
 from labeling.consensus.aggregation.spans import span_keys, spans_overlap_counts
 from labeling.consensus.aggregation.text import text_similarity
-
-EMPTY = -1  # the label code of an annotation that left the control blank
-
-
-def category_counts(items, labels, n_items: int, n_labels: int) -> np.ndarray:
-    """(items, labels) matrix: how many annotators gave each label to each item."""
-    keep = labels != EMPTY
-    cells = items[keep] * n_labels + labels[keep]
-    return np.bincount(cells, minlength=n_items * n_labels).reshape(n_items, n_labels)
+from labeling.consensus.answer_codes import EMPTY, category_counts
 
 
 def _rated(counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -26,7 +26,6 @@ from labeling.consensus.answer_codes import (
     annotation_table_load,
     gc_paused,
     label_codes,
-    rows_fetch,
 )
 from labeling.consensus.project_aggregation import (
     choice_dawid_skene_fit,
@@ -35,6 +34,7 @@ from labeling.consensus.project_aggregation import (
 )
 from labeling.models import Annotation, Assignment, Resolution
 from labeling.quality import agreement
+from projects.direct_sql import rows_fetch
 from projects.label_schema import (
     BOXES,
     CHOICE,
@@ -347,7 +347,7 @@ def _annotator_rows(project, table, gold: dict, consensus: _Tally, confusions) -
                 "id": user_id,
                 "username": names.get(user_id, str(user_id)),
                 "annotations": int(counts[code]),
-                # Scored as answers arrive (labeling.annotate.gold): the same similarities as consensus.
+                # Scored as answers arrive (annotate.gold): the same similarities as consensus.
                 "gold_answers": gold[user_id].answered if user_id in gold else 0,
                 "gold_accuracy": gold[user_id].accuracy if user_id in gold else None,
                 "consensus_answers": int(consensus.count[code]),

@@ -15,7 +15,8 @@ from labeling.annotate.submit import AnnotationRefused, annotation_submit
 from labeling.models import Annotation, Assignment, Draft, Resolution
 from labeling.quality.annotator_stats import annotator_summary, annotators_summary
 from projects import access
-from projects.api import ItemSerializer, id_from_url, project_checked, project_for
+from projects.access import id_from_url, project_checked, project_for
+from projects.api import ItemSerializer
 from projects.label_schema import ResultError
 from projects.models import Item, Project
 

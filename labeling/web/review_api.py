@@ -23,7 +23,8 @@ from labeling.consensus.review import (
 from labeling.models import Annotation, Resolution
 from labeling.quality.report import project_quality_cached
 from projects import access
-from projects.api import ItemSerializer, project_for
+from projects.access import project_for
+from projects.api import ItemSerializer
 from projects.label_schema import ResultError
 from projects.models import Item, Project
 

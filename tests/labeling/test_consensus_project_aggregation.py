@@ -6,9 +6,8 @@ import pytest
 from crowdkit.aggregation import DawidSkene
 
 from labeling.consensus.aggregation import control_aggregate
-from labeling.consensus.answer_codes import ChoiceCodes
+from labeling.consensus.answer_codes import EMPTY, ChoiceCodes
 from labeling.consensus.project_aggregation import dawid_skene_aggregate, majority_aggregate
-from labeling.quality.agreement import EMPTY
 from projects.label_schema import LabelSchema
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning", "ignore:The (inplace|copy)")

@@ -7,9 +7,9 @@ import pytest
 from django.db import connection, transaction
 
 from labeling.annotate.queue import assignment_next, assignment_skip
+from projects.items import filing as item_filing
 from projects.items.bulk import items_insert_new
 from projects.items.create import ItemRow
-from projects.items import filing as item_filing
 from projects.items.filing import items_refile
 from projects.models import Item, Membership, Project
 from tests.factories import ItemFactory, MembershipFactory, ProjectFactory, UserFactory

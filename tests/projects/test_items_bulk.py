@@ -6,9 +6,9 @@ also check that it falls back to the staging path whenever an id turns out to be
 import pytest
 from django.db import transaction
 
+from projects.items import bulk as items_bulk
 from projects.items.bulk import items_insert_new
 from projects.items.create import ItemRow
-from projects.items import bulk as items_bulk
 from projects.models import Item
 
 pytestmark = pytest.mark.django_db

@@ -9,13 +9,15 @@ coordinates are the mean of its members; one found by exactly half is a tie (und
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
-from scipy.optimize import linear_sum_assignment
-from shapely.geometry import Polygon
 
 from labeling.consensus.aggregation.base import ControlOutcome, mean_pairwise, strict_majority, tied
 from projects.label_schema import Control
+
+if TYPE_CHECKING:
+    from shapely.geometry import Polygon
 
 MATCH_IOU = 0.5
 
@@ -38,6 +40,8 @@ def box_iou_matrix(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 
 def polygon_shape(points) -> Polygon:
+    from shapely.geometry import Polygon
+
     shape = Polygon(points)
     return shape if shape.is_valid else shape.buffer(0)
 
@@ -53,6 +57,8 @@ def polygon_iou_matrix(a: list, b: list) -> np.ndarray:
 
 def shapes_match(iou: np.ndarray, labels_a: list, labels_b: list) -> list[tuple[int, int, float]]:
     """One-to-one matches (i, j, iou) with equal labels and IoU >= 0.5, maximising total IoU."""
+    from scipy.optimize import linear_sum_assignment
+
     if iou.size == 0:
         return []
     same = np.array(labels_a, dtype=object)[:, None] == np.array(labels_b, dtype=object)[None, :]

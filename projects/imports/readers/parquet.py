@@ -6,17 +6,20 @@ import math
 from collections.abc import Iterator
 from datetime import date, datetime
 from decimal import Decimal
-from typing import IO, Any
-
-import pyarrow as pa
-import pyarrow.parquet as pq
+from typing import IO, TYPE_CHECKING, Any
 
 from projects.imports.readers.rows import ChunkSpec, FileError, Plan, Record
+
+if TYPE_CHECKING:
+    import pyarrow.parquet as pq
 
 BATCH_ROWS = 10_000
 
 
 def _open(stream: IO[bytes]) -> pq.ParquetFile:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
     try:
         return pq.ParquetFile(stream)
     except (pa.ArrowException, OSError, ValueError) as exc:
