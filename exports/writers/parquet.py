@@ -142,6 +142,7 @@ def parquet_record_batch(batch: ExportBatch, context: WriteContext, schema: pa.S
 
 
 def parquet_write(batches: Batches, out: BinaryIO, context: WriteContext) -> None:
+    import pyarrow as pa
     import pyarrow.parquet as pq
 
     schema = parquet_schema(context)
