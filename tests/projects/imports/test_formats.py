@@ -15,7 +15,7 @@ from labeling.models import Annotation
 from projects.models import Item, Membership, Prediction
 from tests.conftest import LABEL_STUDIO_FIXTURES as LS_FIXTURES
 from tests.factories import MembershipFactory, ProjectFactory
-from tests.projects.import_support import error_report, import_file, import_mode
+from tests.projects.imports.import_support import error_report, import_file, import_mode
 
 __all__ = ["import_mode"]
 

@@ -4,7 +4,7 @@ column mapping, roles, the error report."""
 import pytest
 
 from projects.models import ImportJob, Item, Prediction
-from tests.projects.import_support import error_report, import_file, import_mode, upload
+from tests.projects.imports.import_support import error_report, import_file, import_mode, upload
 
 __all__ = ["import_mode"]
 

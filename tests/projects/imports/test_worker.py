@@ -8,7 +8,7 @@ import pytest
 from django.db.models import Count
 
 from projects.models import ImportChunk, ImportJob, Item
-from tests.projects.import_support import job_wait, upload
+from tests.projects.imports.import_support import job_wait, upload
 
 pytestmark = [pytest.mark.worker, pytest.mark.postgres]
 FINISHED = ("done", "failed", "cancelled")

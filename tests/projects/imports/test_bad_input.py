@@ -9,7 +9,7 @@ from PIL import Image
 
 from projects.models import ImportJob, Item, Membership
 from tests.factories import MembershipFactory, ProjectFactory
-from tests.projects.import_support import error_report, import_file, import_mode, upload
+from tests.projects.imports.import_support import error_report, import_file, import_mode, upload
 
 __all__ = ["import_mode"]
 
