@@ -1,7 +1,7 @@
 """REST API for review and quality (thin): the review queue, reviewer decisions, agreement.
 
 Kept apart from labeling/api.py (the annotator's queue) so that each file has one job; the
-routes are registered in labeling/urls.py next to the others.
+routes are registered in labeling/web/urls.py next to the others.
 """
 
 from django.shortcuts import get_object_or_404
