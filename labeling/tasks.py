@@ -7,13 +7,13 @@ from celery import shared_task
 from django.core.cache import cache
 from django.db import InterfaceError, OperationalError, transaction
 
+from labeling.consensus.refresh import consensus_job_create, consensus_job_run, consensus_jobs_due
 from labeling.models import ConsensusJob
-from labeling.quality import (
+from labeling.quality.report import (
     quality_report_compute,
     quality_report_latest,
     quality_report_payload,
 )
-from labeling.resolutions_refresh import consensus_job_create, consensus_job_run, consensus_jobs_due
 from projects.models import Project
 
 RETRY = {
@@ -58,7 +58,7 @@ def consensus_refit_start(*, project: Project, trigger: str, user=None) -> Conse
 
 
 def consensus_refit_after_import(project: Project, answers_carried: int) -> None:
-    """The import hook (projects.import_hooks): an import that carried answers refits."""
+    """The import hook (projects.imports.hooks): an import that carried answers refits."""
     if answers_carried:
         consensus_refit_start(project=project, trigger=ConsensusJob.Trigger.IMPORT)
 

@@ -5,7 +5,7 @@ Builds a throw-away PostgreSQL database `<DATABASE_URL's name>_bench_refit`.
 
 1. Refit: fills a project by COPY (bench_consensus's data: --answers annotations, 5 per item,
    20 annotators of different accuracy, every item resolved by majority vote), switches it to
-   Dawid-Skene and times what the worker's job runs (labeling.resolutions_refresh
+   Dawid-Skene and times what the worker's job runs (labeling.consensus.refresh
    .consensus_refit): fit on every answer, store the model, compare every resolution with the
    posteriors, set the confidence of those that stay, re-resolve those that change. Goals:
    100k answers < 5 s, 1M answers < 30 s.
@@ -34,8 +34,8 @@ LABELS = ("positive", "negative", "neutral")
 def refit_bench(answers: int) -> None:
     from bench_consensus import data_fill
 
+    from labeling.consensus.refresh import consensus_refit
     from labeling.models import Resolution
-    from labeling.resolutions_refresh import consensus_refit
     from projects.models import Project
 
     per_item = 5
@@ -56,8 +56,8 @@ def refit_bench(answers: int) -> None:
             f" ({counts['re_resolved']:,} items re-resolved)"
         )
     # Where a refit's time goes (the same services, in the order consensus_refit calls them).
-    from labeling.consensus_models import consensus_model_fit
-    from labeling.resolutions_refresh import resolution_confidences_write, resolutions_compare
+    from labeling.consensus.fitted_model import consensus_model_fit
+    from labeling.consensus.refresh import resolution_confidences_write, resolutions_compare
 
     started = time.perf_counter()
     fit = consensus_model_fit(project=project)
@@ -114,7 +114,7 @@ def import_once(path, aggregation: str, per_task: int) -> tuple[float, float]:
     from django.core.files.uploadedfile import SimpleUploadedFile
 
     from labeling.models import ConsensusJob
-    from projects.imports import import_chunk_run, import_job_create, import_job_plan
+    from projects.imports.jobs import import_chunk_run, import_job_create, import_job_plan
     from projects.models import ImportJob, Membership, Project
     from tests.factories import TEXT_CLASSIFICATION_SCHEMA
 
