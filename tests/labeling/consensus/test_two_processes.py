@@ -24,7 +24,7 @@ from tests.factories import ItemFactory, MembershipFactory, ProjectFactory, User
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 GUNICORN = Path(sys.executable).with_name("gunicorn")
 SCHEMA = {"controls": [{"name": "relevant", "kind": "choice", "labels": ["yes", "no"]}]}
 
@@ -43,6 +43,7 @@ def server_start(port: int, log: Path) -> subprocess.Popen:
         "CELERY_BROKER_URL": "",
         "SECRET_KEY": "two-processes-test",
         "DEBUG": "true",
+        "PYTHONPATH": str(REPO),  # this checkout's code, whatever the virtualenv points at
     }
     return subprocess.Popen(
         [str(GUNICORN), "labeling.site.wsgi:application", "--bind", f"127.0.0.1:{port}"]
