@@ -24,7 +24,7 @@ from projects.models import Item, Project
 class ResolutionSerializer(serializers.ModelSerializer):
     class Meta:
         model = Resolution
-        fields = ["result", "method", "agreement", "created_at"]
+        fields = ["result", "method", "agreement", "confidence", "created_at"]
 
 
 class ItemDetailSerializer(ItemSerializer):

@@ -112,6 +112,16 @@ def test_single_answers_resolve_from_the_posterior_without_any_fit():
     assert resolution.details["model_version"] == 0
 
 
+def test_the_item_json_carries_the_confidence(lead, lead_api):
+    project = ds_project(overlap=1)
+    MembershipFactory(project=project, user=lead, role=Membership.Role.LEAD)
+    item = ItemFactory(project=project)
+    annotation_submit(item=item, annotator=UserFactory(), result={"relevant": "yes"})
+    resolution = lead_api.get(f"/api/items/{item.pk}/").json()["resolution"]
+    assert resolution["method"] == "dawid_skene"
+    assert resolution["confidence"] == pytest.approx(DEFAULT_ACCURACY)
+
+
 def test_no_submit_fits_and_the_counter_tells_the_schedule(django_capture_on_commit_callbacks):
     project = ds_project(overlap=2)
     users = [UserFactory(username=f"u{n}") for n in range(2)]
