@@ -17,7 +17,7 @@ import logging
 from dataclasses import dataclass
 
 import numpy as np
-from django.db import connection, transaction
+from django.db import InterfaceError, OperationalError, connection, transaction
 from django.db.models.fields.json import KeyTextTransform
 from django.utils import timezone
 
@@ -128,15 +128,6 @@ def resolution_confidences_write(confidence: dict[int, float]) -> None:
     )
 
 
-def project_resolutions_refresh(*, project: Project) -> ConsensusJob:
-    """Refit and re-resolve now, in this process (what the worker's job runs); the job row
-    records it."""
-    job = ConsensusJob.objects.create(project=project, status=ConsensusJob.Status.RUNNING)
-    consensus_job_run(job_id=job.pk)
-    job.refresh_from_db()
-    return job
-
-
 def consensus_refit(*, project: Project, job: ConsensusJob | None = None) -> dict[str, int]:
     """Fit and store the project's model; in a Dawid-Skene project, re-resolve what changed."""
     fit = consensus_model_fit(project=project)
@@ -167,7 +158,8 @@ def consensus_job_create(*, project: Project, trigger: str, user=None) -> Consen
 
 
 def consensus_job_run(*, job_id: int) -> None:
-    """Run a queued job: queued -> running -> done (with its counts) or failed (with why)."""
+    """Run a queued job: queued -> running -> done (with its counts) or failed (with why).
+    A job left running (its worker died, the database went away) runs again when redelivered."""
     with transaction.atomic():
         job = ConsensusJob.objects.select_for_update().select_related("project").get(pk=job_id)
         if job.status not in UNFINISHED:
@@ -177,6 +169,8 @@ def consensus_job_run(*, job_id: int) -> None:
         job.save(update_fields=["status", "started_at"])
     try:
         counts = consensus_refit(project=job.project, job=job)
+    except (OperationalError, InterfaceError):
+        raise  # the database is away: the task retries, and the job (running) runs again
     except Exception as exc:
         logger.exception("consensus job %s failed", job.pk)
         ConsensusJob.objects.filter(pk=job.pk).update(

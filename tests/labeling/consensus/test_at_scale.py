@@ -12,7 +12,7 @@ from crowdkit.aggregation import DawidSkene
 from labeling.annotate.queue import assignment_next
 from labeling.annotate.submit import annotation_submit
 from labeling.consensus.fitted_model import DEFAULT_ACCURACY, consensus_model_current
-from labeling.consensus.refresh import consensus_refit
+from labeling.consensus.refresh import consensus_job_create, consensus_job_run, consensus_refit
 from labeling.models import ConsensusJob, ConsensusState, Resolution
 from labeling.tasks import consensus_jobs_due_task
 from projects.models import Item, Membership, Project
@@ -174,6 +174,21 @@ def test_review_decision_refits_with_the_reviewers_answer_as_known(
     model = consensus_model_current(project=project).controls["relevant"]
     # With the reviewer's "no" known, b is right and a wrong on it.
     assert model.reliability(b.pk) > model.reliability(a.pk)
+
+
+def test_a_refit_that_fails_leaves_a_failed_job_with_its_reason():
+    project = ds_project()
+    Project.objects.filter(pk=project.pk).update(
+        label_schema={"controls": [{"name": "x", "kind": "no-such-kind"}]}
+    )
+    project.refresh_from_db()
+    job = consensus_job_create(project=project, trigger=ConsensusJob.Trigger.REQUEST)
+    with pytest.raises(Exception):  # noqa: B017 (the schema's own error, whatever its class)
+        consensus_job_run(job_id=job.pk)
+    job.refresh_from_db()
+    assert job.status == ConsensusJob.Status.FAILED and job.finished_at is not None
+    assert job.message.startswith("The refit failed:")
+    consensus_job_run(job_id=job.pk)  # a failed job is not run again
 
 
 def test_refresh_endpoint_answers_202_and_validates(
