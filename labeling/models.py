@@ -184,9 +184,10 @@ class Draft(models.Model):
 class ConsensusState(models.Model):
     """A project's answer counter and its fitted Dawid-Skene model (consensus.fitted_model).
 
-    `answer_changes` moves with every stored, edited or imported answer of a Dawid-Skene project,
-    so freshness is one comparison with `fitted_changes` (the counter the model was fitted at),
-    never a count of the project's annotations. `model_version` grows with each refit; the
+    `answer_changes` counts the answers edited or imported; with the answers submitted (each
+    annotator's AnnotatorStats.annotated) it is the project's answer counter, and freshness is
+    one comparison with `fitted_changes` (the counter the model was fitted at), never a count of
+    the project's annotations. `model_version` grows with each refit; the
     model itself (per choice control: annotator codes, priors, confusion matrices) is `model`.
     """
 

@@ -89,8 +89,8 @@ def annotation_submit(
             Draft.objects.filter(pk=locked_item.my_draft_id).delete()
         with writes_batched():  # the resolution, if any, and the item row
             _item_update(item=locked_item, annotator=annotator, annotation=annotation, new=created)
-        # Last, so the counter's row lock is held only until the commit just after.
-        consensus_answers_moved(project=project)
+        if not created:  # a new answer is counted on the annotator's stats row already
+            consensus_answers_moved(project=project)
     return annotation, created
 
 

@@ -11,7 +11,9 @@ No request or submit fits: an item resolved before the first fit, or an answer b
 the model has not seen yet, uses a default annotator (right DEFAULT_ACCURACY of the time, wrong
 answers spread evenly) and uniform priors, which votes like a majority until the next refit.
 
-consensus_answers_moved keeps the counter a refit compares with (no count of annotations).
+consensus_answers_seen is the counter a refit compares with (no count of annotations): the
+answers submitted, summed over the annotators' own counter rows, plus those edited or imported
+(consensus_answers_moved).
 """
 
 from __future__ import annotations
@@ -23,8 +25,9 @@ from dataclasses import dataclass
 
 import numpy as np
 from django.core.cache import cache
-from django.db.models import F
+from django.db.models import F, OuterRef, Q, Subquery, Sum
 from django.db.models.fields.json import KeyTextTransform
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from labeling.consensus.answer_codes import (
@@ -33,7 +36,7 @@ from labeling.consensus.answer_codes import (
     label_codes,
 )
 from labeling.consensus.dawid_skene import EPS, dawid_skene_fit
-from labeling.models import ConsensusState, Resolution
+from labeling.models import AnnotatorStats, ConsensusState, Resolution
 from projects.direct_sql import rows_fetch
 from projects.label_schema import CHOICE, PAIRWISE, LabelSchema
 from projects.models import Item, Project
@@ -114,7 +117,9 @@ def model_used_by(project: Project) -> bool:
 
 
 def consensus_answers_moved(*, project: Project, count: int = 1) -> None:
-    """Count answers stored, edited or imported (the refit schedule compares this counter)."""
+    """Count answers edited or imported. New answers submitted are counted already, each on its
+    annotator's own AnnotatorStats row (`annotated`): counting them here too would make every
+    submit of the project wait for this one row's lock."""
     if count <= 0 or not model_used_by(project):
         return
     updated = ConsensusState.objects.filter(pk=project.pk).update(
@@ -251,7 +256,8 @@ def _known_labels(
 def consensus_model_fit(*, project: Project) -> ModelFit:
     """Fit every choice-like control on all the project's answers; store it as a new version."""
     state, _ = ConsensusState.objects.get_or_create(project=project)
-    changes_seen = state.answer_changes  # answers arriving during the fit keep the model stale
+    # Read before the answers: those arriving during the fit keep the model stale.
+    changes_seen = consensus_answers_seen(project_id=project.pk)
     schema = LabelSchema(project.label_schema)
     controls = [c for c in schema.controls if c.kind in (CHOICE, PAIRWISE)]
     table = annotation_table_load(project=project, controls=controls)
@@ -295,10 +301,45 @@ def consensus_model_fit(*, project: Project) -> ModelFit:
     )
 
 
+def _submitted(project_ref) -> Subquery:
+    return Subquery(
+        AnnotatorStats.objects.filter(project_id=project_ref)
+        .values("project_id")
+        .annotate(total=Sum("annotated"))
+        .values("total")[:1]
+    )
+
+
+def consensus_answers_seen(*, project_id: int) -> int:
+    """The project's answer counter: answers submitted (summed over its annotators' rows) plus
+    answers edited or imported. It only grows; a refit records the value it saw."""
+    submitted = (
+        AnnotatorStats.objects.filter(project_id=project_id).aggregate(total=Sum("annotated"))[
+            "total"
+        ]
+        or 0
+    )
+    other = (
+        ConsensusState.objects.filter(pk=project_id)
+        .values_list("answer_changes", flat=True)
+        .first()
+    )
+    return submitted + (other or 0)
+
+
 def consensus_model_stale_projects() -> list[int]:
-    """Projects whose answers moved since their model was fitted."""
+    """Projects using a model whose answers moved since it was fitted."""
+    state = ConsensusState.objects.filter(project_id=OuterRef("pk"))
     return list(
-        ConsensusState.objects.filter(answer_changes__gt=F("fitted_changes")).values_list(
-            "project_id", flat=True
+        Project.objects.filter(
+            Q(aggregation=Project.Aggregation.DAWID_SKENE)
+            | Q(review_policy=Project.ReviewPolicy.NONE)
         )
+        .annotate(
+            seen=Coalesce(_submitted(OuterRef("pk")), 0)
+            + Coalesce(Subquery(state.values("answer_changes")[:1]), 0),
+            fitted=Coalesce(Subquery(state.values("fitted_changes")[:1]), 0),
+        )
+        .filter(seen__gt=F("fitted"))
+        .values_list("pk", flat=True)
     )

@@ -11,7 +11,12 @@ from crowdkit.aggregation import DawidSkene
 
 from labeling.annotate.queue import assignment_next
 from labeling.annotate.submit import annotation_submit
-from labeling.consensus.fitted_model import DEFAULT_ACCURACY, consensus_model_current
+from labeling.consensus.fitted_model import (
+    DEFAULT_ACCURACY,
+    consensus_answers_seen,
+    consensus_model_current,
+    consensus_model_version,
+)
 from labeling.consensus.refresh import consensus_job_create, consensus_job_run, consensus_refit
 from labeling.models import ConsensusJob, ConsensusState, Resolution
 from labeling.tasks import consensus_jobs_due_task
@@ -129,8 +134,9 @@ def test_no_submit_fits_and_the_counter_tells_the_schedule(django_capture_on_com
         item = ItemFactory(project=project, external_id=f"c{n}")
         for user in users:
             annotation_submit(item=item, annotator=user, result={"relevant": "yes"})
-    state = ConsensusState.objects.get(pk=project.pk)
-    assert (state.model_version, state.answer_changes, state.fitted_changes) == (0, 10, 0)
+    # Counted on each annotator's own row: no submit waits on a project-wide counter row.
+    assert consensus_answers_seen(project_id=project.pk) == 10
+    assert consensus_model_version(project=project) == 0  # and no submit fitted
     with django_capture_on_commit_callbacks(execute=True):
         consensus_jobs_due_task.delay()
     job = ConsensusJob.objects.get(project=project)
@@ -140,11 +146,19 @@ def test_no_submit_fits_and_the_counter_tells_the_schedule(django_capture_on_com
         10,
         5,
     )
-    state.refresh_from_db()
+    state = ConsensusState.objects.get(pk=project.pk)
     assert (state.model_version, state.fitted_changes) == (1, 10)
     with django_capture_on_commit_callbacks(execute=True):
         consensus_jobs_due_task.delay()  # nothing moved since: nothing to do
     assert ConsensusJob.objects.filter(project=project).count() == 1
+    # A new answer, then its edit (the item still open): both move the counter.
+    open_item = ItemFactory(project=project, external_id="open")
+    annotation_submit(item=open_item, annotator=users[0], result={"relevant": "yes"})
+    annotation_submit(item=open_item, annotator=users[0], result={"relevant": "no"})
+    assert consensus_answers_seen(project_id=project.pk) == 12
+    with django_capture_on_commit_callbacks(execute=True):
+        consensus_jobs_due_task.delay()
+    assert ConsensusJob.objects.filter(project=project, trigger="schedule").count() == 2
     # Majority projects with a reviewer in the loop keep no model and no counter.
     majority = ProjectFactory(label_schema=BINARY, overlap=1)
     annotation_submit(
