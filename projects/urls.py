@@ -6,6 +6,7 @@ from projects import api, views
 router = SimpleRouter()
 router.register("projects", api.ProjectViewSet, basename="project")
 router.register("imports", api.ImportJobViewSet, basename="import-job")
+router.register("label-schema", api.LabelSchemaViewSet, basename="label-schema")
 
 urlpatterns = [
     path("api/", include(router.urls)),

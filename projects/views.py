@@ -14,7 +14,21 @@ from projects.imports import ImportRefused, import_job_cancel, import_job_create
 from projects.members import membership_set
 from projects.models import ImportJob, Membership, Project
 from projects.progress import project_progress
+from projects.schema_builder import schema_builder_context
+from projects.schema_change import SchemaChangeRefused, project_schema_change
 from projects.tasks import import_job_enqueue, items_refile_if_reordered
+
+# Form fields the schema builder section shows (the rest are the project's settings).
+SCHEMA_FIELDS = frozenset(
+    {
+        "labels",
+        "source_field",
+        "schema_json",
+        "label_renames",
+        "label_studio_config",
+        "label_studio_file",
+    }
+)
 
 
 def _project(request, pk, allowed) -> tuple[Project, str]:
@@ -45,7 +59,7 @@ def project_list(request):
 def project_create(request):
     if not access.user_can_create_projects(request.user):
         raise PermissionDenied("Only staff and project leads create projects.")
-    form = ProjectForm(request.POST or None)
+    form = ProjectForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
         with transaction.atomic():
             project = form.save(commit=False)
@@ -54,23 +68,57 @@ def project_create(request):
             membership_set(project=project, user=request.user, role=Membership.Role.LEAD)
         messages.success(request, f"Project '{project.name}' created.")
         return redirect("project-detail", pk=project.pk)
-    return render(request, "projects/project_form.html", {"form": form})
+    context = {
+        "form": form,
+        "builder": schema_builder_context(None),
+        "schema_fields": SCHEMA_FIELDS,
+        "schema_quick_fields": ["labels", "source_field"],
+    }
+    return render(request, "projects/project_form.html", context)
 
 
 @login_required
 def project_settings(request, pk):
     project, _ = _project(request, pk, access.LEAD_ONLY)
     previous_ordering = project.ordering  # the form writes the instance as it validates
-    form = ProjectSettingsForm(request.POST or None, instance=project)
+    form = ProjectSettingsForm(request.POST or None, request.FILES or None, instance=project)
     if request.method == "POST" and form.is_valid():
-        with transaction.atomic():
-            form.save()
-            reordered = items_refile_if_reordered(project, previous_ordering)
+        change = form.cleaned_data["schema_change"]
+        try:
+            with transaction.atomic():
+                form.save()
+                recorded = project_schema_change(
+                    project=project,
+                    label_schema=change["label_schema"],
+                    renames=change["renames"],
+                    user=request.user,
+                )
+                reordered = items_refile_if_reordered(project, previous_ordering)
+        except SchemaChangeRefused as exc:  # answers arrived between the check and the save
+            for message in exc.errors.values():
+                form.add_error("schema_json", message)
+            return render(
+                request, "projects/project_settings.html", _settings_context(project, form)
+            )
         messages.success(request, "Settings saved.")
+        if recorded is not None and recorded.migrated:
+            moved = ", ".join(f"{count} {noun}" for noun, count in recorded.migrated.items())
+            messages.info(request, f"Labels renamed: moved {moved}.")
         if reordered:
             messages.info(request, "The queue takes up the new ordering as the items are refiled.")
         return redirect("project-detail", pk=project.pk)
-    return render(request, "projects/project_settings.html", {"project": project, "form": form})
+    return render(request, "projects/project_settings.html", _settings_context(project, form))
+
+
+def _settings_context(project: Project, form) -> dict:
+    return {
+        "project": project,
+        "form": form,
+        "builder": schema_builder_context(project),
+        "history": project.history.select_related("changed_by")[:10],
+        "schema_fields": SCHEMA_FIELDS,
+        "schema_quick_fields": [],
+    }
 
 
 @login_required
