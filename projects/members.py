@@ -112,7 +112,7 @@ def set_password_path(user) -> str:
 
 
 def email_configured() -> bool:
-    return bool(getattr(settings, "EMAIL_HOST", "")) and settings.EMAIL_HOST != "localhost"
+    return bool(settings.EMAIL_HOST)
 
 
 def account_create(
