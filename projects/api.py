@@ -52,11 +52,13 @@ class LabelRenamesField(serializers.JSONField):
     """{control: {old label: new label}}: stored results move to the new labels."""
 
 
-def schema_refusal(exc: SchemaChangeRefused) -> serializers.ValidationError:
-    detail: dict = {field: [message] for field, message in exc.errors.items()}
+def schema_refusal(exc: SchemaChangeRefused) -> Response:
+    """400 naming the field, with the orphaned counts as numbers (a ValidationError would turn
+    them into strings)."""
+    body: dict = {field: [message] for field, message in exc.errors.items()}
     if exc.orphaned:
-        detail["orphaned"] = exc.orphaned
-    return serializers.ValidationError(detail)
+        body["orphaned"] = exc.orphaned
+    return Response(body, status=status.HTTP_400_BAD_REQUEST)
 
 
 class ProjectSerializer(serializers.ModelSerializer):
@@ -106,14 +108,12 @@ class ProjectSerializer(serializers.ModelSerializer):
         if "label_renames" in attrs and "label_schema" not in attrs:
             raise serializers.ValidationError({"label_renames": ["comes with label_schema"]})
         if "label_schema" in attrs:
-            try:
-                schema_change_check(
-                    project=self.instance,
-                    label_schema=attrs["label_schema"],
-                    renames=attrs.get("label_renames"),
-                )
-            except SchemaChangeRefused as exc:
-                raise schema_refusal(exc) from exc
+            # SchemaChangeRefused goes up to the view, which answers it (schema_refusal).
+            schema_change_check(
+                project=self.instance,
+                label_schema=attrs["label_schema"],
+                renames=attrs.get("label_renames"),
+            )
         return attrs
 
     def validate_auto_accept_threshold(self, value):
@@ -330,7 +330,8 @@ class ProjectViewSet(
     viewsets.GenericViewSet,
 ):
     serializer_class = ProjectSerializer
-    http_method_names = ["get", "post", "patch", "head", "options"]
+    # delete: only members/{username}/ (projects themselves are not deleted over the API)
+    http_method_names = ["get", "post", "patch", "delete", "head", "options"]
 
     def get_queryset(self):
         return access.projects_visible_to(self.request.user).distinct()
@@ -347,23 +348,33 @@ class ProjectViewSet(
             project = serializer.save(created_by=self.request.user)
             membership_set(project=project, user=self.request.user, role=Membership.Role.LEAD)
 
+    def create(self, request, *args, **kwargs):
+        try:
+            return super().create(request, *args, **kwargs)
+        except SchemaChangeRefused as exc:
+            return schema_refusal(exc)
+
+    def update(self, request, *args, **kwargs):
+        try:
+            return super().update(request, *args, **kwargs)
+        except SchemaChangeRefused as exc:
+            return schema_refusal(exc)
+
     def perform_update(self, serializer):
         previous_ordering = serializer.instance.ordering
         new_schema = serializer.validated_data.pop("label_schema", None)
         renames = serializer.validated_data.pop("label_renames", None)
-        try:
-            with transaction.atomic():
-                project = serializer.save()
-                if new_schema is not None:
-                    project_schema_change(
-                        project=project,
-                        label_schema=new_schema,
-                        renames=renames,
-                        user=self.request.user,
-                    )
-                items_refile_if_reordered(project, previous_ordering)
-        except SchemaChangeRefused as exc:  # answers arrived between the check and the change
-            raise schema_refusal(exc) from exc
+        with transaction.atomic():
+            project = serializer.save()
+            if new_schema is not None:
+                # Checked again under the project's lock: answers may have come since.
+                project_schema_change(
+                    project=project,
+                    label_schema=new_schema,
+                    renames=renames,
+                    user=self.request.user,
+                )
+            items_refile_if_reordered(project, previous_ordering)
 
     @extend_schema(responses={200: ProjectHistorySerializer(many=True)})
     @action(detail=True, methods=["get"], serializer_class=ProjectHistorySerializer)
