@@ -230,10 +230,13 @@ function start() {
     el("sb-controls").lastElementChild?.querySelector(".sb-name")?.focus();
   });
   el("sb-ls-convert").addEventListener("click", convertLabelStudio);
+  // Enter in a builder field must not submit the project form half-way through an edit.
+  el("schema-builder").addEventListener("keydown", (event) => {
+    if (event.key === "Enter" && event.target.matches("input")) event.preventDefault();
+  });
   el("sb-preview-form").addEventListener("keydown", (event) => {
     if (!event.target.matches("input[type=text], textarea") && preview.handleKey(event)) event.preventDefault();
   });
-  el("sb-preview-form").addEventListener("submit", (event) => event.preventDefault());
   document.getElementById("project-form").addEventListener("submit", (event) => {
     // The Label Studio box wins on the server; the builder's JSON is what is meant otherwise.
     if (!state.controls.length && !lsField.value.trim() && !lsFile?.files?.length && !jsonField.value.trim()) {

@@ -19,30 +19,33 @@ let uid = 0;
 function labelRow(control, index, { onChange, rerender }) {
   const label = control.labels[index];
   const id = `sb-${++uid}`;
-  return h(
-    "li",
-    { class: "sb-label" },
-    h("label", { for: `${id}-value`, class: "visually-hidden" }, "Label"),
-    h("input", {
-      id: `${id}-value`, type: "text", value: label.value, class: "sb-label-value",
-      placeholder: "label", "aria-label": `Label ${index + 1} of ${control.name}`,
-      oninput: (e) => { label.value = e.target.value; onChange(); },
-    }),
-    h("input", {
-      type: "color", value: label.color || PALETTE[index % PALETTE.length], class: "sb-label-color",
-      "aria-label": `Colour of ${label.value || `label ${index + 1}`}`,
-      oninput: (e) => { label.color = e.target.value; onChange(); },
-    }),
-    h("input", {
-      type: "text", value: label.hotkey || "", maxlength: "1", size: "2", class: "sb-label-hotkey",
-      placeholder: "key", "aria-label": `Hotkey of ${label.value || `label ${index + 1}`}`,
-      oninput: (e) => { label.hotkey = e.target.value; onChange(); },
-    }),
-    h("button", {
-      type: "button", class: "link", "aria-label": `Remove label ${label.value}`,
-      onclick: () => { control.labels.splice(index, 1); rerender(); onChange(); },
-    }, "Remove"),
-  );
+  const named = () => label.value || `label ${index + 1}`;
+  const color = h("input", {
+    type: "color", value: label.color || PALETTE[index % PALETTE.length], class: "sb-label-color",
+    oninput: (e) => { label.color = e.target.value; onChange(); },
+  });
+  const hotkey = h("input", {
+    type: "text", value: label.hotkey || "", maxlength: "1", size: "2", class: "sb-label-hotkey",
+    placeholder: "key",
+    oninput: (e) => { label.hotkey = e.target.value; onChange(); },
+  });
+  const remove = h("button", {
+    type: "button", class: "link",
+    onclick: () => { control.labels.splice(index, 1); rerender(); onChange(); },
+  }, "Remove");
+  // The colour, hotkey and remove controls are named after the label, as it is typed.
+  const name = () => {
+    color.setAttribute("aria-label", `Colour of ${named()}`);
+    hotkey.setAttribute("aria-label", `Hotkey of ${named()}`);
+    remove.setAttribute("aria-label", `Remove label ${named()}`);
+  };
+  name();
+  const value = h("input", {
+    id: `${id}-value`, type: "text", value: label.value, class: "sb-label-value",
+    placeholder: "label", "aria-label": `Label ${index + 1} of ${control.name}`,
+    oninput: (e) => { label.value = e.target.value; name(); onChange(); },
+  });
+  return h("li", { class: "sb-label" }, value, color, hotkey, remove);
 }
 
 function sourceInput(control, fields, { onChange }, part = 0) {

@@ -52,6 +52,9 @@ export class Preview {
       this.formEl.replaceChildren(h("p", { class: "muted" }, `Preview waits for a complete schema (${error.message}).`));
       this.widgets = [];
     }
+    // The preview sits inside the project form: its inputs answer to a form of their own, so
+    // they are never posted with the project (a control may be called "name").
+    for (const input of this.formEl.querySelectorAll("input, textarea, select")) input.setAttribute("form", "sb-preview-sink");
     this.showResult();
   }
 

@@ -1,0 +1,148 @@
+"""Issue 14 in Chromium: a lead builds a schema from a template (with the live preview), an
+annotator labels with it; a Label Studio config is imported on the project form."""
+
+import json
+
+import pytest
+
+from labeling.models import Annotation
+from projects.models import Membership, Project
+from tests.browser.conftest import login, screenshot
+from tests.factories import ItemFactory, MembershipFactory, UserFactory
+
+pytestmark = pytest.mark.django_db(transaction=True)
+LS_BOXES = """<View>
+  <Image name="image" value="$image"/>
+  <RectangleLabels name="objects" toName="image">
+    <Label value="car" background="#1f77b4"/>
+    <Label value="person" background="#d62728"/>
+  </RectangleLabels>
+</View>"""
+
+
+def builder_ready(page):
+    page.locator("#sb-gallery .sb-template").first.wait_for()
+
+
+def test_lead_builds_a_schema_from_a_template_and_an_annotator_labels_with_it(page, page_errors):
+    UserFactory(username="boss", is_staff=True)
+    annotator = UserFactory(username="anna")
+    login(page, "boss")
+    page.goto("/projects/new/")
+    builder_ready(page)
+    page.locator("#id_name").fill("Reviews")
+    page.get_by_role("button", name="Text + sentiment + comment").click()
+    cards = page.locator(".sb-control")
+    assert cards.count() == 2
+    # The preview is the workspace: the sentiment radios and the comment box are there.
+    preview = page.locator("#sb-preview-form")
+    preview.get_by_role("radio", name="positive").wait_for()
+    assert preview.locator("[data-control=comment]").count() == 1
+
+    # A fourth label with a colour and a hotkey.
+    page.get_by_role("button", name="Add a label to sentiment").click()
+    page.get_by_label("Label 4 of sentiment").fill("mixed")
+    page.get_by_label("Hotkey of mixed").fill("m")
+    page.get_by_label("Colour of mixed").fill("#ff9800")
+    preview.get_by_role("radio", name="mixed").wait_for()
+    # Reorder: the comment first, then back; remove and re-add nothing else.
+    page.get_by_role("button", name="Move comment up").click()
+    assert page.locator(".sb-control .sb-name").first.input_value() == "comment"
+    page.get_by_role("button", name="Move comment down").click()
+    assert page.locator(".sb-control .sb-name").first.input_value() == "sentiment"
+    # A third control, added and removed again.
+    page.get_by_label("New control").select_option("spans")
+    page.get_by_role("button", name="Add control").click()
+    assert cards.count() == 3
+    page.get_by_role("button", name="Remove entities").click()
+    assert cards.count() == 2
+    # Trying the preview shows the result in the label contract.
+    preview.get_by_role("radio", name="mixed").check()
+    page.wait_for_function(
+        "() => document.getElementById('sb-preview-result').textContent.includes('mixed')"
+    )
+    page.wait_for_function("() => document.getElementById('sb-ok').textContent.includes('valid')")
+    screenshot(page, "schema-builder-template")
+    # A hotkey the workspace keeps is refused with the server's message.
+    page.get_by_label("Hotkey of mixed").fill("s")
+    page.get_by_role("alert").filter(has_text="hotkeys kept by the workspace").wait_for()
+    page.get_by_label("Hotkey of mixed").fill("m")
+    page.wait_for_function("() => document.getElementById('sb-error').hidden")
+
+    page.get_by_role("button", name="Create project").click()
+    page.get_by_role("heading", name="Reviews").wait_for()
+    project = Project.objects.get(name="Reviews")
+    controls = project.label_schema["controls"]
+    assert [c["name"] for c in controls] == ["sentiment", "comment"]
+    assert controls[0]["labels"][3] == {"value": "mixed", "color": "#ff9800", "hotkey": "m"}
+    assert controls[1]["required"] is False
+
+    MembershipFactory(project=project, user=annotator, role=Membership.Role.ANNOTATOR)
+    item = ItemFactory(project=project, data={"text": "Good food, slow service."})
+    page.context.clear_cookies()
+    login(page, "anna")
+    page.goto(f"/projects/{project.pk}/label/")
+    page.wait_for_function("document.getElementById('workspace').dataset.ready === 'true'")
+    page.keyboard.press("m")
+    assert page.get_by_role("radio", name="mixed").is_checked()
+    page.locator("[data-control=comment] textarea").fill("service was slow")
+    screenshot(page, "schema-builder-labeling")
+    page.get_by_role("button", name="Submit").click()
+    page.wait_for_function("() => !document.getElementById('ws-empty').hidden")
+    assert Annotation.objects.get(item=item).result == {
+        "sentiment": "mixed",
+        "comment": "service was slow",
+    }
+    assert page_errors == []
+
+
+def test_lead_imports_a_label_studio_config_on_the_project_form(page, page_errors, tmp_path):
+    UserFactory(username="boss", is_staff=True)
+    login(page, "boss")
+    page.goto("/projects/new/")
+    builder_ready(page)
+    page.locator("#id_name").fill("Street objects")
+    page.get_by_text("Import a Label Studio config").click()
+    # A config with a tag Quorum cannot hold: each one is named.
+    page.get_by_label("Label Studio config (XML)").fill(
+        '<View><Audio name="clip" value="$audio"/><Image name="image" value="$image"/>'
+        '<BrushLabels name="mask" toName="image"><Label value="sky"/></BrushLabels></View>'
+    )
+    page.get_by_role("button", name="Convert to Quorum schema").click()
+    problems = page.locator("#sb-ls-problems")
+    problems.get_by_text('<Audio name="clip">: Quorum has no audio data type').wait_for()
+    problems.get_by_text('<BrushLabels name="mask">: Quorum has no brush (mask) control').wait_for()
+    screenshot(page, "schema-builder-label-studio-refused")
+    assert page.locator(".sb-control").count() == 0
+
+    # The real config, uploaded as a file.
+    config = tmp_path / "label-config.xml"
+    config.write_text(LS_BOXES)
+    page.get_by_label("or upload a Label Studio config file").set_input_files(str(config))
+    page.get_by_role("button", name="Convert to Quorum schema").click()
+    page.locator(".sb-control").first.wait_for()
+    assert page.locator(".sb-control .sb-name").input_value() == "objects"
+    assert page.locator(".sb-control select").first.input_value() == "boxes"
+    page.locator("#sb-preview-form [data-kind=boxes]").wait_for()
+    page.locator("#sb-preview-item, #sb-preview-form").locator("img").first.wait_for()
+    assert problems.is_hidden()
+    screenshot(page, "schema-builder-label-studio-imported")
+    schema = json.loads(page.locator("[name=schema_json]").input_value())
+    assert schema["controls"][0]["labels"][0] == {"value": "car", "color": "#1f77b4"}
+
+    page.get_by_role("button", name="Create project").click()
+    page.get_by_role("heading", name="Street objects").wait_for()
+    controls = Project.objects.get(name="Street objects").label_schema["controls"]
+    assert controls == [
+        {
+            "name": "objects",
+            "kind": "boxes",
+            "source": "image",
+            "labels": [
+                {"value": "car", "color": "#1f77b4", "hotkey": ""},
+                {"value": "person", "color": "#d62728", "hotkey": ""},
+            ],
+            "required": False,
+        }
+    ]
+    assert page_errors == []
