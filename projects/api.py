@@ -189,6 +189,11 @@ class LabelSchemaBodySerializer(serializers.Serializer):
     label_schema = LabelSchemaField()
 
 
+class SchemaChangeBodySerializer(serializers.Serializer):
+    label_schema = LabelSchemaField()
+    label_renames = LabelRenamesField(required=False)
+
+
 class LabelStudioConfigSerializer(serializers.Serializer):
     config = serializers.CharField(
         help_text="A Label Studio <View> label config (XML).", trim_whitespace=False
@@ -375,6 +380,28 @@ class ProjectViewSet(
                     user=self.request.user,
                 )
             items_refile_if_reordered(project, previous_ordering)
+
+    @extend_schema(
+        request=SchemaChangeBodySerializer,
+        responses={200: LabelSchemaBodySerializer, 400: OpenApiResponse(description="why")},
+    )
+    @action(detail=True, methods=["post"], url_path="schema-check")
+    def schema_check(self, request: Request, pk=None):
+        """Check a new schema for this project without saving it: the same 400 as PATCH gives
+        (a bad schema, or the answers a removed label would orphan, `orphaned`)."""
+        project = project_for(request, pk, access.LEAD_ONLY)
+        body = request.data if isinstance(request.data, dict) else {}
+        try:
+            plan = schema_change_check(
+                project=project,
+                label_schema=body.get("label_schema"),
+                renames=body.get("label_renames"),
+            )
+        except SchemaError as exc:
+            return Response({"label_schema": [str(exc)]}, status=status.HTTP_400_BAD_REQUEST)
+        except SchemaChangeRefused as exc:
+            return schema_refusal(exc)
+        return Response({"label_schema": plan.after.as_json()})
 
     @extend_schema(responses={200: ProjectHistorySerializer(many=True)})
     @action(detail=True, methods=["get"], serializer_class=ProjectHistorySerializer)

@@ -223,4 +223,5 @@ def schema_builder_context(project: Project | None) -> dict[str, Any]:
         "reservedHotkeys": sorted(ls.RESERVED_HOTKEYS),
         "requiredByDefault": sorted(ls.REQUIRED_BY_DEFAULT),
         "schema": project.label_schema if project is not None and project.pk else None,
+        "projectId": project.pk if project is not None else None,
     }

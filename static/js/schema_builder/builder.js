@@ -12,6 +12,7 @@ const el = (id) => document.getElementById(id);
 const jsonField = document.querySelector("[name=schema_json]");
 const lsField = document.querySelector("[name=label_studio_config]");
 const lsFile = document.querySelector("[name=label_studio_file]");
+const renamesField = document.querySelector("[name=label_renames]");
 const SAMPLE_IMAGE = (() => {
   const template = config.templates.find((t) => t.size);
   return { url: template?.sample.image || "", size: template?.size || null };
@@ -19,11 +20,51 @@ const SAMPLE_IMAGE = (() => {
 
 const state = { controls: [], template: null, checkTimer: null, checkSeq: 0 };
 
-function normalise(schema) {
-  return (schema?.controls || []).map((c) => ({
-    ...c,
-    labels: c.labels ? c.labels.map((lb) => (typeof lb === "string" ? { value: lb, color: "", hotkey: "" } : { color: "", hotkey: "", ...lb })) : undefined,
-  }));
+// `saved`: the schema stored for the project, whose labels remember their stored value, so
+// that editing one in place is a rename (stored answers move) rather than a removal.
+// After a refused save the page comes back with the edited schema and the renames posted:
+// a label renamed then still remembers its stored value.
+function normalise(schema, { saved = false, renames = {} } = {}) {
+  const stored = Object.fromEntries((config.schema?.controls || []).map((c) => [
+    c.name, new Set((c.labels || []).map((lb) => (typeof lb === "string" ? lb : lb.value))),
+  ]));
+  return (schema?.controls || []).map((c) => {
+    const renamedFrom = Object.fromEntries(Object.entries(renames[c.name] || {}).map(([from, to]) => [to, from]));
+    return {
+      ...c,
+      labels: c.labels
+        ? c.labels.map((lb) => {
+            const label = typeof lb === "string" ? { value: lb, color: "", hotkey: "" } : { color: "", hotkey: "", ...lb };
+            const from = renamedFrom[label.value] ?? (stored[c.name]?.has(label.value) ? label.value : undefined);
+            if (saved && from !== undefined) label.storedValue = from;
+            return label;
+          })
+        : undefined,
+    };
+  });
+}
+
+// {control: {stored label: new value}} for the saved labels edited in place.
+function renamesOut() {
+  const renames = {};
+  for (const control of state.controls) {
+    for (const label of control.labels || []) {
+      const value = label.value.trim();
+      if (label.storedValue && value && value !== label.storedValue) {
+        (renames[control.name.trim()] ||= {})[label.storedValue] = value;
+      }
+    }
+  }
+  return renames;
+}
+
+function showRenames(renames) {
+  const box = el("sb-renames");
+  const parts = Object.entries(renames).flatMap(([control, mapping]) =>
+    Object.entries(mapping).map(([from, to]) => `${control}: ${from} → ${to}`));
+  box.textContent = parts.length ? `Renamed labels (stored answers move with them): ${parts.join(", ")}` : "";
+  box.hidden = !parts.length;
+  if (renamesField) renamesField.value = parts.length ? JSON.stringify(renames) : "";
 }
 
 // The schema as posted: empty colours and hotkeys left out, labels as objects.
@@ -119,28 +160,34 @@ function showError(message) {
 // ---------- sync: builder -> JSON field, checked by the server ----------
 function changed() {
   const schema = schemaOut();
+  const renames = renamesOut();
   jsonField.value = state.controls.length ? JSON.stringify(schema, null, 2) : "";
   el("sb-json-error").hidden = true;
+  showRenames(renames);
   renderPreview();
   clearTimeout(state.checkTimer);
-  state.checkTimer = setTimeout(() => check(schema), 250);
+  state.checkTimer = setTimeout(() => check(schema, renames), 250);
 }
 
-async function check(schema) {
+// On a project's settings the check also counts the stored answers a change would orphan.
+async function check(schema, renames = {}) {
   if (!schema.controls.length) {
     showError("");
     return null;
   }
   const seq = ++state.checkSeq;
-  const response = await apiRequest("POST", "/api/label-schema/check/", { label_schema: schema });
+  const response = config.projectId
+    ? await apiRequest("POST", `/api/projects/${config.projectId}/schema-check/`, { label_schema: schema, label_renames: renames })
+    : await apiRequest("POST", "/api/label-schema/check/", { label_schema: schema });
   if (seq !== state.checkSeq) return null;  // a newer edit is being checked
-  const message = response.ok ? "" : (response.data?.label_schema || ["The schema could not be checked."]).join(" ");
+  const errors = response.data || {};
+  const message = response.ok ? "" : [...(errors.label_schema || []), ...(errors.label_renames || [])].join(" ") || "The schema could not be checked.";
   showError(message);
   return response;
 }
 
-function load(schema, { template = null } = {}) {
-  state.controls = normalise(schema);
+function load(schema, { template = null, saved = false, renames = {} } = {}) {
+  state.controls = normalise(schema, { saved, renames });
   state.template = template;
   renderGallery();
   renderCards();
@@ -245,11 +292,15 @@ function start() {
     }
   });
   let initial = config.schema;
+  let renames = {};
   if (jsonField.value.trim()) {
     try { initial = JSON.parse(jsonField.value); } catch { /* the server's message is shown */ }
   }
+  if (renamesField?.value.trim()) {
+    try { renames = JSON.parse(renamesField.value); } catch { /* the server's message is shown */ }
+  }
   renderGallery();
-  if (initial?.controls?.length) load(initial);
+  if (initial?.controls?.length) load(initial, { saved: Boolean(config.projectId), renames });
   else { renderCards(); renderPreview(); }
 }
 
