@@ -4,7 +4,7 @@ import json
 
 from django import forms
 
-from projects.import_formats import FORMATS
+from projects.imports.formats import FORMATS
 from projects.label_schema import LabelSchema, SchemaError
 from projects.label_studio_config import LabelStudioConfigError, label_studio_config_to_schema
 from projects.members import USERNAME_MAX

@@ -8,7 +8,7 @@ change in the project's history.
 
 Annotations, drafts and resolutions are rows of the labeling app, which projects/ must not
 import: labeling registers them here when Django starts (LabelingConfig.ready), the same way it
-registers its import store (projects.import_hooks).
+registers its import store (projects.imports.hooks).
 """
 
 from __future__ import annotations

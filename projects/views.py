@@ -17,7 +17,7 @@ from projects.forms import (
     RoleForm,
     UploadForm,
 )
-from projects.imports import ImportRefused, import_job_cancel, import_job_create
+from projects.imports.jobs import ImportRefused, import_job_cancel, import_job_create
 from projects.members import (
     MembershipRefused,
     account_create,
