@@ -84,3 +84,13 @@ def test_a_project_made_from_the_exported_config_takes_the_export_back(
         == Annotation.objects.filter(project=text_project.project).count()
     )
     assert answers(target, by_data) == answers(text_project.project, by_data)
+
+
+def test_the_export_serves_its_label_config(text_project, lead, lead_api, tmp_path):
+    job, _ = export_run(text_project.project, lead, "label_studio", tmp_path)
+    response = lead_api.get(f"/api/exports/{job.pk}/label-config/")
+    assert response.status_code == 200
+    assert response["Content-Type"] == "application/xml"
+    assert response.content.decode() == job.manifest["writer_report"]["label_config"]
+    jsonl, _ = export_run(text_project.project, lead, "jsonl", tmp_path)
+    assert lead_api.get(f"/api/exports/{jsonl.pk}/label-config/").status_code == 404
