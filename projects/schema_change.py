@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import QuerySet
 
 from projects import label_schema as ls
@@ -25,6 +25,7 @@ from projects.label_schema import LabelSchema
 from projects.models import Item, Prediction, Project, ProjectHistory
 
 BATCH = 2000
+UPDATE_ROWS = 500
 REGION_KINDS = {ls.SPANS, ls.BOXES, ls.POLYGONS}
 
 
@@ -226,6 +227,16 @@ def _results_migrate(*, project: Project, plan: SchemaChangePlan) -> dict[str, i
     migrated: dict[str, int] = {}
     for source in project_result_rows(project):
         model = source.rows.model
+        field = model._meta.get_field(source.field)
+        table, column, pk_column = (
+            connection.ops.quote_name(name)
+            for name in (model._meta.db_table, field.column, model._meta.pk.column)
+        )
+        # A CTE names the VALUES columns the same way on PostgreSQL and SQLite.
+        sql = (
+            f"WITH changed(result, id) AS (VALUES {{values}}) UPDATE {table}"
+            f" SET {column} = changed.result FROM changed WHERE {table}.{pk_column} = changed.id"
+        )
         rows = source.rows.exclude(**{f"{source.field}__isnull": True}).order_by("pk")
         last, count = 0, 0
         while True:
@@ -237,10 +248,14 @@ def _results_migrate(*, project: Project, plan: SchemaChangePlan) -> dict[str, i
             for pk, result in batch:
                 new = _renamed(result, plan)
                 if new != result:
-                    obj = model(pk=pk)
-                    setattr(obj, source.field, new)
-                    changed.append(obj)
-            model.objects.bulk_update(changed, [source.field], batch_size=500)
+                    changed.append((field.get_db_prep_save(new, connection), pk))
+            for start in range(0, len(changed), UPDATE_ROWS):
+                part = changed[start : start + UPDATE_ROWS]
+                # One UPDATE ... FROM a VALUES list per part: bulk_update's CASE over a batch is
+                # several times slower on both databases.
+                values = ", ".join(["(%s, %s)"] * len(part))
+                with connection.cursor() as cursor:
+                    cursor.execute(sql.format(values=values), [v for row in part for v in row])
             count += len(changed)
         if count:
             migrated[source.noun] = count
