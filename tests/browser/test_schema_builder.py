@@ -7,7 +7,7 @@ import pytest
 
 from labeling.models import Annotation
 from projects.models import Membership, Project
-from tests.browser.conftest import login, screenshot
+from tests.browser.conftest import SCREENSHOTS, login, screenshot
 from tests.factories import ItemFactory, MembershipFactory, ProjectFactory, UserFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -198,4 +198,34 @@ def test_lead_edits_a_used_schema_renaming_a_label_moves_the_answers(page, page_
         "cell", name="Label schema changed; mood: pos → positive (moved 1 answers)"
     ).wait_for()
     screenshot(page, "schema-builder-history")
+    assert page_errors == []
+
+
+def test_every_template_renders_in_the_preview_and_is_valid(page, page_errors):
+    from projects.schema_builder import schema_templates
+
+    UserFactory(username="boss", is_staff=True)
+    login(page, "boss")
+    page.goto("/projects/new/")
+    builder_ready(page)
+    page.on("dialog", lambda dialog: dialog.accept())  # "replace the controls?"
+    for template in schema_templates():
+        page.locator(f"[data-template={template['id']}]").click()
+        page.wait_for_function(
+            "() => document.getElementById('sb-ok').textContent.includes('valid')"
+        )
+        names = [c["name"] for c in template["schema"]["controls"]]
+        for name in names:
+            page.locator(f"#sb-preview-form [data-control={name}]").wait_for()
+        assert page.locator(".sb-control").count() == len(names)
+        # What a template leaves unsaid takes the kind's default: regions and text optional.
+        written = json.loads(page.locator("[name=schema_json]").input_value())["controls"]
+        assert [c["required"] for c in written] == [
+            c.get("required", c["kind"] in ("choice", "multi", "pairwise"))
+            for c in template["schema"]["controls"]
+        ]
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        page.locator(".sb-layout").screenshot(
+            path=str(SCREENSHOTS / f"schema-template-{template['id']}.png")
+        )
     assert page_errors == []

@@ -32,6 +32,8 @@ function normalise(schema, { saved = false, renames = {} } = {}) {
     const renamedFrom = Object.fromEntries(Object.entries(renames[c.name] || {}).map(([from, to]) => [to, from]));
     return {
       ...c,
+      // Unsaid, a control takes its kind's default: region controls and free text optional.
+      required: c.required ?? config.requiredByDefault.includes(c.kind),
       labels: c.labels
         ? c.labels.map((lb) => {
             const label = typeof lb === "string" ? { value: lb, color: "", hotkey: "" } : { color: "", hotkey: "", ...lb };
