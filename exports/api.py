@@ -1,6 +1,6 @@
 """REST API for exports (thin): export jobs, their snapshots, and the direct download."""
 
-from django.http import FileResponse, StreamingHttpResponse
+from django.http import FileResponse, Http404, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -178,6 +178,18 @@ class ExportJobViewSet(mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     def manifest(self, request: Request, pk=None):
         """Schema, counts, label distribution, options, time and checksum of the snapshot."""
         return Response(self.get_object().manifest)
+
+    @extend_schema(responses={(200, "application/xml"): str})
+    @action(detail=True, methods=["get"], url_path="label-config")
+    def label_config(self, request: Request, pk=None):
+        """A Label Studio JSON export's label config (`<View>` XML): create the Label Studio
+        project with it, then import the export's file. 404 for other formats."""
+        report = (self.get_object().manifest or {}).get("writer_report") or {}
+        if "label_config" not in report:
+            raise Http404(report.get("label_config_error") or "This export has no label config.")
+        response = HttpResponse(report["label_config"], content_type="application/xml")
+        response["Content-Disposition"] = f'attachment; filename="label-config-{pk}.xml"'
+        return response
 
     @extend_schema(request=None, responses={200: ExportJobSerializer})
     @action(detail=True, methods=["post"])

@@ -14,3 +14,22 @@ class LabelingConfig(AppConfig):
 
         annotations_store_register(imported_annotations_store)
         import_finished_register(consensus_refit_after_import)
+
+        # Schema changes (projects.schema_change) count and migrate the results stored here.
+        from labeling.models import Annotation, Draft, Resolution
+        from projects.schema_change import ResultRows, result_rows_register
+
+        def labeling_result_rows(project):
+            return [
+                ResultRows("answers", Annotation.objects.filter(project=project)),
+                ResultRows("drafts", Draft.objects.filter(item__project=project)),
+                ResultRows("resolutions", Resolution.objects.filter(item__project=project)),
+            ]
+
+        result_rows_register(labeling_result_rows)
+
+        # The members table shows each member's last activity and answers.
+        from labeling.quality.activity import member_activity
+        from projects.members import member_activity_register
+
+        member_activity_register(member_activity)

@@ -4,9 +4,9 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
-from django.http import StreamingHttpResponse
+from django.http import Http404, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.request import Request
@@ -25,13 +25,60 @@ from projects.imports.jobs import (
 from projects.items.create import items_create
 from projects.items.predictions import PredictionsRefused, predictions_create
 from projects.label_schema import LabelSchema, SchemaError
-from projects.members import membership_set
-from projects.models import ImportJob, Item, Membership, Project
+from projects.label_schema_json import LABEL_SCHEMA_JSON_SCHEMA
+from projects.label_studio_config import (
+    LabelStudioConfigError,
+    label_studio_config_from_schema,
+    label_studio_config_to_schema,
+)
+from projects.members import (
+    MembershipRefused,
+    account_create,
+    members_with_activity,
+    membership_remove,
+    membership_set,
+)
+from projects.models import ImportJob, Item, Membership, Project, ProjectHistory
+from projects.schema_change import SchemaChangeRefused, project_schema_change, schema_change_check
 from projects.tasks import import_job_enqueue, items_refile_if_reordered
+
+
+@extend_schema_field(LABEL_SCHEMA_JSON_SCHEMA)
+class LabelSchemaField(serializers.JSONField):
+    """The label contract (see projects.label_schema); documented by its JSON Schema."""
+
+
+@extend_schema_field(
+    {
+        "type": "object",
+        "additionalProperties": {"type": "object", "additionalProperties": {"type": "string"}},
+        "example": {"sentiment": {"pos": "positive"}},
+    }
+)
+class LabelRenamesField(serializers.JSONField):
+    """{control: {old label: new label}}: stored results move to the new labels."""
+
+
+def schema_refusal(exc: SchemaChangeRefused) -> Response:
+    """400 naming the field, with the orphaned counts as numbers (a ValidationError would turn
+    them into strings)."""
+    body: dict = {field: [message] for field, message in exc.errors.items()}
+    if exc.orphaned:
+        body["orphaned"] = exc.orphaned
+    return Response(body, status=status.HTTP_400_BAD_REQUEST)
 
 
 class ProjectSerializer(serializers.ModelSerializer):
     role = serializers.SerializerMethodField()
+    label_schema = LabelSchemaField(required=False)
+    label_renames = LabelRenamesField(
+        write_only=True,
+        required=False,
+        help_text="With label_schema: {control: {old label: new label}}. Answers, drafts, "
+        "resolutions, predictions and gold answers using an old label are moved to the new one "
+        "in the same transaction, and the change is recorded in the project's history. Without "
+        "it, removing a label that stored answers use is refused (400) with their number.",
+    )
 
     class Meta:
         model = Project
@@ -51,6 +98,7 @@ class ProjectSerializer(serializers.ModelSerializer):
             "prefill_predictions",
             "created_at",
             "role",
+            "label_renames",
         ]
         read_only_fields = ["id", "created_at", "role"]
 
@@ -62,6 +110,19 @@ class ProjectSerializer(serializers.ModelSerializer):
             return LabelSchema(value).as_json()
         except SchemaError as exc:
             raise serializers.ValidationError(str(exc)) from exc
+
+    def validate(self, attrs):
+        attrs = super().validate(attrs)
+        if "label_renames" in attrs and "label_schema" not in attrs:
+            raise serializers.ValidationError({"label_renames": ["comes with label_schema"]})
+        if "label_schema" in attrs:
+            # SchemaChangeRefused goes up to the view, which answers it (schema_refusal).
+            schema_change_check(
+                project=self.instance,
+                label_schema=attrs["label_schema"],
+                renames=attrs.get("label_renames"),
+            )
+        return attrs
 
     def validate_auto_accept_threshold(self, value):
         if not 0.0 <= value <= 1.0:
@@ -89,6 +150,71 @@ class ProjectSerializer(serializers.ModelSerializer):
 class MemberSerializer(serializers.Serializer):
     username = serializers.CharField()
     role = serializers.ChoiceField(choices=Membership.Role.choices)
+
+
+class MemberRowSerializer(serializers.Serializer):
+    username = serializers.CharField()
+    email = serializers.CharField()
+    role = serializers.ChoiceField(choices=Membership.Role.choices)
+    joined_at = serializers.DateTimeField()
+    last_active_at = serializers.DateTimeField(allow_null=True)
+    answers = serializers.IntegerField()
+    has_password = serializers.BooleanField(help_text="False until they use their link.")
+
+
+class RoleSerializer(serializers.Serializer):
+    role = serializers.ChoiceField(choices=Membership.Role.choices)
+
+
+class AccountSerializer(serializers.Serializer):
+    username = serializers.CharField(max_length=150)
+    email = serializers.EmailField(required=False, allow_blank=True)
+    role = serializers.ChoiceField(
+        choices=Membership.Role.choices, default=Membership.Role.ANNOTATOR
+    )
+
+
+class NewAccountSerializer(serializers.Serializer):
+    username = serializers.CharField()
+    email = serializers.CharField()
+    role = serializers.CharField()
+    set_password_url = serializers.CharField(
+        help_text="One-time link to hand over; it stops working once the password is set."
+    )
+    emailed = serializers.BooleanField(help_text="True when the link was also sent by email.")
+
+
+class ProjectHistorySerializer(serializers.ModelSerializer):
+    changed_by = serializers.CharField(source="changed_by.username", allow_null=True, default=None)
+
+    class Meta:
+        model = ProjectHistory
+        fields = [
+            "id",
+            "kind",
+            "changed_by",
+            "changed_at",
+            "before",
+            "after",
+            "renames",
+            "migrated",
+        ]
+        read_only_fields = fields
+
+
+class LabelSchemaBodySerializer(serializers.Serializer):
+    label_schema = LabelSchemaField()
+
+
+class SchemaChangeBodySerializer(serializers.Serializer):
+    label_schema = LabelSchemaField()
+    label_renames = LabelRenamesField(required=False)
+
+
+class LabelStudioConfigSerializer(serializers.Serializer):
+    config = serializers.CharField(
+        help_text="A Label Studio <View> label config (XML).", trim_whitespace=False
+    )
 
 
 class ItemSerializer(serializers.Serializer):
@@ -205,7 +331,8 @@ class ProjectViewSet(
     viewsets.GenericViewSet,
 ):
     serializer_class = ProjectSerializer
-    http_method_names = ["get", "post", "patch", "head", "options"]
+    # delete: only members/{username}/ (projects themselves are not deleted over the API)
+    http_method_names = ["get", "post", "patch", "delete", "head", "options"]
 
     def get_queryset(self):
         return access.projects_visible_to(self.request.user).distinct()
@@ -217,24 +344,92 @@ class ProjectViewSet(
     def perform_create(self, serializer):
         if not access.user_can_create_projects(self.request.user):
             raise PermissionDenied("Only staff and project leads create projects.")
+        serializer.validated_data.pop("label_renames", None)
         with transaction.atomic():
             project = serializer.save(created_by=self.request.user)
             membership_set(project=project, user=self.request.user, role=Membership.Role.LEAD)
 
+    def create(self, request, *args, **kwargs):
+        try:
+            return super().create(request, *args, **kwargs)
+        except SchemaChangeRefused as exc:
+            return schema_refusal(exc)
+
+    def update(self, request, *args, **kwargs):
+        try:
+            return super().update(request, *args, **kwargs)
+        except SchemaChangeRefused as exc:
+            return schema_refusal(exc)
+
     def perform_update(self, serializer):
         previous_ordering = serializer.instance.ordering
+        new_schema = serializer.validated_data.pop("label_schema", None)
+        renames = serializer.validated_data.pop("label_renames", None)
         with transaction.atomic():
             project = serializer.save()
+            if new_schema is not None:
+                # Checked again under the project's lock: answers may have come since.
+                project_schema_change(
+                    project=project,
+                    label_schema=new_schema,
+                    renames=renames,
+                    user=self.request.user,
+                )
             items_refile_if_reordered(project, previous_ordering)
 
-    @extend_schema(request=MemberSerializer, responses={201: MemberSerializer})
+    @extend_schema(
+        request=SchemaChangeBodySerializer,
+        responses={200: LabelSchemaBodySerializer, 400: OpenApiResponse(description="why")},
+    )
+    @action(detail=True, methods=["post"], url_path="schema-check")
+    def schema_check(self, request: Request, pk=None):
+        """Check a new schema for this project without saving it: the same 400 as PATCH gives
+        (a bad schema, or the answers a removed label would orphan, `orphaned`)."""
+        project = project_for(request, pk, access.LEAD_ONLY)
+        body = request.data if isinstance(request.data, dict) else {}
+        try:
+            plan = schema_change_check(
+                project=project,
+                label_schema=body.get("label_schema"),
+                renames=body.get("label_renames"),
+            )
+        except SchemaError as exc:
+            return Response({"label_schema": [str(exc)]}, status=status.HTTP_400_BAD_REQUEST)
+        except SchemaChangeRefused as exc:
+            return schema_refusal(exc)
+        return Response({"label_schema": plan.after.as_json()})
+
+    @extend_schema(responses={200: ProjectHistorySerializer(many=True)})
+    @action(detail=True, methods=["get"], serializer_class=ProjectHistorySerializer)
+    def history(self, request: Request, pk=None):
+        """The project's recorded changes (label schema edits, label renames), newest first."""
+        project = project_for(request, pk, access.LEAD_ONLY)
+        page = self.paginate_queryset(project.history.select_related("changed_by"))
+        return self.get_paginated_response(ProjectHistorySerializer(page, many=True).data)
+
+    @extend_schema(responses={(200, "application/xml"): str})
+    @action(detail=True, methods=["get"], url_path="label-studio-config")
+    def label_studio_config(self, request: Request, pk=None):
+        """The project's schema as a Label Studio <View> config, for a Label Studio project."""
+        project = project_for(request, pk, access.EVERY_MEMBER)
+        try:
+            xml = label_studio_config_from_schema(project.label_schema)
+        except (SchemaError, LabelStudioConfigError) as exc:
+            return Response({"label_schema": [str(exc)]}, status=status.HTTP_400_BAD_REQUEST)
+        return HttpResponse(xml, content_type="application/xml; charset=utf-8")
+
+    @extend_schema(
+        request=MemberSerializer,
+        responses={201: MemberSerializer, 200: MemberRowSerializer(many=True)},
+    )
     @action(detail=True, methods=["get", "post"], serializer_class=MemberSerializer)
     def members(self, request: Request, pk=None):
-        """List members (leads), or add a member / change their role by username."""
+        """List members with their last activity and answer count (leads), or add a member /
+        change their role by username."""
         project = project_for(request, pk, access.LEAD_ONLY)
         if request.method == "GET":
-            rows = project.memberships.select_related("user").order_by("user__username")
-            return Response([{"username": m.user.username, "role": m.role} for m in rows])
+            rows = members_with_activity(project=project)
+            return Response(MemberRowSerializer(rows, many=True).data)
         serializer = MemberSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         user = (
@@ -242,8 +437,70 @@ class ProjectViewSet(
         )
         if user is None:
             return Response({"username": ["No such user."]}, status=status.HTTP_400_BAD_REQUEST)
-        membership_set(project=project, user=user, role=serializer.validated_data["role"])
+        try:
+            membership_set(project=project, user=user, role=serializer.validated_data["role"])
+        except MembershipRefused as exc:
+            return Response(_field_errors(exc.errors), status=status.HTTP_400_BAD_REQUEST)
         return Response(serializer.validated_data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=RoleSerializer, responses={200: MemberSerializer, 204: None})
+    @action(
+        detail=True,
+        methods=["patch", "delete"],
+        url_path=r"members/(?P<username>[^/]+)",
+        serializer_class=RoleSerializer,
+    )
+    def member(self, request: Request, pk=None, username=None):
+        """Change a member's role (PATCH {role}) or remove them from the project (DELETE).
+        The last lead can be neither demoted nor removed."""
+        project = project_for(request, pk, access.LEAD_ONLY)
+        membership = (
+            project.memberships.select_related("user").filter(user__username=username).first()
+        )
+        if membership is None:
+            raise Http404("No such member.")
+        try:
+            if request.method == "DELETE":
+                membership_remove(project=project, user=membership.user)
+                return Response(status=status.HTTP_204_NO_CONTENT)
+            serializer = RoleSerializer(data=request.data)
+            serializer.is_valid(raise_exception=True)
+            membership_set(
+                project=project, user=membership.user, role=serializer.validated_data["role"]
+            )
+        except MembershipRefused as exc:
+            return Response(_field_errors(exc.errors), status=status.HTTP_400_BAD_REQUEST)
+        return Response({"username": username, "role": serializer.validated_data["role"]})
+
+    @extend_schema(request=AccountSerializer, responses={201: NewAccountSerializer})
+    @action(detail=True, methods=["post"], serializer_class=AccountSerializer)
+    def accounts(self, request: Request, pk=None):
+        """Create an account (username, optional email) as a member of this project. The answer
+        carries a one-time set-password link to hand over; it is also emailed when email is
+        configured (EMAIL_HOST)."""
+        project = project_for(request, pk, access.LEAD_ONLY)
+        serializer = AccountSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        try:
+            account = account_create(
+                username=data["username"],
+                email=data.get("email", ""),
+                project=project,
+                role=data["role"],
+                created_by=request.user,
+                site_url=request.build_absolute_uri("/").rstrip("/"),
+            )
+        except MembershipRefused as exc:
+            return Response(_field_errors(exc.errors), status=status.HTTP_400_BAD_REQUEST)
+        body = {
+            "username": account.user.username,
+            "email": account.user.email,
+            "role": data["role"],
+            "set_password_url": request.build_absolute_uri(account.set_password_path),
+            "emailed": account.emailed,
+        }
+        return Response(body, status=status.HTTP_201_CREATED)
 
     @extend_schema(
         request=ItemRowSerializer(many=True),
@@ -325,6 +582,53 @@ class ProjectViewSet(
                 {"detail": str(exc), "errors": exc.errors}, status=status.HTTP_400_BAD_REQUEST
             )
         return Response({"created": created}, status=status.HTTP_201_CREATED)
+
+
+def _field_errors(errors: dict[str, str]) -> dict[str, list[str]]:
+    return {field: [message] for field, message in errors.items()}
+
+
+class LabelSchemaViewSet(viewsets.ViewSet):
+    """The label schema on its own: check one, and convert to and from Label Studio configs."""
+
+    @extend_schema(
+        request=LabelSchemaBodySerializer,
+        responses={200: LabelSchemaBodySerializer, 400: OpenApiResponse(description="why")},
+    )
+    @action(detail=False, methods=["post"])
+    def check(self, request: Request):
+        """Check a schema with the same rules and messages as saving it; answers it normalised
+        (labels as objects, defaults filled in)."""
+        body = request.data if isinstance(request.data, dict) else {}
+        try:
+            schema = LabelSchema(body.get("label_schema")).as_json()
+        except SchemaError as exc:
+            return Response({"label_schema": [str(exc)]}, status=status.HTTP_400_BAD_REQUEST)
+        return Response({"label_schema": schema})
+
+    @extend_schema(request=LabelStudioConfigSerializer, responses={200: LabelSchemaBodySerializer})
+    @action(detail=False, methods=["post"], url_path="from-label-studio")
+    def from_label_studio(self, request: Request):
+        """A Label Studio <View> config as a Quorum schema; 400 names each tag Quorum cannot
+        hold (`config`: one message per problem)."""
+        serializer = LabelStudioConfigSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        try:
+            schema = label_studio_config_to_schema(serializer.validated_data["config"])
+        except LabelStudioConfigError as exc:
+            return Response({"config": exc.problems}, status=status.HTTP_400_BAD_REQUEST)
+        return Response({"label_schema": LabelSchema(schema).as_json()})
+
+    @extend_schema(request=LabelSchemaBodySerializer, responses={200: LabelStudioConfigSerializer})
+    @action(detail=False, methods=["post"], url_path="to-label-studio")
+    def to_label_studio(self, request: Request):
+        """A Quorum schema as a Label Studio <View> config."""
+        body = request.data if isinstance(request.data, dict) else {}
+        try:
+            xml = label_studio_config_from_schema(body.get("label_schema"))
+        except (SchemaError, LabelStudioConfigError) as exc:
+            return Response({"label_schema": [str(exc)]}, status=status.HTTP_400_BAD_REQUEST)
+        return Response({"config": xml})
 
 
 class ImportJobViewSet(mixins.RetrieveModelMixin, viewsets.GenericViewSet):

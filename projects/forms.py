@@ -6,7 +6,12 @@ from django import forms
 
 from projects.imports.formats import FORMATS
 from projects.label_schema import LabelSchema, SchemaError
+from projects.label_studio_config import LabelStudioConfigError, label_studio_config_to_schema
+from projects.members import USERNAME_MAX
 from projects.models import Membership, Project
+from projects.schema_change import SchemaChangeRefused, schema_change_check
+
+LABEL_STUDIO_CONFIG_MAX_BYTES = 1024 * 1024
 
 LABEL_LINES_HELP = (
     "One label per line: name, then optionally a colour and a hotkey, e.g. "
@@ -39,7 +44,46 @@ def labels_from_lines(text: str) -> list[dict]:
     return labels
 
 
-class ProjectForm(forms.ModelForm):
+class LabelStudioConfigFields(forms.Form):
+    """A Label Studio <View> config, pasted or uploaded, read into a Quorum schema."""
+
+    label_studio_config = forms.CharField(
+        label="Label Studio config (XML)",
+        widget=forms.Textarea(attrs={"rows": 4, "spellcheck": "false"}),
+        required=False,
+        strip=False,
+        help_text="Paste a Label Studio <View> label config; it replaces the schema.",
+    )
+    label_studio_file = forms.FileField(
+        label="or upload a Label Studio config file", required=False
+    )
+
+    def label_studio_schema(self) -> dict | None:
+        """The schema from the pasted or uploaded config, None when neither was given; adds
+        the form error naming each tag Quorum cannot hold."""
+        upload = self.cleaned_data.get("label_studio_file")
+        text = self.cleaned_data.get("label_studio_config") or ""
+        field = "label_studio_config"
+        if upload is not None:
+            field = "label_studio_file"
+            if upload.size > LABEL_STUDIO_CONFIG_MAX_BYTES:
+                self.add_error(field, "A label config is at most 1 MB.")
+                return None
+            try:
+                text = upload.read().decode("utf-8-sig")
+            except UnicodeDecodeError:
+                self.add_error(field, "The file is not UTF-8 text.")
+                return None
+        if not text.strip():
+            return None
+        try:
+            return label_studio_config_to_schema(text)
+        except LabelStudioConfigError as exc:
+            self.add_error(field, [f"Label Studio config: {p}" for p in exc.problems])
+            return None
+
+
+class ProjectForm(LabelStudioConfigFields, forms.ModelForm):
     labels = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 5}),
         required=False,
@@ -63,7 +107,11 @@ class ProjectForm(forms.ModelForm):
         cleaned = super().clean()
         raw_json = (cleaned.get("schema_json") or "").strip()
         try:
-            if raw_json:
+            if (from_label_studio := self.label_studio_schema()) is not None:
+                schema = from_label_studio
+            elif self.has_error("label_studio_config") or self.has_error("label_studio_file"):
+                return cleaned
+            elif raw_json:
                 schema = json.loads(raw_json)
             else:
                 labels = labels_from_lines(cleaned.get("labels") or "")
@@ -91,6 +139,16 @@ class MemberForm(forms.Form):
     role = forms.ChoiceField(choices=Membership.Role.choices, initial=Membership.Role.ANNOTATOR)
 
 
+class RoleForm(forms.Form):
+    role = forms.ChoiceField(choices=Membership.Role.choices)
+
+
+class AccountForm(forms.Form):
+    username = forms.CharField(max_length=USERNAME_MAX, label="New username")
+    email = forms.EmailField(required=False, help_text="Optional: the link is emailed too.")
+    role = forms.ChoiceField(choices=Membership.Role.choices, initial=Membership.Role.ANNOTATOR)
+
+
 class UploadForm(forms.Form):
     file = forms.FileField()
     format = forms.ChoiceField(
@@ -100,13 +158,22 @@ class UploadForm(forms.Form):
     )
 
 
-class ProjectSettingsForm(forms.ModelForm):
-    """Everything a lead tunes after creation; the schema is edited as JSON."""
+class ProjectSettingsForm(LabelStudioConfigFields, forms.ModelForm):
+    """Everything a lead tunes after creation; the schema is built on the page or given as
+    JSON or a Label Studio config. The form checks the schema change; the view applies it with
+    projects.schema_change.project_schema_change (`schema_change` in cleaned_data)."""
 
     schema_json = forms.CharField(
         label="Label schema (JSON)",
         widget=forms.Textarea(attrs={"rows": 12, "spellcheck": "false"}),
         help_text="The controls annotators answer (see the label contract in the API docs).",
+        required=False,
+    )
+    label_renames = forms.CharField(
+        label="Label renames (JSON)",
+        widget=forms.Textarea(attrs={"rows": 2, "spellcheck": "false"}),
+        required=False,
+        help_text='Moves stored answers to renamed labels: {"control": {"old": "new"}}.',
     )
 
     class Meta:
@@ -144,14 +211,54 @@ class ProjectSettingsForm(forms.ModelForm):
         return _share(self.cleaned_data["gold_share"])
 
     def clean_schema_json(self):
+        raw = (self.cleaned_data.get("schema_json") or "").strip()
+        if not raw:
+            return None
         try:
-            schema = LabelSchema(json.loads(self.cleaned_data["schema_json"])).as_json()
+            return LabelSchema(json.loads(raw)).as_json()
         except json.JSONDecodeError as exc:
             raise forms.ValidationError(f"Not JSON: {exc}") from exc
         except SchemaError as exc:
             raise forms.ValidationError(str(exc)) from exc
-        self.instance.label_schema = schema
-        return schema
+
+    def clean_label_renames(self):
+        raw = (self.cleaned_data.get("label_renames") or "").strip()
+        if not raw:
+            return {}
+        try:
+            return json.loads(raw)
+        except json.JSONDecodeError as exc:
+            raise forms.ValidationError(f"Not JSON: {exc}") from exc
+
+    def clean(self):
+        # The instance is the project as stored: the form must not write the schema into it,
+        # schema_change_check compares with what is stored.
+        cleaned = super().clean()
+        if self.has_error("schema_json") or self.has_error("label_renames"):
+            return cleaned
+        schema = self.label_studio_schema() or cleaned.get("schema_json")
+        if self.has_error("label_studio_config") or self.has_error("label_studio_file"):
+            return cleaned
+        if schema is None:
+            self.add_error("schema_json", "Give the label schema.")
+            return cleaned
+        field = "schema_json"
+        try:
+            stored = Project.objects.only("label_schema").get(pk=self.instance.pk)
+            schema_change_check(
+                project=stored, label_schema=schema, renames=cleaned.get("label_renames")
+            )
+        except SchemaError as exc:
+            self.add_error(field, str(exc))
+        except SchemaChangeRefused as exc:
+            for name, message in exc.errors.items():
+                self.add_error("label_renames" if name == "label_renames" else field, message)
+        else:
+            cleaned["schema_change"] = {
+                "label_schema": schema,
+                "renames": cleaned.get("label_renames") or {},
+            }
+        return cleaned
 
 
 def _share(value: float) -> float:

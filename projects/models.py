@@ -322,3 +322,29 @@ class ImportRowError(models.Model):
     class Meta:
         ordering = ["job", "line", "id"]
         indexes = [models.Index(fields=["job", "line"], name="import_row_error_line")]
+
+
+class ProjectHistory(models.Model):
+    """What changed in a project's setup and who changed it (schema edits and label renames)."""
+
+    class Kind(models.TextChoices):
+        SCHEMA = "schema", "Label schema changed"
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="history")
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    changed_at = models.DateTimeField(auto_now_add=True)
+    before = models.JSONField(default=dict)
+    after = models.JSONField(default=dict)
+    # {control: {old label: new label}} and how many stored results each kind of row had moved.
+    renames = models.JSONField(default=dict, blank=True)
+    migrated = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["-changed_at", "-id"]
+        indexes = [models.Index(fields=["project", "-changed_at"], name="project_history_recent")]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} in project {self.project_id}"

@@ -9,11 +9,16 @@ rectanglelabels and polygonlabels in percent of the image with original_width/he
 and pairwise (left/right). Gold answers, when asked, mark the annotation that gives them
 `ground_truth: true` (or come as an annotation of their own when none does). The file is one
 compact JSON array, as Label Studio writes it.
+
+The matching Label Studio label config (`<View>` XML, projects.label_studio_config) goes in the
+export's manifest as `writer_report.label_config`, so a Label Studio project can be made for the
+file with no hand-written config; a field is an `<Image>` there when its values are image URLs.
 """
 
 from __future__ import annotations
 
 import hashlib
+import re
 from datetime import datetime
 from typing import Any, BinaryIO
 
@@ -22,9 +27,13 @@ import orjson
 from exports.records import ExportRecord
 from exports.writers.base import Batches, WriteContext
 from projects import label_schema as ls
-from projects.label_schema import LabelSchema
+from projects.label_schema import LabelSchema, SchemaError
+from projects.label_studio_config import LabelStudioConfigError, label_studio_config_from_schema
 
 CONTENT_TYPE = "application/json"
+IMAGE_URL = re.compile(
+    r"^(data:image/|(https?://|/).+\.(png|jpe?g|gif|webp|bmp|svg|tiff?)(\?.*)?$)", re.IGNORECASE
+)
 PAIRWISE_TO_LS = {"a": "left", "b": "right", "tie": "none"}
 LS_TYPES = {
     ls.CHOICE: "choices",
@@ -204,11 +213,32 @@ def label_studio_task(record: ExportRecord, context: WriteContext) -> dict[str, 
     return task
 
 
+def _image_fields(schema: LabelSchema, data: dict) -> set[str]:
+    return {
+        field
+        for field in schema.source_fields
+        if isinstance(data.get(field), str) and IMAGE_URL.match(data[field])
+    }
+
+
+def label_studio_config(schema: LabelSchema, image_fields: set[str]) -> dict[str, str]:
+    """The report entry: the XML config, or why there is none."""
+    try:
+        xml = label_studio_config_from_schema(schema.as_json(), image_fields=image_fields)
+    except (SchemaError, LabelStudioConfigError) as exc:
+        return {"label_config_error": str(exc)}
+    return {"label_config": xml}
+
+
 def label_studio_write(batches: Batches, out: BinaryIO, context: WriteContext) -> None:
     out.write(b"[")
     first = True
+    image_fields: set[str] | None = None
     for batch in batches:
         for record in batch:
+            if image_fields is None and isinstance(record.data, dict):
+                image_fields = _image_fields(context.schema, record.data)
             out.write((b"" if first else b",") + orjson.dumps(label_studio_task(record, context)))
             first = False
     out.write(b"]")
+    context.report.update(label_studio_config(context.schema, image_fields or set()))

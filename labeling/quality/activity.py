@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from django.core.cache import cache
+from django.db.models import Count, Max
 from django.utils import timezone
 
-from labeling.models import AnnotatorStats, Assignment
+from labeling.models import Annotation, AnnotatorStats, Assignment
 from projects.models import ITEM_STARTED, Item, Project
 from projects.progress import project_progress
 
@@ -47,3 +48,26 @@ def project_activity(*, project: Project, now: datetime | None = None) -> dict:
         "working": list(working),
         "now": now,
     }
+
+
+def member_activity(
+    project: Project, user_ids: list[int]
+) -> dict[int, tuple[datetime | None, int]]:
+    """Each member's last activity (queue request or answer) and number of answers here."""
+    activity: dict[int, tuple[datetime | None, int]] = {}
+    answers = (
+        Annotation.objects.filter(project=project, annotator_id__in=user_ids)
+        .values("annotator_id")
+        .annotate(count=Count("id"), last=Max("updated_at"))
+    )
+    for row in answers:
+        activity[row["annotator_id"]] = (row["last"], row["count"])
+    stats = AnnotatorStats.objects.filter(project=project, annotator_id__in=user_ids).values_list(
+        "annotator_id", "last_active_at"
+    )
+    for user_id, last_active in stats:
+        last, count = activity.get(user_id, (None, 0))
+        if last_active and (last is None or last_active > last):
+            last = last_active
+        activity[user_id] = (last, count)
+    return activity

@@ -1,17 +1,14 @@
 // The annotator workspace: fetch the next item, render every control of the schema, keep undo
 // history and a server-side draft, submit or skip, and load the next item without a page reload.
 import { apiRequest, csrfToken } from "./api.js";
-import { CONTROL_FACTORIES } from "./controls/index.js";
 import { h, kbd } from "./controls/common.js";
-import { createImageClass } from "./controls/image_class.js";
 import { DraftSaver } from "./drafts.js";
-import { HotkeyRegistry } from "./hotkeys.js";
 import { UndoHistory } from "./undo.js";
+import { workspaceView } from "./workspace_view.js";
 
 const root = document.getElementById("workspace");
 const config = JSON.parse(root.dataset.config);
 const controlsSchema = config.schema.controls;
-const IMAGE_URL = /^(data:image\/|(https?:\/\/|\/).+\.(png|jpe?g|gif|webp|bmp|svg|tiff?)(\?.*)?$)/i;
 // Keys that act on one control (the one last used), never on all at once.
 const LOCAL_KEYS = new Set([
   "ArrowLeft", "ArrowRight", "ArrowUp", "ArrowDown", "Delete", "Backspace", "Escape",
@@ -72,90 +69,26 @@ function showNotice(message) {
 }
 
 // ---------- rendering ----------
-function usedByShapes(field) {
-  return controlsSchema.some(
-    (c) => (c.kind === "boxes" || c.kind === "polygons") && [].concat(c.source).includes(field),
-  );
-}
-
-// An image is a field that shapes are drawn on, a URL with an image file extension, or a URL in
-// a field named like an image (object storage URLs often have no extension).
-function isImageField(field, value) {
-  if (usedByShapes(field)) return true;
-  if (typeof value !== "string") return false;
-  return IMAGE_URL.test(value) || (/im(a)?g/i.test(field) && /^(https?:\/\/|\/)\S+$/.test(value));
-}
-
-function factoryFor(control, data) {
-  const source = [].concat(control.source)[0];
-  // A choice about an image shows it, unless a shape control already shows the same image.
-  if (control.kind === "choice" && isImageField(source, data[source]) && !usedByShapes(source)) {
-    return createImageClass;
-  }
-  return CONTROL_FACTORIES[control.kind];
-}
-
-// Fields that no control shows itself (spans, shapes, pairwise and image class show theirs).
-function plainFields(data) {
-  const shown = new Set();
-  for (const control of controlsSchema) {
-    const sources = [].concat(control.source);
-    const showsItself =
-      ["spans", "boxes", "polygons", "pairwise"].includes(control.kind) ||
-      factoryFor(control, data) === createImageClass;
-    if (showsItself) sources.forEach((s) => shown.add(s));
-  }
-  const fields = [];
-  for (const control of controlsSchema) {
-    for (const field of [].concat(control.source)) {
-      if (!shown.has(field) && !fields.includes(field)) fields.push(field);
-    }
-  }
-  return fields;
-}
+const view = workspaceView(controlsSchema);
 
 function renderItem(item) {
-  el("ws-item").replaceChildren(
-    ...plainFields(item.data).map((field) => {
-      const value = item.data[field];
-      if (isImageField(field, value)) {
-        return h("figure", { class: "ws-image", "data-field": field }, h("img", { src: value, alt: field }));
-      }
-      return h("div", { class: "ws-field", "data-field": field }, String(value ?? ""));
-    }),
-  );
+  view.renderItemFields(el("ws-item"), item);
 }
 
 let controlsLifetime = new AbortController();
 
 function renderControls(item) {
-  const form = el("ws-form");
-  form.replaceChildren();
   // Listeners the previous item's controls put on the document go away with them.
   controlsLifetime.abort();
   controlsLifetime = new AbortController();
-  const registry = new HotkeyRegistry(controlsSchema);
-  // Labels first, so that every label's hotkey is fixed before controls claim their own keys.
-  const labels = controlsSchema.map((control) => registry.labelsFor(control));
-  state.controls = controlsSchema.map((control, index) => {
-    const factory = factoryFor(control, item.data);
-    if (!factory) {
-      form.append(h("p", { class: "error" }, `Unknown control kind: ${control.kind}`));
-      return null;
-    }
-    const widget = factory(control, {
-      container: form,
-      data: item.data,
-      item,
-      labels: labels[index],
-      registry,
-      signal: controlsLifetime.signal,
-      onChange: onControlChange,
-    });
-    widget.root.addEventListener("pointerdown", () => { state.active = widget; }, true);
-    widget.root.addEventListener("focusin", () => { state.active = widget; });
-    return widget;
-  }).filter(Boolean);
+  state.controls = view.renderControlWidgets(el("ws-form"), item, {
+    signal: controlsLifetime.signal,
+    onChange: onControlChange,
+    onWidget(widget) {
+      widget.root.addEventListener("pointerdown", () => { state.active = widget; }, true);
+      widget.root.addEventListener("focusin", () => { state.active = widget; });
+    },
+  });
   state.active =
     state.controls.find((c) => ["spans", "boxes", "polygons"].includes(c.root.dataset.kind)) ||
     state.controls[0] ||

@@ -17,7 +17,12 @@ def test_lead_creates_project_adds_member_uploads_csv_and_sees_progress(page, tm
     page.get_by_role("link", name="New project").click()
     page.get_by_label("Name").fill("Support tickets")
     page.get_by_label("Instructions").fill("Pick the **team** that should answer.")
-    page.get_by_label("Labels").fill("billing #1565c0\nbug #c62828\nother #616161")
+    # The schema builder: one single-choice control with three labels.
+    page.get_by_role("button", name="Add control").click()
+    for number, value in enumerate(("billing", "bug", "other"), start=1):
+        if number > 1:
+            page.get_by_role("button", name="Add a label to label").click()
+        page.get_by_label(f"Label {number} of label").fill(value)
     page.get_by_role("button", name="Create project").click()
     page.get_by_role("heading", name="Support tickets").wait_for()
     project = Project.objects.get(name="Support tickets")
@@ -27,10 +32,10 @@ def test_lead_creates_project_adds_member_uploads_csv_and_sees_progress(page, tm
         "other",
     ]
 
-    page.get_by_label("Username").fill("anna")
-    page.get_by_label("Role").select_option("annotator")
+    page.get_by_label("Username", exact=True).fill("anna")
+    page.locator("#id_role").select_option("annotator")
     page.get_by_role("button", name="Add member").click()
-    page.get_by_role("cell", name="anna").wait_for()
+    page.locator("tr[data-member=anna]").wait_for()
     assert project.memberships.get(user__username="anna").role == Membership.Role.ANNOTATOR
 
     csv_file = tmp_path / "tickets.csv"

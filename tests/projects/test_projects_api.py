@@ -168,7 +168,9 @@ def test_lead_adds_members_with_roles(project, lead_api):
     )
     assert project.memberships.filter(user__username="rita").count() == 1
     listed = lead_api.get(f"/api/projects/{project.pk}/members/").json()
-    assert {"username": "rita", "role": "lead"} in listed
+    assert {"username": "rita", "role": "lead"} in [
+        {"username": m["username"], "role": m["role"]} for m in listed
+    ]
 
 
 def test_adding_an_unknown_user_or_role_is_a_400(project, lead_api):

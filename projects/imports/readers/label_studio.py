@@ -4,9 +4,9 @@ predictions are carried over in Quorum's label contract.
 JSON_MIN exports (one flat record per annotation) are grouped back into tasks.
 Conversions: choices -> choice or multi; labels (character offsets) -> spans; rectanglelabels
 (percentages of the original image) -> boxes in pixels; polygonlabels -> polygons in pixels;
-textarea -> text; pairwise left/right -> a/b. A task's ground-truth annotation becomes its gold
-answer. Annotations travel in the row; storing them is the labeling app's job (see
-projects.imports.hooks).
+textarea -> text; pairwise left/right -> a/b; rating -> the choice "1".."N". A task's
+ground-truth annotation becomes its gold answer. Annotations travel in the row; storing them is
+the labeling app's job (see projects.imports.hooks).
 """
 
 from __future__ import annotations
@@ -93,6 +93,9 @@ def ls_result_convert(results: list, *, schema: LabelSchema, data: dict) -> dict
                 converted.setdefault(name, []).append(
                     {"points": points, "label": value["polygonlabels"][0]}
                 )
+            elif kind == "rating" and control.kind == CHOICE:
+                # A Rating tag reads as a choice of "1".."maxRating" (projects.label_studio_config).
+                converted[name] = str(int(value["rating"]))
             elif kind == "textarea" and control.kind == TEXT:
                 converted[name] = "\n".join(value["text"])
             elif kind == "pairwise" and control.kind == PAIRWISE:

@@ -93,3 +93,21 @@ def test_cancelled_annotations_are_left_out_and_bad_ones_noted():
     assert [a["annotator"] for a in row["annotations"]] == [{"id": 4, "email": "x@example.com"}]
     assert row["predictions"] == []
     assert row["notes"] == ["annotation 3: control 'zzz' is not in this project's schema"]
+
+
+def test_rating_results_answer_the_choice_a_rating_config_reads_as():
+    from projects.label_schema import LabelSchema
+    from projects.label_studio_config import label_studio_config_to_schema
+
+    schema = LabelSchema(
+        label_studio_config_to_schema(
+            '<View><Text name="t" value="$text"/><Rating name="stars" toName="t"/></View>'
+        )
+    )
+    result = ls_result_convert(
+        [{"type": "rating", "from_name": "stars", "to_name": "t", "value": {"rating": 4}}],
+        schema=schema,
+        data={"text": "ok"},
+    )
+    assert result == {"stars": "4"}
+    schema.validate(result)
