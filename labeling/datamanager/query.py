@@ -32,7 +32,7 @@ from django.db.models import (
     Subquery,
     TextField,
 )
-from django.db.models.fields.json import KeyTextTransform, KeyTransform
+from django.db.models.fields.json import KT
 from django.db.models.functions import Cast
 from django.http import QueryDict
 
@@ -62,6 +62,12 @@ class DataSearchVector(Func):
 
     template = "to_tsvector('simple'::regconfig, %(expressions)s)"
     output_field = SearchVectorField()
+
+
+def _key_text(path: str) -> Cast:
+    """A data key's text. Cast, so that lookups compare text (on a bare KT, SQLite's lookups
+    compare JSON values)."""
+    return Cast(KT(path), TextField())
 
 
 def _current_resolution(column: str) -> Subquery:
@@ -97,7 +103,7 @@ class SortKey:
         if self.name == "gold":
             return ExpressionWrapper(Q(gold__isnull=False), output_field=BooleanField())
         if self.name == "text":
-            return KeyTextTransform("text", "data")
+            return _key_text("data__text")
         raise KeyError(self.name)
 
 
@@ -165,12 +171,9 @@ class ItemFilterForm(forms.Form):
         return data
 
 
-def _field_path(path: str):
-    parts = path.split(".")
-    expression: Any = "data"
-    for part in parts[:-1]:
-        expression = KeyTransform(part, expression)
-    return expression, parts[-1]
+def _field_lookup(path: str) -> str:
+    """The ORM path of a data key (every part of it a JSON key)."""
+    return "__".join(["data", *path.split(".")])
 
 
 class ItemFilter(filters.FilterSet):
@@ -229,9 +232,11 @@ class ItemFilter(filters.FilterSet):
         if connection.vendor == "postgresql":
             query = SearchQuery(value, config="simple", search_type="websearch")
             return queryset.annotate(_words=DataSearchVector(F("data"))).filter(_words=query)
-        return queryset.annotate(_data_text=Cast("data", TextField())).filter(
-            _data_text__icontains=value
-        )
+        # SQLite: each word somewhere in the data's text.
+        queryset = queryset.annotate(_data_text=Cast("data", TextField()))
+        for word in value.split():
+            queryset = queryset.filter(_data_text__icontains=word)
+        return queryset
 
     def _answered_by(self, username: str) -> Exists:
         return Exists(
@@ -283,13 +288,10 @@ class ItemFilter(filters.FilterSet):
         return queryset.filter(disagreeing if value == "true" else ~disagreeing)
 
     def _field(self, queryset, text: bool):
-        holder, key = _field_path(self.form.cleaned_data["field"])
-        expression = KeyTextTransform(key, holder) if text else KeyTransform(key, holder)
-        return (
-            queryset.annotate(_field_text=expression)
-            if text
-            else queryset.annotate(_field_value=expression)
-        )
+        path = _field_lookup(self.form.cleaned_data["field"])
+        if text:
+            return queryset.annotate(_field_text=_key_text(path))
+        return queryset.annotate(_field_value=F(path))
 
     def filter_field_equals(self, queryset, name, value):
         return self._field(queryset, text=True).filter(_field_text=value)
