@@ -67,7 +67,10 @@ def table(project) -> Table:
     Item.objects.filter(pk=items["e"].pk).update(prediction_score=0.2)
     Item.objects.filter(pk=items["f"].pk).update(prediction_score=0.8)
     Assignment.objects.create(
-        project=project, item=items["a"], annotator=bob, expires_at=timezone.now() + timedelta(hours=1)
+        project=project,
+        item=items["a"],
+        annotator=bob,
+        expires_at=timezone.now() + timedelta(hours=1),
     )
     Item.objects.filter(pk=items["a"].pk).update(assigned_count=1)
     for key, item in items.items():

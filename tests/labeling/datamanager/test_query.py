@@ -92,17 +92,30 @@ def walk(project, size: int, **params) -> list[str]:
 @pytest.mark.django_db
 @pytest.mark.parametrize(
     "ordering",
-    ["id", "-id", "priority", "-priority", "agreement", "-agreement", "score", "-score", "gold",
-     "-gold", "created", "-created", "text", "status", "-model_version"],
+    [
+        "id",
+        "-id",
+        "priority",
+        "-priority",
+        "agreement",
+        "-agreement",
+        "score",
+        "-score",
+        "gold",
+        "-gold",
+        "created",
+        "-created",
+        "text",
+        "status",
+        "-model_version",
+    ],
 )
 def test_keyset_pages_walk_every_item_once_in_order(table, ordering):
     for n in range(7):  # ties and NULLs spread over page boundaries
         ItemFactory(project=table.project, external_id=f"x{n}", priority=n % 2)
     whole = external_ids(table.project, ordering=ordering)
     assert walk(table.project, 2, ordering=ordering) == whole
-    assert walk(table.project, 3, ordering=ordering, gold="false") == [
-        e for e in whole if e != "d"
-    ]
+    assert walk(table.project, 3, ordering=ordering, gold="false") == [e for e in whole if e != "d"]
 
 
 @pytest.mark.django_db
@@ -146,7 +159,9 @@ def test_bad_parameters_are_named(table, params, field):
 def test_a_cursor_of_another_ordering_is_refused(table):
     page = items_table_page(project=table.project, params={"ordering": "priority"}, size=2)
     with pytest.raises(ItemFilterError) as caught:
-        items_table_page(project=table.project, params={"ordering": "id", "cursor": page.next_cursor})
+        items_table_page(
+            project=table.project, params={"ordering": "id", "cursor": page.next_cursor}
+        )
     assert "ordering 'priority'" in caught.value.errors["cursor"][0]
 
 
