@@ -124,8 +124,17 @@ def item_bulk_job_create(
         schema = LabelSchema(project.label_schema)
     except SchemaError:
         schema = None
-    checked_params = _params_check(action, {} if params is None else params, schema)
-    checked_selection = selection_check(selection)
+    errors: dict[str, Any] = {}
+    try:
+        checked_params = _params_check(action, {} if params is None else params, schema)
+    except BulkRefused as exc:
+        errors.update(exc.errors)
+    try:
+        checked_selection = selection_check(selection)
+    except BulkRefused as exc:
+        errors.update(exc.errors)
+    if errors:
+        raise BulkRefused(errors)
     count = bulk_selection(project=project, selection=checked_selection).count()
     return ItemBulkJob.objects.create(
         project=project,
