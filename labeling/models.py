@@ -155,6 +155,19 @@ class Resolution(models.Model):
                 fields=["item"], condition=models.Q(is_current=True), name="resolution_one_current"
             ),
         ]
+        indexes = [
+            # The data manager's sorts by agreement and by method walk these and stop.
+            models.Index(
+                fields=["agreement", "item"],
+                name="resolution_current_agreement",
+                condition=models.Q(is_current=True),
+            ),
+            models.Index(
+                fields=["method", "item"],
+                name="resolution_current_method",
+                condition=models.Q(is_current=True),
+            ),
+        ]
 
 
 class Draft(models.Model):

@@ -203,6 +203,12 @@ class Item(models.Model):
             models.Index(
                 fields=["project", "id"], name="item_gold", condition=models.Q(gold__isnull=False)
             ),
+            # The data manager's sorts (labeling.datamanager.query): a page in one of these
+            # orders, first or deep, is an index range. Each costs imports a little; the other
+            # columns sort by a scan of the project's items.
+            models.Index(fields=["project", "priority", "id"], name="item_by_priority"),
+            models.Index(fields=["project", "created_at", "id"], name="item_by_created"),
+            models.Index(fields=["project", "prediction_score", "id"], name="item_by_score"),
         ]
 
     def __str__(self) -> str:
@@ -226,7 +232,11 @@ class Prediction(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
-        indexes = [models.Index(fields=["item", "-created_at"], name="prediction_item_recent")]
+        indexes = [
+            models.Index(fields=["item", "-created_at"], name="prediction_item_recent"),
+            # The data manager's model version filter.
+            models.Index(fields=["model_version", "item"], name="prediction_model_version"),
+        ]
 
 
 class ImportJob(models.Model):

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 from django.conf import settings
-from django.db import InterfaceError, OperationalError, transaction
+from django.db import InterfaceError, OperationalError, connection, transaction
 from django.db.models import F, QuerySet
 from django.http import QueryDict
 from django.utils import timezone
@@ -25,7 +25,7 @@ from projects.models import Item, Project
 Action = ItemBulkJob.Action
 # Items per batch (one transaction each), and the largest selection done inside the request
 # (larger ones go to a worker): settings ITEM_BULK_BATCH and ITEM_BULK_INLINE_LIMIT.
-BATCH_SIZE = 2000
+BATCH_SIZE = 5000
 INLINE_LIMIT = 500
 MAX_IDS = 10_000
 MAX_REQUEUE = 100
@@ -191,21 +191,35 @@ def _unset_gold(job: ItemBulkJob, ids: list[int]) -> Outcome:
 
 
 def _resolutions_replace(ids: list[int], *, state: str, reason: str) -> None:
-    """A new current resolution for each item, from its current one (kept as history)."""
-    current = {r.item_id: r for r in Resolution.objects.filter(item_id__in=ids, is_current=True)}
-    Resolution.objects.filter(item_id__in=ids, is_current=True).update(is_current=False)
+    """A new current resolution for each item, copied from its current one in one INSERT ...
+    SELECT (the old row is kept as history); items without one get an empty result."""
+    table = Resolution._meta.db_table
+    old = list(
+        Resolution.objects.filter(item_id__in=ids, is_current=True).values_list("pk", "item_id")
+    )
+    Resolution.objects.filter(pk__in=[pk for pk, _ in old]).update(is_current=False)
+    if old:
+        copied = ["item_id", "result", "method", "agreement", "details"]
+        given = ["state", "reason", "is_current", "created_at"]
+        marks = ", ".join(["%s"] * len(old))
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"INSERT INTO {table} ({', '.join(copied + given)}) "
+                f"SELECT {', '.join(copied)}, %s, %s, %s, %s FROM {table} WHERE id IN ({marks})",
+                [state, reason, True, timezone.now(), *[pk for pk, _ in old]],
+            )
+    having = {item_id for _, item_id in old}
     Resolution.objects.bulk_create(
         Resolution(
             item_id=pk,
-            result=current[pk].result if pk in current else {},
-            method=current[pk].method if pk in current else Resolution.Method.MAJORITY,
-            agreement=current[pk].agreement if pk in current else None,
+            result={},
+            method=Resolution.Method.MAJORITY,
             state=state,
             reason=reason,
-            details=current[pk].details if pk in current else {},
             is_current=True,
         )
         for pk in ids
+        if pk not in having
     )
 
 

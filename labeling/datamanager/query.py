@@ -25,15 +25,18 @@ from django.db.models import (
     Exists,
     ExpressionWrapper,
     F,
+    FilteredRelation,
     Func,
     OuterRef,
     Q,
     QuerySet,
     Subquery,
     TextField,
+    Value,
 )
 from django.db.models.fields.json import KT
 from django.db.models.functions import Cast
+from django.db.models.lookups import GreaterThan, LessThan
 from django.http import QueryDict
 
 from labeling.models import Annotation, Resolution
@@ -64,16 +67,34 @@ class DataSearchVector(Func):
     output_field = SearchVectorField()
 
 
+def _label_shapes(project: Project | None, label: str) -> list[dict] | None:
+    """How a label sits in a result, per control that has it (None: the schema is unknown)."""
+    if project is None:
+        return None
+    try:
+        schema = LabelSchema(project.label_schema)
+    except SchemaError:
+        return None
+    shapes = []
+    for control in schema.controls:
+        if label not in control.label_values:
+            continue
+        if control.kind == "choice":
+            shapes.append({control.name: label})
+        elif control.kind == "multi":
+            shapes.append({control.name: [label]})
+        else:  # spans, boxes, polygons: regions carrying the label
+            shapes.append({control.name: [{"label": label}]})
+    return shapes
+
+
 def _key_text(path: str) -> Cast:
     """A data key's text. Cast, so that lookups compare text (on a bare KT, SQLite's lookups
     compare JSON values)."""
     return Cast(KT(path), TextField())
 
 
-def _current_resolution(column: str) -> Subquery:
-    return Subquery(
-        Resolution.objects.filter(item_id=OuterRef("pk"), is_current=True).values(column)[:1]
-    )
+CURRENT = "_current"  # the item's current resolution, joined (see SortKey.prepare)
 
 
 def _latest_prediction(column: str) -> Subquery:
@@ -91,13 +112,21 @@ class SortKey:
     column: str | None = None  # an Item column, or:
     nullable: bool = False
 
+    def prepare(self, queryset: QuerySet[Item]) -> QuerySet[Item]:
+        """Join what the sort reads. The current resolution is a join, not a subquery, so a
+        page in agreement order walks the index resolution_current_agreement and stops."""
+        if self.name in {"agreement", "resolution"}:
+            current = FilteredRelation("resolutions", condition=Q(resolutions__is_current=True))
+            return queryset.annotate(**{CURRENT: current})
+        return queryset
+
     def expression(self):
         if self.column:
             return F(self.column)
         if self.name == "agreement":
-            return _current_resolution("agreement")
+            return F(f"{CURRENT}__agreement")
         if self.name == "resolution":
-            return _current_resolution("method")
+            return F(f"{CURRENT}__method")
         if self.name == "model_version":
             return _latest_prediction("model_version")
         if self.name == "gold":
@@ -238,9 +267,15 @@ class ItemFilter(filters.FilterSet):
             queryset = queryset.filter(_data_text__icontains=word)
         return queryset
 
+    project: Project | None = None  # set by items_table_query: label filters read its schema
+
     def _answered_by(self, username: str) -> Exists:
+        user_id = get_user_model().objects.filter(username=username).values_list("pk").first()
+        # By id: the (item, annotator) unique index answers each probe.
         return Exists(
-            Annotation.objects.filter(item_id=OuterRef("pk"), annotator__username=username)
+            Annotation.objects.filter(
+                item_id=OuterRef("pk"), annotator_id=user_id[0] if user_id else None
+            )
         )
 
     def filter_annotator(self, queryset, name, value):
@@ -249,20 +284,27 @@ class ItemFilter(filters.FilterSet):
     def filter_not_annotator(self, queryset, name, value):
         return queryset.filter(~self._answered_by(value))
 
+    def _label_in(self, model, value: str, **lookups) -> Exists:
+        """Rows of `model` (annotations, resolutions) whose result holds the label.
+
+        PostgreSQL: JSON containment, per control of the schema that has the label (a choice's
+        value, an element of a multiple choice, a region's label). Elsewhere: the label as a
+        JSON string anywhere in the result's text."""
+        rows = model.objects.filter(item_id=OuterRef("pk"), **lookups)
+        shapes = _label_shapes(self.project, value) if connection.vendor == "postgresql" else None
+        if shapes is None:
+            needle = json.dumps(value, ensure_ascii=connection.vendor != "postgresql")
+            rows = rows.annotate(_text=Cast("result", TextField())).filter(_text__contains=needle)
+            return Exists(rows)
+        condition = Q(pk__in=[])
+        for shape in shapes:
+            condition |= Q(result__contains=shape)
+        return Exists(rows.filter(condition))
+
     def filter_label(self, queryset, name, value):
-        # The label as it is written inside a stored result: a JSON string.
-        needle = json.dumps(value, ensure_ascii=connection.vendor != "postgresql")
         where = self.form.cleaned_data.get("label_in") or "any"
-        in_resolution = Exists(
-            Resolution.objects.annotate(_text=Cast("result", TextField())).filter(
-                item_id=OuterRef("pk"), is_current=True, _text__contains=needle
-            )
-        )
-        in_answers = Exists(
-            Annotation.objects.annotate(_text=Cast("result", TextField())).filter(
-                item_id=OuterRef("pk"), _text__contains=needle
-            )
-        )
+        in_resolution = self._label_in(Resolution, value, is_current=True)
+        in_answers = self._label_in(Annotation, value)
         condition = {"resolution": in_resolution, "answers": in_answers}.get(where)
         return queryset.filter(condition if condition is not None else in_resolution | in_answers)
 
@@ -323,9 +365,14 @@ class Ordering:
     def __str__(self) -> str:
         return f"{'-' if self.descending else ''}{self.key.name}"
 
-    def order_by(self) -> list:
+    def order_by(self, *, nulls_apart: bool = False) -> list:
+        """Sort value then id; NULLs last. nulls_apart: the caller reads the NULL rows in a
+        query of their own, so the plain order, which an index gives either way, will do."""
         value = F("_sort")
-        value = value.desc(nulls_last=True) if self.descending else value.asc(nulls_last=True)
+        if nulls_apart:
+            value = value.desc() if self.descending else value.asc()
+        else:
+            value = value.desc(nulls_last=True) if self.descending else value.asc(nulls_last=True)
         return [value, "-id" if self.descending else "id"]
 
 
@@ -362,15 +409,17 @@ def item_filter_check(params) -> ItemFilter:
 def items_table_query(*, project: Project, params) -> tuple[QuerySet[Item], Ordering]:
     """The project's items matching the parameters, sorted, with the ordering used."""
     filterset = item_filter_check(params)
+    filterset.project = project
     ordering = Ordering.parse(filterset.form.cleaned_data.get("ordering"))
     queryset = filterset.filter_queryset(Item.objects.filter(project=project))
-    queryset = queryset.annotate(_sort=ordering.key.expression()).order_by(*ordering.order_by())
-    return queryset, ordering
+    queryset = ordering.key.prepare(queryset).annotate(_sort=ordering.key.expression())
+    return queryset.order_by(*ordering.order_by()), ordering
 
 
 def item_selection_query(*, project: Project, params) -> QuerySet[Item]:
     """The items the parameters select, unordered (bulk actions and exports walk them by id)."""
     filterset = item_filter_check(params)
+    filterset.project = project
     return filterset.filter_queryset(Item.objects.filter(project=project)).order_by()
 
 
@@ -407,13 +456,39 @@ def cursor_decode(*, ordering: Ordering, cursor: str) -> tuple[Any, int]:
     return value, item_id
 
 
-def _after(ordering: Ordering, value, item_id: int) -> Q:
-    """Rows after (value, id) in the ordering, NULLs last either way."""
-    beyond, tie = ("_sort__lt", "id__lt") if ordering.descending else ("_sort__gt", "id__gt")
-    if value is None:
-        return Q(_sort__isnull=True, **{tie: item_id})
-    after = Q(**{beyond: value}) | Q(_sort=value, **{tie: item_id})
-    return after | Q(_sort__isnull=True) if ordering.key.nullable else after
+class Row(Func):
+    """A row value, `(a, b)`: compared as a whole, it bounds a keyset page in one index range."""
+
+    template = "(%(expressions)s)"
+    output_field = TextField()
+
+
+def _beyond(ordering: Ordering, value, item_id: int):
+    """(sort value, id) after the cursor's, in the ordering (both sides not NULL)."""
+    rows = Row(F("_sort"), F("id")), Row(Value(value), Value(item_id))
+    return LessThan(*rows) if ordering.descending else GreaterThan(*rows)
+
+
+def _page_rows(queryset, ordering: Ordering, cursor: tuple | None, limit: int) -> list[Item]:
+    """Up to `limit` rows after the cursor. A nullable sort reads its valued rows, then the
+    rows without a value by id, each query in an order an index can give."""
+    value, item_id = cursor if cursor else (None, None)
+    if not ordering.key.nullable:
+        if cursor:
+            queryset = queryset.filter(_beyond(ordering, value, item_id))
+        return list(queryset.order_by(*ordering.order_by(nulls_apart=True))[:limit])
+    rows: list[Item] = []
+    if cursor is None or value is not None:
+        valued = queryset.filter(_sort__isnull=False)
+        if cursor:
+            valued = valued.filter(_beyond(ordering, value, item_id))
+        rows = list(valued.order_by(*ordering.order_by(nulls_apart=True))[:limit])
+    if len(rows) < limit:
+        unvalued = queryset.filter(_sort__isnull=True)
+        if cursor and value is None:
+            unvalued = unvalued.filter(**{"id__lt" if ordering.descending else "id__gt": item_id})
+        rows += list(unvalued.order_by("-id" if ordering.descending else "id")[: limit - len(rows)])
+    return rows
 
 
 @dataclass
@@ -437,10 +512,9 @@ def items_table_page(*, project: Project, params, size: int | None = None) -> It
     params = _params_dict(params)
     size = size or page_size_parse(params.get("size"))
     queryset, ordering = items_table_query(project=project, params=params)
-    if cursor := params.get("cursor"):
-        value, item_id = cursor_decode(ordering=ordering, cursor=cursor)
-        queryset = queryset.filter(_after(ordering, value, item_id))
-    items = list(queryset[: size + 1])
+    cursor = params.get("cursor")
+    position = cursor_decode(ordering=ordering, cursor=cursor) if cursor else None
+    items = _page_rows(queryset, ordering, position, size + 1)
     next_cursor = None
     if len(items) > size:
         items = items[:size]

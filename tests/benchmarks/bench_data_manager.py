@@ -30,6 +30,7 @@ import time
 
 from bench_support import (
     DEFAULT_URL,
+    ROOT,
     bench_database_url,
     database_drop,
     database_recreate,
@@ -201,7 +202,9 @@ def data_fill(*, items: int) -> tuple[int, list[str]]:
             ["id", "item_id", "model_version", "result", "score", "created_at"],
             prediction_rows(),
         )
-        search_index = importlib.import_module("projects.migrations.0005_i14_item_text_search")
+        # The migration that holds the index's statement (its number changes as migrations do).
+        migration = next((ROOT / "projects/migrations").glob("*_i14_data_manager_indexes.py"))
+        search_index = importlib.import_module(f"projects.migrations.{migration.stem}")
         started = time.perf_counter()
         cursor.execute(search_index.CREATE)
         print(f"full-text index built in {time.perf_counter() - started:.1f}s")

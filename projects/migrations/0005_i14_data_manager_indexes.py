@@ -1,0 +1,48 @@
+"""The data manager's indexes: its sorts by priority, creation and score, its model version
+filter, and full-text search over an item's data.
+
+For search (PostgreSQL only), a GIN index of the string values of `data` ("simple" configuration: no stemming, any language),
+the expression labeling.datamanager.query searches with. SQLite has no such index: the data
+manager falls back to a plain substring match there.
+"""
+
+from django.db import migrations, models
+
+INDEX = "item_data_search"
+CREATE = (
+    f"CREATE INDEX IF NOT EXISTS {INDEX} ON projects_item "
+    "USING gin (to_tsvector('simple'::regconfig, data))"
+)
+DROP = f"DROP INDEX IF EXISTS {INDEX}"
+
+
+def _on_postgresql(sql: str):
+    def run(apps, schema_editor):
+        if schema_editor.connection.vendor == "postgresql":
+            schema_editor.execute(sql)
+
+    return run
+
+
+class Migration(migrations.Migration):
+    dependencies = [("projects", "0004_item_status_index_skips_open")]
+
+    operations = [
+        migrations.AddIndex(
+            model_name="item",
+            index=models.Index(fields=["project", "priority", "id"], name="item_by_priority"),
+        ),
+        migrations.AddIndex(
+            model_name="item",
+            index=models.Index(fields=["project", "created_at", "id"], name="item_by_created"),
+        ),
+        migrations.AddIndex(
+            model_name="item",
+            index=models.Index(fields=["project", "prediction_score", "id"], name="item_by_score"),
+        ),
+        migrations.AddIndex(
+            model_name="prediction",
+            index=models.Index(fields=["model_version", "item"], name="prediction_model_version"),
+        ),
+        migrations.RunPython(_on_postgresql(CREATE), _on_postgresql(DROP)),
+    ]
