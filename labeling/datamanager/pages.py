@@ -1,5 +1,7 @@
 """The data manager's pages (thin): the item table with its filters, bulk actions, an item."""
 
+import json
+
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
@@ -39,6 +41,27 @@ COLUMNS = [
 ]
 
 
+def result_summary(result) -> str:
+    """A result (or gold answer) in one line: `control: label, label; control: ...`."""
+    if not isinstance(result, dict):
+        return "" if result is None else json.dumps(result, ensure_ascii=False)
+    parts = []
+    for name, value in result.items():
+        if isinstance(value, list):
+            labels = [v.get("label", "…") if isinstance(v, dict) else str(v) for v in value]
+            value = ", ".join(labels) if labels else "none"
+        parts.append(f"{name}: {value}")
+    return "; ".join(parts)
+
+
+def _summarised(rows: list[dict]) -> list[dict]:
+    for row in rows:
+        row["gold_text"] = result_summary(row["gold"]) if row["gold"] is not None else ""
+        row["resolution_text"] = result_summary((row["resolution"] or {}).get("result"))
+        row["prediction_text"] = result_summary((row["prediction"] or {}).get("result"))
+    return rows
+
+
 def _project(request, pk, allowed) -> tuple[Project, str]:
     project = get_object_or_404(Project, pk=pk)
     role = access.project_check_role(user=request.user, project=project, allowed=allowed)
@@ -74,7 +97,7 @@ def items_page(request, pk):
     errors = {}
     try:
         page = items_table_page(project=project, params=params)
-        rows = item_rows_describe(project=project, items=page.items)
+        rows = _summarised(item_rows_describe(project=project, items=page.items))
         ordering = str(page.ordering)
         next_query = None
         if page.next_cursor:
@@ -103,9 +126,10 @@ def items_page(request, pk):
         "actions": ItemBulkJob.Action.choices,
         "table_url": reverse("data-manager", args=[project.pk]),
     }
-    template = "labeling/_items_table.html" if request.headers.get("HX-Request") else None
-    status = 400 if errors else 200
-    return render(request, template or "labeling/items.html", context, status=status)
+    if request.headers.get("HX-Request"):
+        # htmx swaps only 2xx answers: a refusal is shown in the table it replaces.
+        return render(request, "labeling/_items_table.html", context)
+    return render(request, "labeling/items.html", context, status=400 if errors else 200)
 
 
 def _form_bulk_params(post, action: str) -> dict:
