@@ -23,10 +23,6 @@ from projects.label_schema import LabelSchema, ResultError, SchemaError
 from projects.models import Item, Project
 
 Action = ItemBulkJob.Action
-# Items per batch (one transaction each), and the largest selection done inside the request
-# (larger ones go to a worker): settings ITEM_BULK_BATCH and ITEM_BULK_INLINE_LIMIT.
-BATCH_SIZE = 5000
-INLINE_LIMIT = 500
 MAX_IDS = 10_000
 MAX_REQUEUE = 100
 INT_LIMIT = 2**31 - 1
@@ -147,7 +143,7 @@ def item_bulk_job_create(
 
 
 def item_bulk_job_runs_inline(job: ItemBulkJob) -> bool:
-    return job.selected_count <= getattr(settings, "ITEM_BULK_INLINE_LIMIT", INLINE_LIMIT)
+    return job.selected_count <= settings.ITEM_BULK_INLINE_LIMIT
 
 
 # --- the actions: each takes the locked item ids of one batch, returns (changed, skipped) --------
@@ -326,7 +322,7 @@ def item_bulk_job_run(*, job_id: int, batch_size: int | None = None) -> ItemBulk
     counters say what the committed batches did. A lost database connection is raised for the
     task to retry: the job resumes after its last committed batch.
     """
-    batch_size = batch_size or getattr(settings, "ITEM_BULK_BATCH", BATCH_SIZE)
+    batch_size = batch_size or settings.ITEM_BULK_BATCH
     job = ItemBulkJob.objects.select_related("project").get(pk=job_id)
     if job.is_finished:
         return job
