@@ -111,6 +111,13 @@ class SortKey:
     kind: str  # how a cursor's value is read back: int, float, str, bool, datetime
     column: str | None = None  # an Item column, or:
     nullable: bool = False
+    # A sort over a few values is read value by value, each in id order (an index each).
+    phases: tuple = ()
+
+    def phase_filter(self, value) -> Q:
+        if self.name == "gold":
+            return Q(gold__isnull=not value)  # the form the partial index item_gold serves
+        return Q(**{self.column: value})
 
     def prepare(self, queryset: QuerySet[Item]) -> QuerySet[Item]:
         """Join what the sort reads. The current resolution is a join, not a subquery, so a
@@ -142,13 +149,13 @@ SORTS = {
         SortKey("id", "int", "id"),
         SortKey("external_id", "str", "external_id"),
         SortKey("text", "str", nullable=True),
-        SortKey("status", "str", "status"),
+        SortKey("status", "str", "status", phases=tuple(sorted(Item.Status.values))),
         SortKey("answers", "int", "annotation_count"),
         SortKey("agreement", "float", nullable=True),
         SortKey("resolution", "str", nullable=True),
         SortKey("score", "float", "prediction_score", nullable=True),
         SortKey("model_version", "str", nullable=True),
-        SortKey("gold", "bool"),
+        SortKey("gold", "bool", phases=(False, True)),
         SortKey("priority", "int", "priority"),
         SortKey("created", "datetime", "created_at"),
     )
@@ -473,6 +480,20 @@ def _page_rows(queryset, ordering: Ordering, cursor: tuple | None, limit: int) -
     """Up to `limit` rows after the cursor. A nullable sort reads its valued rows, then the
     rows without a value by id, each query in an order an index can give."""
     value, item_id = cursor if cursor else (None, None)
+    tie = "id__lt" if ordering.descending else "id__gt"
+    by_id = "-id" if ordering.descending else "id"
+    if ordering.key.phases:
+        phases = list(reversed(ordering.key.phases) if ordering.descending else ordering.key.phases)
+        start = phases.index(value) if cursor and value in phases else 0
+        rows = []
+        for phase in phases[start:]:
+            part = queryset.filter(ordering.key.phase_filter(phase))
+            if cursor and phase == value:
+                part = part.filter(**{tie: item_id})
+            rows += list(part.order_by(by_id)[: limit - len(rows)])
+            if len(rows) >= limit:
+                break
+        return rows
     if not ordering.key.nullable:
         if cursor:
             queryset = queryset.filter(_beyond(ordering, value, item_id))
@@ -486,8 +507,8 @@ def _page_rows(queryset, ordering: Ordering, cursor: tuple | None, limit: int) -
     if len(rows) < limit:
         unvalued = queryset.filter(_sort__isnull=True)
         if cursor and value is None:
-            unvalued = unvalued.filter(**{"id__lt" if ordering.descending else "id__gt": item_id})
-        rows += list(unvalued.order_by("-id" if ordering.descending else "id")[: limit - len(rows)])
+            unvalued = unvalued.filter(**{tie: item_id})
+        rows += list(unvalued.order_by(by_id)[: limit - len(rows)])
     return rows
 
 

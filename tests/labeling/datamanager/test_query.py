@@ -107,6 +107,7 @@ def walk(project, size: int, **params) -> list[str]:
         "-created",
         "text",
         "status",
+        "-status",
         "-model_version",
     ],
 )
