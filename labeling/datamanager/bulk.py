@@ -146,26 +146,36 @@ def item_bulk_job_runs_inline(job: ItemBulkJob) -> bool:
     return job.selected_count <= settings.ITEM_BULK_INLINE_LIMIT
 
 
-# --- the actions: each takes the locked item ids of one batch, returns (changed, skipped) --------
+# --- the actions: each takes one batch's item rows (pk, status, annotation_count), locked by
+# _batch_run unless the action is one UPDATE or DELETE (which locks its rows itself), and
+# returns (changed, skipped reasons) ----------------------------------------------------------
 
 Outcome = tuple[int, Counter]
+Rows = list[tuple[int, str, int]]
 
 
-def _delete(job: ItemBulkJob, ids: list[int]) -> Outcome:
-    Item.objects.filter(pk__in=ids).delete()
-    return len(ids), Counter()
+def _ids(rows: Rows) -> list[int]:
+    return [row[0] for row in rows]
 
 
-def _set_priority(job: ItemBulkJob, ids: list[int]) -> Outcome:
+def _delete(job: ItemBulkJob, rows: Rows) -> Outcome:
+    ids = _ids(rows)
+    deleted = Item.objects.filter(pk__in=ids).delete()[1].get(Item._meta.label, 0)
+    return deleted, +Counter({"deleted meanwhile": len(ids) - deleted})
+
+
+def _set_priority(job: ItemBulkJob, rows: Rows) -> Outcome:
+    ids = _ids(rows)
     changed = (
         Item.objects.filter(pk__in=ids)
         .exclude(priority=job.params["priority"])
         .update(priority=job.params["priority"])
     )
-    return changed, +Counter({"already at that priority": len(ids) - changed})
+    return changed, +Counter({"already at that priority (or deleted)": len(ids) - changed})
 
 
-def _set_gold(job: ItemBulkJob, ids: list[int]) -> Outcome:
+def _set_gold(job: ItemBulkJob, rows: Rows) -> Outcome:
+    ids = _ids(rows)
     schema = LabelSchema(job.project.label_schema)
     answer = job.params["answer"]
     fits, skipped = [], Counter()
@@ -181,9 +191,10 @@ def _set_gold(job: ItemBulkJob, ids: list[int]) -> Outcome:
     return len(fits), skipped
 
 
-def _unset_gold(job: ItemBulkJob, ids: list[int]) -> Outcome:
+def _unset_gold(job: ItemBulkJob, rows: Rows) -> Outcome:
+    ids = _ids(rows)
     changed = Item.objects.filter(pk__in=ids, gold__isnull=False).update(gold=None)
-    return changed, +Counter({"not gold": len(ids) - changed})
+    return changed, +Counter({"not gold (or deleted)": len(ids) - changed})
 
 
 def _resolutions_replace(ids: list[int], *, state: str, reason: str) -> None:
@@ -219,8 +230,7 @@ def _resolutions_replace(ids: list[int], *, state: str, reason: str) -> None:
     )
 
 
-def _send_to_review(job: ItemBulkJob, ids: list[int]) -> Outcome:
-    rows = Item.objects.filter(pk__in=ids).values_list("pk", "status", "annotation_count")
+def _send_to_review(job: ItemBulkJob, rows: Rows) -> Outcome:
     skipped: Counter = Counter()
     chosen = []
     for pk, status, answers in rows:
@@ -237,7 +247,8 @@ def _send_to_review(job: ItemBulkJob, ids: list[int]) -> Outcome:
     return len(chosen), skipped
 
 
-def _release_assignments(job: ItemBulkJob, ids: list[int]) -> Outcome:
+def _release_assignments(job: ItemBulkJob, rows: Rows) -> Outcome:
+    ids = _ids(rows)
     held = list(
         Assignment.objects.select_for_update()
         .filter(item_id__in=ids, state=Assignment.State.ACTIVE)
@@ -257,13 +268,10 @@ def _release_assignments(job: ItemBulkJob, ids: list[int]) -> Outcome:
     return items_released, +skipped
 
 
-def _requeue(job: ItemBulkJob, ids: list[int]) -> Outcome:
+def _requeue(job: ItemBulkJob, rows: Rows) -> Outcome:
     more = job.params["answers"]
-    answered = list(
-        Item.objects.filter(pk__in=ids)
-        .exclude(status=Item.Status.OPEN)
-        .values_list("pk", flat=True)
-    )
+    ids = _ids(rows)
+    answered = [pk for pk, status, _ in rows if status != Item.Status.OPEN]
     _resolutions_replace(
         answered,
         state=Resolution.State.SENT_BACK,
@@ -275,7 +283,7 @@ def _requeue(job: ItemBulkJob, ids: list[int]) -> Outcome:
     return len(ids), Counter()
 
 
-ACTIONS: dict[str, Callable[[ItemBulkJob, list[int]], Outcome]] = {
+ACTIONS: dict[str, Callable[[ItemBulkJob, Rows], Outcome]] = {
     Action.DELETE: _delete,
     Action.SET_PRIORITY: _set_priority,
     Action.SET_GOLD: _set_gold,
@@ -284,19 +292,25 @@ ACTIONS: dict[str, Callable[[ItemBulkJob, list[int]], Outcome]] = {
     Action.RELEASE_ASSIGNMENTS: _release_assignments,
     Action.REQUEUE: _requeue,
 }
+# One statement each: it locks the rows it changes, no need to lock them first.
+SINGLE_STATEMENT = {Action.DELETE, Action.SET_PRIORITY, Action.UNSET_GOLD}
 
 
 def _batch_run(job: ItemBulkJob, ids: list[int]) -> None:
     """Apply the action to one batch and advance the job, in one transaction."""
     with transaction.atomic():
-        locked = list(
-            Item.objects.select_for_update()
-            .filter(pk__in=ids, project_id=job.project_id)
-            .order_by("pk")
-            .values_list("pk", flat=True)
-        )
-        changed, skipped = ACTIONS[job.action](job, locked) if locked else (0, Counter())
-        gone = len(ids) - len(locked)
+        if job.action in SINGLE_STATEMENT:
+            rows: Rows = [(pk, "", 0) for pk in ids]
+            gone = 0
+        else:
+            rows = list(
+                Item.objects.select_for_update()
+                .filter(pk__in=ids, project_id=job.project_id)
+                .order_by("pk")
+                .values_list("pk", "status", "annotation_count")
+            )
+            gone = len(ids) - len(rows)
+        changed, skipped = ACTIONS[job.action](job, rows) if rows else (0, Counter())
         if gone:
             skipped["deleted meanwhile"] += gone
         report = dict(job.report)

@@ -336,6 +336,19 @@ def bulk_runs(project, items: int, wanted: int) -> None:
         )
 
 
+def pages_run(project, words: list[str], repeats: int) -> None:
+    filter_times = measure(project, FILTER_SORTS, repeats, "filter+sort")
+    search_times = measure(project, searches(words), repeats, "search")
+    print(
+        f"filter + sort pages: p50 {statistics.median(filter_times):.1f} ms,"
+        f" p95 {p95(filter_times):.1f} ms over {len(filter_times)} pages (target p95 < 300)"
+    )
+    print(
+        f"full-text search pages: p50 {statistics.median(search_times):.1f} ms,"
+        f" p95 {p95(search_times):.1f} ms over {len(search_times)} pages (target p95 < 500)"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--items", type=int, default=1_000_000)
@@ -343,6 +356,7 @@ def main() -> None:
     parser.add_argument("--bulk", type=int, default=100_000, help="items selected for bulk runs")
     parser.add_argument("--keep", action="store_true", help="keep the bench database")
     parser.add_argument("--reuse", action="store_true", help="reuse a kept bench database")
+    parser.add_argument("--only", choices=["pages", "bulk"], help="run only these figures")
     args = parser.parse_args()
 
     admin_url, bench_url, bench_name = bench_database_url(
