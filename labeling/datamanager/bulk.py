@@ -18,7 +18,7 @@ from django.http import QueryDict
 from django.utils import timezone
 
 from labeling.datamanager.query import ItemFilterError, item_filter_check, item_selection_query
-from labeling.models import Assignment, ItemBulkJob, Resolution
+from labeling.models import Annotation, Assignment, ItemBulkJob, Resolution
 from projects.label_schema import LabelSchema, ResultError, SchemaError
 from projects.models import Item, Project
 
@@ -160,6 +160,13 @@ def _ids(rows: Rows) -> list[int]:
 
 def _delete(job: ItemBulkJob, rows: Rows) -> Outcome:
     ids = _ids(rows)
+    # What hangs off the items goes first, a statement each: left to Django's cascade, every
+    # answer would be loaded to clear the resolutions that accepted it (SET NULL).
+    Resolution.objects.filter(item_id__in=ids).delete()
+    Resolution.objects.filter(accepted_annotation__item_id__in=ids).update(accepted_annotation=None)
+    marks = ", ".join(["%s"] * len(ids))
+    with connection.cursor() as cursor:
+        cursor.execute(f"DELETE FROM {Annotation._meta.db_table} WHERE item_id IN ({marks})", ids)
     deleted = Item.objects.filter(pk__in=ids).delete()[1].get(Item._meta.label, 0)
     return deleted, +Counter({"deleted meanwhile": len(ids) - deleted})
 

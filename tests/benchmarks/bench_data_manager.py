@@ -379,9 +379,7 @@ def main() -> None:
 
     try:
         if args.reuse:
-            from bench_data_manager import vocabulary as words_of
-
-            project, words = Project.objects.get(name="bench"), words_of()
+            project, words = Project.objects.get(name="bench"), vocabulary()
         else:
             tables_create()
             started = time.perf_counter()
@@ -392,17 +390,10 @@ def main() -> None:
             )
             project = Project.objects.get(pk=pid)
         print(f"machine load average: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
-        filter_times = measure(project, FILTER_SORTS, args.repeats, "filter+sort")
-        search_times = measure(project, searches(words), args.repeats, "search")
-        print(
-            f"filter + sort pages: p50 {statistics.median(filter_times):.1f} ms,"
-            f" p95 {p95(filter_times):.1f} ms over {len(filter_times)} pages (target p95 < 300)"
-        )
-        print(
-            f"full-text search pages: p50 {statistics.median(search_times):.1f} ms,"
-            f" p95 {p95(search_times):.1f} ms over {len(search_times)} pages (target p95 < 500)"
-        )
-        bulk_runs(project, args.items, args.bulk)
+        if args.only != "bulk":
+            pages_run(project, words, args.repeats)
+        if args.only != "pages":
+            bulk_runs(project, args.items, args.bulk)
     finally:
         connections.close_all()
         if not args.keep:

@@ -4,7 +4,7 @@ import pytest
 from django.db import connection
 
 from labeling.datamanager.bulk import BulkRefused, item_bulk_job_create, item_bulk_job_run
-from labeling.models import Assignment, ItemBulkJob, Resolution
+from labeling.models import Annotation, Assignment, ItemBulkJob, Resolution
 from projects.models import Item
 from tests.factories import ItemFactory
 
@@ -38,6 +38,7 @@ def test_delete_takes_the_items_with_their_answers(table):
     assert job.changed_count == 2
     assert not Item.objects.filter(pk__in=[b.pk, c.pk]).exists()
     assert not Resolution.objects.filter(item_id__in=[b.pk, c.pk]).exists()
+    assert not Annotation.objects.filter(item_id__in=[b.pk, c.pk]).exists()
     assert Item.objects.filter(project=table.project).count() == 4
 
 
