@@ -1,5 +1,7 @@
 """The data manager's pages: the table, its htmx partials, bulk forms, the item page."""
 
+import json
+
 import pytest
 from django.test import Client
 
@@ -111,3 +113,10 @@ def test_the_export_form_for_a_selection(table, lead, django_capture_on_commit_c
     job = table.project.export_jobs.get()
     assert job.status == "done" and job.options["selection"] == {"ids": [table.items["b"].pk]}
     assert job.items_total == 1
+
+
+@pytest.mark.django_db
+def test_the_review_link_starts_the_review_page_at_the_item(table, lead):
+    c = table.items["c"]
+    response = client_for(lead).get(f"/projects/{table.project.pk}/review/?item={c.pk}")
+    assert json.loads(response.context["config_json"])["startAfter"] == c.pk - 1
