@@ -1,8 +1,9 @@
 """The data manager's indexes: its sorts by priority, creation and score, its model version
 filter, and full-text search over an item's data.
 
-For search (PostgreSQL only), a GIN index of the string values of `data` ("simple" configuration: no stemming, any language),
-the expression labeling.datamanager.query searches with. SQLite has no such index: the data
+For search (PostgreSQL only), a GIN index of the string values of `data` ("simple"
+configuration: no stemming, any language), the expression labeling.datamanager.query searches
+with. SQLite has no such index: the data
 manager falls back to a plain substring match there. New entries queue in a 64 MB pending
 list (merged in bulk by vacuum or when full): that halves what the index costs an import.
 """
