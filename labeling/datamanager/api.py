@@ -27,13 +27,8 @@ from labeling.datamanager.query import (
 from labeling.datamanager.tasks import item_bulk_job_enqueue
 from labeling.models import ItemBulkJob
 from projects import access
-from projects.api import (
-    ItemRowSerializer,
-    ItemsCreatedSerializer,
-    id_from_url,
-    items_add_response,
-    project_for,
-)
+from projects.access import id_from_url, project_for
+from projects.api import ItemRowSerializer, ItemsCreatedSerializer, items_add_response
 from projects.models import Item
 
 
