@@ -30,7 +30,6 @@ from django.db.models import (
     OuterRef,
     Q,
     QuerySet,
-    Subquery,
     TextField,
     Value,
 )
@@ -97,14 +96,6 @@ def _key_text(path: str) -> Cast:
 CURRENT = "_current"  # the item's current resolution, joined (see SortKey.prepare)
 
 
-def _latest_prediction(column: str) -> Subquery:
-    return Subquery(
-        Prediction.objects.filter(item_id=OuterRef("pk"))
-        .order_by("-created_at", "-id")
-        .values(column)[:1]
-    )
-
-
 @dataclass(frozen=True)
 class SortKey:
     name: str
@@ -134,8 +125,6 @@ class SortKey:
             return F(f"{CURRENT}__agreement")
         if self.name == "resolution":
             return F(f"{CURRENT}__method")
-        if self.name == "model_version":
-            return _latest_prediction("model_version")
         if self.name == "gold":
             return ExpressionWrapper(Q(gold__isnull=False), output_field=BooleanField())
         if self.name == "text":
@@ -154,7 +143,7 @@ SORTS = {
         SortKey("agreement", "float", nullable=True),
         SortKey("resolution", "str", nullable=True),
         SortKey("score", "float", "prediction_score", nullable=True),
-        SortKey("model_version", "str", nullable=True),
+        SortKey("model_version", "str", "prediction_model_version", nullable=True),
         SortKey("gold", "bool", phases=(False, True)),
         SortKey("priority", "int", "priority"),
         SortKey("created", "datetime", "created_at"),

@@ -1,5 +1,6 @@
-"""The data manager's indexes: its sorts by priority, creation and score, its model version
-filter, and full-text search over an item's data.
+"""The data manager's indexes: its sorts by priority, creation, score and model version (the
+newest prediction's, kept on the item beside its score), its model version filter, and
+full-text search over an item's data.
 
 For search (PostgreSQL only), a GIN index of the string values of `data` ("simple"
 configuration: no stemming, any language), the expression labeling.datamanager.query searches
@@ -16,6 +17,12 @@ CREATE = (
     "USING gin (to_tsvector('simple'::regconfig, data)) WITH (gin_pending_list_limit = 65536)"
 )
 DROP = f"DROP INDEX IF EXISTS {INDEX}"
+# Items predicted before the column existed take their newest prediction's model version.
+BACKFILL_MODEL_VERSION = (
+    "UPDATE projects_item SET prediction_model_version = (SELECT p.model_version FROM"
+    " projects_prediction p WHERE p.item_id = projects_item.id ORDER BY p.created_at DESC,"
+    " p.id DESC LIMIT 1) WHERE id IN (SELECT item_id FROM projects_prediction)"
+)
 
 
 def _on_postgresql(sql: str):
@@ -40,7 +47,25 @@ class Migration(migrations.Migration):
         ),
         migrations.AddIndex(
             model_name="item",
-            index=models.Index(fields=["project", "prediction_score", "id"], name="item_by_score"),
+            index=models.Index(
+                condition=models.Q(("prediction_score__isnull", False)),
+                fields=["project", "prediction_score", "id"],
+                name="item_by_score",
+            ),
+        ),
+        migrations.AddField(
+            model_name="item",
+            name="prediction_model_version",
+            field=models.CharField(blank=True, max_length=100, null=True),
+        ),
+        migrations.RunSQL(BACKFILL_MODEL_VERSION, migrations.RunSQL.noop),
+        migrations.AddIndex(
+            model_name="item",
+            index=models.Index(
+                condition=models.Q(("prediction_model_version__isnull", False)),
+                fields=["project", "prediction_model_version", "id"],
+                name="item_by_model_version",
+            ),
         ),
         migrations.AddIndex(
             model_name="prediction",

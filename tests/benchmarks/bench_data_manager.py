@@ -123,10 +123,11 @@ def data_fill(*, items: int) -> tuple[int, list[str]]:
             answers = 0 if state == "open" else 2
             gold = '{"sentiment": "neutral"}' if n % 100 == 0 else "\\N"
             score = f"{(n * 7919 % 1000) / 1000:.3f}" if n % 2 == 0 else "\\N"
+            version = f"v{1 + n % 4 // 2}" if n % 2 == 0 else "\\N"
             data = json.dumps({"text": text, "meta": {"source": f"src{n % 10}"}, "n": n % 1000})
             yield (
                 f"{n}\t{pid}\titem-{n:07d}\t{data}\t{state}\t{answers}\t{n % 10}\t{gold}"
-                f"\t{score}\t{NOW}"
+                f"\t{score}\t{version}\t{NOW}"
             )
 
     def answer_rows():
@@ -171,6 +172,7 @@ def data_fill(*, items: int) -> tuple[int, list[str]]:
                 "priority",
                 "gold",
                 "prediction_score",
+                "prediction_model_version",
                 "created_at",
             ],
             item_rows(),

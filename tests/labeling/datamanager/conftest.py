@@ -7,8 +7,11 @@ import pytest
 from django.utils import timezone
 
 from labeling.models import Annotation, Assignment, Resolution
+from projects.items.predictions import predictions_create
 from projects.models import Item, Membership, Project
-from tests.factories import ItemFactory, MembershipFactory, PredictionFactory, UserFactory
+from tests.factories import ItemFactory, MembershipFactory, UserFactory
+
+POSITIVE = {"sentiment": "positive"}
 
 
 @dataclass
@@ -62,10 +65,13 @@ def table(project) -> Table:
     _resolve(c, "positive", 0.5, state="pending")
     Item.objects.filter(pk=b.pk).update(status="resolved", annotation_count=2)
     Item.objects.filter(pk=c.pk).update(status="in_review", annotation_count=2)
-    PredictionFactory(item=items["e"], model_version="v1", score=0.2)
-    PredictionFactory(item=items["f"], model_version="v2", score=0.8)
-    Item.objects.filter(pk=items["e"].pk).update(prediction_score=0.2)
-    Item.objects.filter(pk=items["f"].pk).update(prediction_score=0.8)
+    predictions_create(
+        project=project,
+        raw_rows=[
+            {"item": items["e"].pk, "model_version": "v1", "result": POSITIVE, "score": 0.2},
+            {"item": items["f"].pk, "model_version": "v2", "result": POSITIVE, "score": 0.8},
+        ],
+    )
     Assignment.objects.create(
         project=project,
         item=items["a"],

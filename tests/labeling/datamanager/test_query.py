@@ -3,6 +3,8 @@
 import pytest
 
 from labeling.datamanager.query import ItemFilterError, items_table_page, items_table_query
+from projects.items.create import items_create
+from projects.items.predictions import predictions_create
 from projects.models import Item
 from tests.factories import ItemFactory
 
@@ -171,3 +173,33 @@ def test_items_of_other_projects_never_show(table):
     ItemFactory(external_id="elsewhere", data={"text": "great match"})
     assert "elsewhere" not in external_ids(table.project, search="match")
     assert Item.objects.filter(external_id="elsewhere").exists()
+
+
+@pytest.mark.django_db
+def test_the_model_version_sort_follows_the_newest_prediction(table):
+    e = table.items["e"]
+    predictions_create(
+        project=table.project,
+        raw_rows=[{"item": e.pk, "model_version": "v3", "result": {"sentiment": "neutral"}}],
+    )
+    assert external_ids(table.project, ordering="model_version") == list("feabcd")
+    assert external_ids(table.project, model_version="v1") == ["e"]  # any prediction of it
+
+
+@pytest.mark.django_db
+def test_imported_predictions_give_the_item_its_model_version(project):
+    rows = [
+        {
+            "data": {"text": "hello"},
+            "external_id": "p1",
+            "predictions": [
+                {"result": {"sentiment": "neutral"}, "score": 0.4, "model_version": "old"},
+                {"result": {"sentiment": "positive"}, "score": 0.7, "model_version": "new"},
+            ],
+        },
+        {"data": {"text": "bye"}, "external_id": "p2"},
+    ]
+    items_create(project=project, raw_rows=enumerate(rows, start=1))
+    by_version = dict(Item.objects.values_list("external_id", "prediction_model_version"))
+    assert by_version == {"p1": "new", "p2": None}
+    assert external_ids(project, ordering="-model_version") == ["p1", "p2"]
