@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from labeling.datamanager.bulk import BulkRefused, selection_check
 from projects.label_schema import LabelSchema
 
 SPLIT_NAMES = ("train", "validation", "test")
@@ -32,6 +33,8 @@ class ExportOptions:
     stratify_by: str | None = None
     # Image formats: copy the image files into the archive instead of referencing them.
     bundle_images: bool = False
+    # Only these items (the data manager's selection): {"ids": [...]} or {"query": "..."}.
+    selection: dict[str, Any] | None = None
 
     def as_json(self) -> dict[str, Any]:
         out = asdict(self)
@@ -106,7 +109,13 @@ def export_options_parse(raw: dict[str, Any] | None, *, schema: LabelSchema) -> 
             errors["stratify_by"] = f"unknown control '{raw['stratify_by']}'"
         else:
             values["stratify_by"] = raw["stratify_by"]
-    unknown = set(raw) - set(BOOLEAN_OPTIONS) - {"split", "split_seed", "stratify_by", "format"}
+    if raw.get("selection") not in (None, "", {}):
+        try:
+            values["selection"] = selection_check(raw["selection"])
+        except BulkRefused as exc:
+            errors["selection"] = "; ".join(f"{k}: {v}" for k, v in exc.errors.items())
+    known = {"split", "split_seed", "stratify_by", "format", "selection"}
+    unknown = set(raw) - set(BOOLEAN_OPTIONS) - known
     for name in sorted(unknown):
         errors[name] = "unknown option"
     if errors:

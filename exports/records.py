@@ -23,6 +23,7 @@ from django.db.models.functions import Cast
 
 from exports.arrow_results import results_table
 from exports.options import ExportOptions
+from labeling.datamanager.bulk import bulk_selection
 from labeling.models import Annotation
 from projects.direct_sql import rows_fetch
 from projects.label_schema import LabelSchema
@@ -106,15 +107,20 @@ def _loads(text: str | None) -> Any:
     return None if text is None else orjson.loads(text)
 
 
-def export_items_query(*, project: Project, only_resolved: bool):
-    items = Item.objects.filter(project=project)
+def export_items_query(*, project: Project, only_resolved: bool, selection: dict | None = None):
+    if selection:
+        items = bulk_selection(project=project, selection=selection)
+    else:
+        items = Item.objects.filter(project=project)
     if only_resolved:
         items = items.filter(status=Item.Status.RESOLVED)
     return items
 
 
 def export_items_count(*, project: Project, options: ExportOptions) -> int:
-    return export_items_query(project=project, only_resolved=options.only_resolved).count()
+    return export_items_query(
+        project=project, only_resolved=options.only_resolved, selection=options.selection
+    ).count()
 
 
 def _annotations_by_item(project: Project, first_id: int, last_id: int) -> dict[int, list]:
@@ -161,7 +167,9 @@ def _predictions_by_item(first_id: int, last_id: int, item_ids: set[int]) -> dic
 def _batches_read(
     project: Project, options: ExportOptions, batch_size: int, schema: LabelSchema | None
 ):
-    items = export_items_query(project=project, only_resolved=options.only_resolved)
+    items = export_items_query(
+        project=project, only_resolved=options.only_resolved, selection=options.selection
+    )
     resolved = Item.Status.RESOLVED
     columns = [
         "id",

@@ -94,3 +94,43 @@ def export_start(request, pk):
         return render(request, "exports/_export_jobs.html", _jobs_context(project))
     messages.info(request, f"Export {job.pk} ({job.format}) started.")
     return redirect("project-detail", pk=project.pk)
+
+
+@login_required
+def export_selection_form(request, pk):
+    """The data manager's "export the selection" form (loaded into its page with htmx)."""
+    project = _lead_project(request, pk)
+    formats = export_formats_for(LabelSchema(project.label_schema))
+    return render(request, "exports/_selection_form.html", {"project": project, "formats": formats})
+
+
+def _form_selection(post) -> dict:
+    """The data manager's selection fields: the ticked ids, or all that match its filters."""
+    if post.get("scope") == "all":
+        return {"query": post.get("query", "")}
+    return {"ids": [int(v) for v in post.getlist("ids") if v.isdigit()]}
+
+
+@login_required
+@require_POST
+def export_selection_start(request, pk):
+    """Start an export of the data manager's selection; answers a line saying what started."""
+    project = _lead_project(request, pk)
+    options = {
+        "selection": _form_selection(request.POST),
+        "only_resolved": "only_resolved" in request.POST,
+        "include_annotations": True,
+    }
+    try:
+        with transaction.atomic():
+            job = export_job_create(
+                project=project,
+                user=request.user,
+                format=request.POST.get("format", ""),
+                raw_options=options,
+            )
+            export_job_enqueue(job=job)
+    except OptionsError as exc:
+        error = "; ".join(f"{name}: {message}" for name, message in exc.errors.items())
+        return render(request, "exports/_selection_started.html", {"error": error})
+    return render(request, "exports/_selection_started.html", {"job": job, "project": project})

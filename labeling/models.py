@@ -159,6 +159,19 @@ class Resolution(models.Model):
                 fields=["item"], condition=models.Q(is_current=True), name="resolution_one_current"
             ),
         ]
+        indexes = [
+            # The data manager's sorts by agreement and by method walk these and stop.
+            models.Index(
+                fields=["agreement", "item"],
+                name="resolution_current_agreement",
+                condition=models.Q(is_current=True),
+            ),
+            models.Index(
+                fields=["method", "item"],
+                name="resolution_current_method",
+                condition=models.Q(is_current=True),
+            ),
+        ]
 
 
 class Draft(models.Model):
@@ -246,3 +259,56 @@ class QualityReport(models.Model):
     class Meta:
         ordering = ["-computed_at", "-id"]
         indexes = [models.Index(fields=["project", "-computed_at"], name="quality_report_latest")]
+
+
+class ItemBulkJob(models.Model):
+    """One bulk action of the data manager over a selection of items, run in batches.
+
+    Each batch commits its changes and this row's counters together, so a killed worker's job
+    resumes after `last_item_id` and the report says exactly what was done.
+    """
+
+    class Action(models.TextChoices):
+        DELETE = "delete", "Delete"
+        SET_PRIORITY = "set_priority", "Set priority"
+        SET_GOLD = "set_gold", "Mark gold with an answer"
+        UNSET_GOLD = "unset_gold", "Unmark gold"
+        SEND_TO_REVIEW = "send_to_review", "Send to review"
+        RELEASE_ASSIGNMENTS = "release_assignments", "Release held assignments"
+        REQUEUE = "requeue", "Back to the queue for more answers"
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+        CANCELLED = "cancelled", "Cancelled"
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="+")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    action = models.CharField(max_length=30, choices=Action.choices)
+    params = models.JSONField(default=dict, blank=True)
+    # {"ids": [...]} or {"query": "<the data manager's filter query string>"}
+    selection = models.JSONField(default=dict)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.QUEUED)
+    selected_count = models.PositiveBigIntegerField(default=0)
+    processed_count = models.PositiveBigIntegerField(default=0)
+    changed_count = models.PositiveBigIntegerField(default=0)
+    skipped_count = models.PositiveBigIntegerField(default=0)
+    batch_count = models.PositiveIntegerField(default=0)
+    last_item_id = models.BigIntegerField(default=0)
+    # {"skipped": {reason: count}}: what was left alone and why.
+    report = models.JSONField(default=dict, blank=True)
+    message = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in {self.Status.DONE, self.Status.FAILED, self.Status.CANCELLED}

@@ -323,6 +323,23 @@ def bulk_list_refusal(rows, *, shape: str, noun: str) -> Response | None:
     return Response({"detail": message}, status=status.HTTP_400_BAD_REQUEST)
 
 
+def items_add_response(request: Request, pk) -> Response:
+    """Leads: add up to 10,000 items in one call (`POST /api/projects/{id}/items/`, routed with
+    the data manager's list of the same path, labeling.datamanager.api)."""
+    project = project_for(request, pk, access.LEAD_ONLY)
+    rows = request.data
+    if refusal := bulk_list_refusal(rows, shape="{data, external_id}", noun="items"):
+        return refusal
+    report = items_create(project=project, raw_rows=enumerate(rows, start=1))
+    body = {
+        "created": report.created,
+        "skipped": report.skipped,
+        "failed": report.failed,
+        "errors": report.errors,
+    }
+    return Response(body, status=status.HTTP_201_CREATED)
+
+
 class ProjectViewSet(
     mixins.ListModelMixin,
     mixins.CreateModelMixin,
@@ -499,33 +516,6 @@ class ProjectViewSet(
             "role": data["role"],
             "set_password_url": request.build_absolute_uri(account.set_password_path),
             "emailed": account.emailed,
-        }
-        return Response(body, status=status.HTTP_201_CREATED)
-
-    @extend_schema(
-        request=ItemRowSerializer(many=True),
-        responses={201: ItemsCreatedSerializer, 200: ItemSerializer(many=True)},
-    )
-    @action(detail=True, methods=["get", "post"], serializer_class=ItemSerializer)
-    def items(self, request: Request, pk=None):
-        """List the project's items (leads and reviewers), or add up to 10,000 in one call."""
-        if request.method == "GET":
-            project = project_for(request, pk, access.REVIEWERS)
-            queryset = project.items.order_by("id")
-            if state := request.query_params.get("status"):
-                queryset = queryset.filter(status=state)
-            page = self.paginate_queryset(queryset)
-            return self.get_paginated_response(ItemSerializer(page, many=True).data)
-        project = project_for(request, pk, access.LEAD_ONLY)
-        rows = request.data
-        if refusal := bulk_list_refusal(rows, shape="{data, external_id}", noun="items"):
-            return refusal
-        report = items_create(project=project, raw_rows=enumerate(rows, start=1))
-        body = {
-            "created": report.created,
-            "skipped": report.skipped,
-            "failed": report.failed,
-            "errors": report.errors,
         }
         return Response(body, status=status.HTTP_201_CREATED)
 

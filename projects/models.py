@@ -149,6 +149,8 @@ class Item(models.Model):
     # Score of the newest prediction (kept by projects.items.predictions): the uncertainty ordering
     # serves the lowest first, items without a prediction last.
     prediction_score = models.FloatField(null=True, blank=True)
+    # Model version of the newest prediction, kept with its score (the data manager sorts by it).
+    prediction_model_version = models.CharField(max_length=100, null=True, blank=True)
     # The queue ordering the item is filed under: only that ordering's "fresh" index holds it,
     # so an insert updates one of those indexes, not four. New items take their project's
     # ordering; when the project changes it, projects.items.filing refiles the items.
@@ -207,6 +209,23 @@ class Item(models.Model):
             models.Index(
                 fields=["project", "id"], name="item_gold", condition=models.Q(gold__isnull=False)
             ),
+            # The data manager's sorts (labeling.datamanager.query): a page in one of these
+            # orders, first or deep, is an index range. Each costs imports a little; the other
+            # columns sort by a scan of the project's items.
+            models.Index(fields=["project", "priority", "id"], name="item_by_priority"),
+            models.Index(fields=["project", "created_at", "id"], name="item_by_created"),
+            # Partial: an item without a prediction (most imports) costs these nothing; the
+            # data manager reads the items without a value apart, in id order.
+            models.Index(
+                fields=["project", "prediction_score", "id"],
+                name="item_by_score",
+                condition=models.Q(prediction_score__isnull=False),
+            ),
+            models.Index(
+                fields=["project", "prediction_model_version", "id"],
+                name="item_by_model_version",
+                condition=models.Q(prediction_model_version__isnull=False),
+            ),
         ]
 
     def __str__(self) -> str:
@@ -230,7 +249,11 @@ class Prediction(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
-        indexes = [models.Index(fields=["item", "-created_at"], name="prediction_item_recent")]
+        indexes = [
+            models.Index(fields=["item", "-created_at"], name="prediction_item_recent"),
+            # The data manager's model version filter.
+            models.Index(fields=["model_version", "item"], name="prediction_model_version"),
+        ]
 
 
 class ImportJob(models.Model):

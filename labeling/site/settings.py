@@ -211,6 +211,10 @@ IMPORT_ZIP_MAX_RATIO = env.int("IMPORT_ZIP_MAX_RATIO", default=100)
 IMPORT_MAX_IMAGE_BYTES = env.int("IMPORT_MAX_IMAGE_BYTES", default=100 * 1024**2)
 IMPORT_MAX_IMAGE_PIXELS = env.int("IMPORT_MAX_IMAGE_PIXELS", default=89_478_485)  # Pillow's
 ITEMS_PER_API_CALL = 10_000
+# The data manager's bulk actions: items per committed batch, and the largest selection done
+# inside the request (larger ones run as a background job).
+ITEM_BULK_BATCH = env.int("ITEM_BULK_BATCH", default=5000)
+ITEM_BULK_INLINE_LIMIT = env.int("ITEM_BULK_INLINE_LIMIT", default=500)
 
 # Email: set EMAIL_HOST to send new accounts their set-password link (projects.members);
 # without it the lead hands the link over. The link is Django's reset token, valid this long.

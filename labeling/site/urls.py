@@ -29,6 +29,7 @@ urlpatterns = [
     path("api/auth/token/", obtain_auth_token, name="api-token"),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("", include("labeling.datamanager.urls")),  # before projects: it serves .../items/
     path("", include("projects.urls")),
     path("", include("labeling.web.urls")),
     path("", include("exports.urls")),

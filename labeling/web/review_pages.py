@@ -16,6 +16,10 @@ def review(request, pk):
     project = get_object_or_404(Project, pk=pk)
     access.project_check_role(user=request.user, project=project, allowed=access.REVIEWERS)
     config = {"projectId": project.pk, "schema": project.label_schema}
+    item = request.GET.get("item", "")
+    if item.isascii() and item.isdigit() and 0 < int(item) < 2**63:
+        # From the data manager's item page: start at that item if it waits for review.
+        config["startAfter"] = int(item) - 1
     return render(
         request, "labeling/review.html", {"project": project, "config_json": json.dumps(config)}
     )

@@ -234,12 +234,14 @@ def items_create_batch(
                 for prediction in row.predictions or ()
             )
             # The uncertainty ordering reads the newest prediction's score from the item.
+            newest = {
+                created_ids[external_id]: row.predictions[-1]
+                for external_id, row in taken.items()
+                if row.predictions
+            }
             item_prediction_scores_set(
-                scores={
-                    created_ids[external_id]: row.predictions[-1]["score"]
-                    for external_id, row in taken.items()
-                    if row.predictions
-                }
+                scores={pk: p.get("score") for pk, p in newest.items()},
+                versions={pk: p.get("model_version", "") for pk, p in newest.items()},
             )
             carried = [
                 CarriedAnnotations(

@@ -128,8 +128,10 @@ def predictions_create(*, project: Project, raw_rows: Sequence[Any]) -> int:
     """Store the predictions (all or none) and refresh their items' scores; return the count."""
     checked = predictions_check(project=project, raw_rows=raw_rows)
     newest_score: dict[int, float | None] = {}
+    newest_version: dict[int, str] = {}
     for item, row in checked:
         newest_score[item.pk] = row.score  # a later row for the same item is the newer one
+        newest_version[item.pk] = row.model_version
     with transaction.atomic():
         Prediction.objects.bulk_create(
             (
@@ -143,11 +145,20 @@ def predictions_create(*, project: Project, raw_rows: Sequence[Any]) -> int:
             ),
             batch_size=BATCH_SIZE,
         )
-        item_prediction_scores_set(scores=newest_score)
+        item_prediction_scores_set(scores=newest_score, versions=newest_version)
     return len(checked)
 
 
-def item_prediction_scores_set(*, scores: dict[int, float | None]) -> None:
-    """Set Item.prediction_score; items in id order so concurrent calls cannot deadlock."""
-    items = [Item(pk=pk, prediction_score=score) for pk, score in sorted(scores.items())]
-    Item.objects.bulk_update(items, ["prediction_score"], batch_size=BATCH_SIZE // 2)
+def item_prediction_scores_set(
+    *, scores: dict[int, float | None], versions: dict[int, str] | None = None
+) -> None:
+    """Set Item.prediction_score and prediction_model_version (the newest prediction's); items
+    in id order so concurrent calls cannot deadlock."""
+    versions = versions or {}
+    items = [
+        Item(pk=pk, prediction_score=score, prediction_model_version=versions.get(pk, ""))
+        for pk, score in sorted(scores.items())
+    ]
+    Item.objects.bulk_update(
+        items, ["prediction_score", "prediction_model_version"], batch_size=BATCH_SIZE // 2
+    )

@@ -304,4 +304,4 @@ el("rv-apply-json").addEventListener("click", () => {
 });
 el("rv-send-back").addEventListener("click", () => decide({ action: "send_back" }));
 el("rv-pass").addEventListener("click", () => loadNext(state.packet?.item.id));
-loadNext();
+loadNext(config.startAfter);

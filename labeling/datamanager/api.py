@@ -1,0 +1,217 @@
+"""The data manager's API (thin): the item table with its filters and sorts, and bulk jobs."""
+
+from django.db import transaction
+from django.http import Http404
+from django_filters.rest_framework import DjangoFilterBackend
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import mixins, serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.utils.urls import replace_query_param
+
+from labeling.datamanager.bulk import (
+    BulkRefused,
+    item_bulk_job_cancel,
+    item_bulk_job_create,
+    item_bulk_job_run,
+    item_bulk_job_runs_inline,
+)
+from labeling.datamanager.query import (
+    MAX_PAGE_SIZE,
+    ItemFilter,
+    ItemFilterError,
+    item_rows_describe,
+    items_table_page,
+)
+from labeling.datamanager.tasks import item_bulk_job_enqueue
+from labeling.models import ItemBulkJob
+from projects import access
+from projects.access import id_from_url, project_for
+from projects.api import ItemRowSerializer, ItemsCreatedSerializer, items_add_response
+from projects.models import Item
+
+
+class ItemTableResolutionSerializer(serializers.Serializer):
+    result = serializers.JSONField()
+    method = serializers.CharField()
+    state = serializers.CharField()
+
+
+class ItemTablePredictionSerializer(serializers.Serializer):
+    result = serializers.JSONField()
+    model_version = serializers.CharField()
+    score = serializers.FloatField(allow_null=True)
+
+
+class ItemTableRowSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    external_id = serializers.CharField()
+    data = serializers.JSONField()
+    preview = serializers.CharField(help_text="The start of the item's text.")
+    thumbnail = serializers.CharField(allow_null=True, help_text="Image thumbnail URL, if any.")
+    status = serializers.ChoiceField(choices=Item.Status.choices)
+    answers = serializers.IntegerField()
+    wanted = serializers.IntegerField(help_text="Answers wanted: overlap plus extra slots.")
+    agreement = serializers.FloatField(allow_null=True)
+    resolution = ItemTableResolutionSerializer(allow_null=True)
+    prediction = ItemTablePredictionSerializer(allow_null=True, help_text="The newest one.")
+    gold = serializers.JSONField(allow_null=True)
+    priority = serializers.IntegerField()
+    created_at = serializers.DateTimeField()
+
+
+class ItemTablePageSerializer(serializers.Serializer):
+    next = serializers.URLField(allow_null=True)
+    ordering = serializers.CharField()
+    results = ItemTableRowSerializer(many=True)
+
+
+class SelectionSerializer(serializers.Serializer):
+    ids = serializers.ListField(child=serializers.IntegerField(), required=False)
+    query = serializers.CharField(
+        required=False, help_text="The list's filters as a query string, e.g. status=resolved"
+    )
+
+
+class BulkActionSerializer(serializers.Serializer):
+    """Documents the body; the service checks it and names each bad field."""
+
+    action = serializers.ChoiceField(choices=ItemBulkJob.Action.choices)
+    params = serializers.DictField(
+        required=False,
+        help_text=(
+            'set_priority: {"priority": n}; set_gold: {"answer": result}; '
+            'requeue: {"answers": n more}; the others take none'
+        ),
+    )
+    selection = SelectionSerializer()
+
+
+class ItemBulkJobSerializer(serializers.ModelSerializer):
+    created_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+
+    class Meta:
+        model = ItemBulkJob
+        fields = [
+            "id",
+            "project",
+            "action",
+            "params",
+            "selection",
+            "status",
+            "selected_count",
+            "processed_count",
+            "changed_count",
+            "skipped_count",
+            "batch_count",
+            "report",
+            "message",
+            "created_by",
+            "created_at",
+            "started_at",
+            "finished_at",
+        ]
+        read_only_fields = fields
+
+
+def _refusal(errors: dict) -> Response:
+    return Response(errors, status=status.HTTP_400_BAD_REQUEST)
+
+
+class ItemTableViewSet(viewsets.GenericViewSet):
+    """`/api/projects/{id}/items/`: the data manager's table (GET), adding items (POST)."""
+
+    queryset = Item.objects.none()  # the schema's filters; the list is the service's
+    filter_backends = [DjangoFilterBackend]
+    filterset_class = ItemFilter
+    pagination_class = None
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("cursor", str, description="The `next` link's cursor."),
+            OpenApiParameter("size", int, description=f"Rows per page, 1-{MAX_PAGE_SIZE}."),
+        ],
+        responses={200: ItemTablePageSerializer},
+    )
+    def list(self, request: Request, pk=None):
+        """Leads and reviewers: the project's items, filtered, searched, sorted, keyset-paged."""
+        project = project_for(request, pk, access.REVIEWERS)
+        try:
+            page = items_table_page(project=project, params=request.query_params)
+        except ItemFilterError as exc:
+            return _refusal(exc.errors)
+        rows = item_rows_describe(project=project, items=page.items)
+        for row, item in zip(rows, page.items, strict=True):
+            row["data"] = item.data
+        next_url = None
+        if page.next_cursor:
+            next_url = replace_query_param(request.build_absolute_uri(), "cursor", page.next_cursor)
+        body = {"next": next_url, "ordering": str(page.ordering), "results": rows}
+        return Response(ItemTablePageSerializer(body).data)
+
+    @extend_schema(
+        request=ItemRowSerializer(many=True),
+        responses={201: ItemsCreatedSerializer},
+        filters=False,
+    )
+    def create(self, request: Request, pk=None):
+        """Leads: add up to 10,000 items in one call."""
+        return items_add_response(request, pk)
+
+    @extend_schema(
+        request=BulkActionSerializer,
+        responses={202: ItemBulkJobSerializer, 200: ItemBulkJobSerializer},
+        filters=False,
+    )
+    def bulk(self, request: Request, pk=None):
+        """Leads: act on a selection of items. Small selections are done at once (200, the
+        finished job); larger ones run in a worker (202, the job to poll)."""
+        project = project_for(request, pk, access.LEAD_ONLY)
+        body = request.data if isinstance(request.data, dict) else {}
+        try:
+            job = item_bulk_job_create(
+                project=project,
+                user=request.user,
+                action=body.get("action"),
+                params=body.get("params"),
+                selection=body.get("selection"),
+            )
+        except BulkRefused as exc:
+            return _refusal(exc.errors)
+        if item_bulk_job_runs_inline(job):
+            job = item_bulk_job_run(job_id=job.pk)
+            return Response(ItemBulkJobSerializer(job).data, status=status.HTTP_200_OK)
+        item_bulk_job_enqueue(job=job)
+        return Response(ItemBulkJobSerializer(job).data, status=status.HTTP_202_ACCEPTED)
+
+    @extend_schema(responses={200: ItemBulkJobSerializer(many=True)}, filters=False)
+    def bulk_jobs(self, request: Request, pk=None):
+        """Leads: the project's bulk jobs, newest first (the last 50)."""
+        project = project_for(request, pk, access.LEAD_ONLY)
+        jobs = ItemBulkJob.objects.filter(project=project).select_related("created_by")[:50]
+        return Response(ItemBulkJobSerializer(jobs, many=True).data)
+
+
+class ItemBulkJobViewSet(mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """`/api/item-bulk-jobs/{id}/`: a bulk job's state and counts; cancel it."""
+
+    serializer_class = ItemBulkJobSerializer
+    queryset = ItemBulkJob.objects.select_related("project", "created_by")
+
+    def get_object(self) -> ItemBulkJob:
+        job = self.get_queryset().filter(pk=id_from_url(self.kwargs["pk"])).first()
+        if job is None:
+            raise Http404("No such job.")
+        project_for(self.request, job.project_id, access.LEAD_ONLY)
+        return job
+
+    @extend_schema(request=None, responses={200: ItemBulkJobSerializer})
+    @action(detail=True, methods=["post"])
+    def cancel(self, request: Request, pk=None):
+        """Stop after the batch under way; the batches done stay done."""
+        job = self.get_object()
+        with transaction.atomic():
+            item_bulk_job_cancel(job=job)
+        job.refresh_from_db()
+        return Response(ItemBulkJobSerializer(job).data)
