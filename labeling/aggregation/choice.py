@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections import Counter
 
-from labeling.aggregation.base import ControlOutcome, is_empty, mean_pairwise
+from labeling.aggregation.base import ControlOutcome, is_empty, mean_pairwise, words_joined
 from projects.label_schema import Control
 
 
@@ -21,7 +21,7 @@ def choice_aggregate(control: Control, answers: list) -> ControlOutcome:
     winner, top = ranked[0]
     decided = len(ranked) == 1 or ranked[1][1] < top
     agreement = mean_pairwise(answers, choice_similarity)
-    note = "" if decided else f"tie between {sorted(str(v) for v, n in ranked if n == top)}"
+    note = "" if decided else f"tie between {words_joined(v for v, n in ranked if n == top)}"
     return ControlOutcome(
         value=winner if decided else None, agreement=agreement, decided=decided, note=note
     )
