@@ -16,6 +16,7 @@ from labeling.models import Annotation, Assignment, Draft, Resolution
 from labeling.queue import QueueError, assignment_next, assignment_skip
 from projects import access
 from projects.api import ItemSerializer, id_from_url, project_checked, project_for
+from projects.item_titles import item_title_of
 from projects.label_schema import ResultError
 from projects.models import Item, Project
 
@@ -50,9 +51,15 @@ class PrefillSerializer(serializers.Serializer):
     score = serializers.FloatField(allow_null=True)
 
 
+class NextItemWithTitleSerializer(ItemSerializer):
+    title = serializers.CharField(
+        read_only=True, help_text="What a person reads: `Item 12`, with the external id if given."
+    )
+
+
 class NextItemSerializer(serializers.Serializer):
     assignment = AssignmentSerializer()
-    item = ItemSerializer()
+    item = NextItemWithTitleSerializer()
     # null unless the project pre-fills predictions and the item has one.
     prediction = PrefillSerializer(allow_null=True)
 
@@ -153,6 +160,7 @@ class QueueViewSet(viewsets.GenericViewSet):
         )
         if found is None:
             return Response(status=status.HTTP_204_NO_CONTENT)
+        found.item.title = item_title_of(found.item)
         return Response(NextItemSerializer(found).data)
 
     @extend_schema(responses={200: MyAnnotationSerializer(many=True)})
