@@ -100,20 +100,18 @@ def answer_rendered(*, schema: ls.LabelSchema, result: dict, data: dict) -> list
 
 
 def item_preview(*, schema: ls.LabelSchema, data: dict) -> dict:
-    """What reminds a person of the item: its first image (a thumbnail) or its first text."""
+    """What reminds a person of the item: its first image (a thumbnail) and its first text."""
+    image = text = ""
     for control in schema.controls:
         for source in control.source:
             value = data.get(source)
-            if isinstance(value, str) and (
-                control.kind in ls.SHAPE_KINDS or IMAGE_URL.match(value)
-            ):
-                return {"image": value, "text": ""}
-    for control in schema.controls:
-        for source in control.source:
-            value = data.get(source)
-            if value not in (None, ""):
-                return {"image": "", "text": _excerpt(str(value), PREVIEW_CHARS)}
-    return {"image": "", "text": ""}
+            if not isinstance(value, str) or not value:
+                continue
+            if control.kind in ls.SHAPE_KINDS or IMAGE_URL.match(value):
+                image = image or value
+            else:
+                text = text or _excerpt(value, PREVIEW_CHARS)
+    return {"image": image, "text": text}
 
 
 def item_waiting_for(item: Item, overlap: int) -> int:
