@@ -88,12 +88,11 @@ def review_next(
 
 
 def review_eligible_annotators(*, item: Item) -> list:
-    """Members who may annotate (annotators and leads) and have not answered the item yet."""
+    """The project's annotators who have not answered the item yet (leads and reviewers may
+    label too, but a send-back is work for the annotators)."""
     answered = Annotation.objects.filter(item=item).values("annotator_id")
     members = (
-        Membership.objects.filter(
-            project_id=item.project_id, role__in=[Membership.Role.ANNOTATOR, Membership.Role.LEAD]
-        )
+        Membership.objects.filter(project_id=item.project_id, role=Membership.Role.ANNOTATOR)
         .exclude(user_id__in=answered)
         .select_related("user")
         .order_by("user__username")
@@ -197,8 +196,8 @@ def item_send_back(*, item: Item, reviewer) -> Resolution:
         locked = _locked_for_review(item)
         if not review_eligible_annotators(item=locked):
             raise ReviewRefused(
-                "Every member who annotates has already answered this item: add a member to "
-                "the project, or decide the final answer here."
+                "Every annotator of the project has already answered this item: add a member "
+                "(or send it to one with `annotator`), or decide the final answer here."
             )
         current = locked.resolutions.filter(is_current=True).first()
         resolution = resolution_record(

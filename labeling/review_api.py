@@ -69,7 +69,7 @@ class ReviewPacketSerializer(serializers.Serializer):
     label_schema = serializers.JSONField()
     eligible_annotators = serializers.ListField(
         child=serializers.CharField(),
-        help_text="Members who annotate and have not answered: who a send_back can go to.",
+        help_text="Annotators who have not answered the item: who a send_back can go to.",
     )
     title = serializers.CharField(help_text="The item's number in the project (and its id).")
     review_left = serializers.IntegerField(help_text="Items waiting for review, this one too.")
