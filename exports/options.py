@@ -5,9 +5,11 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from exports.labels import STRATIFY_KINDS
 from projects.label_schema import LabelSchema
 
 SPLIT_NAMES = ("train", "validation", "test")
+CONLL_TOKENS = ("conll2003", "label_studio")
 RATIO_TOLERANCE = 1e-6
 
 
@@ -32,6 +34,8 @@ class ExportOptions:
     stratify_by: str | None = None
     # Image formats: copy the image files into the archive instead of referencing them.
     bundle_images: bool = False
+    # CoNLL: how text is cut into tokens (exports.writers.conll): conll2003 or label_studio.
+    conll_tokens: str = "conll2003"
 
     def as_json(self) -> dict[str, Any]:
         out = asdict(self)
@@ -104,9 +108,23 @@ def export_options_parse(raw: dict[str, Any] | None, *, schema: LabelSchema) -> 
     if raw.get("stratify_by") not in (None, ""):
         if raw["stratify_by"] not in schema.by_name:
             errors["stratify_by"] = f"unknown control '{raw['stratify_by']}'"
+        elif schema.by_name[raw["stratify_by"]].kind not in STRATIFY_KINDS:
+            errors["stratify_by"] = (
+                f"control '{raw['stratify_by']}' has no labels to stratify by "
+                "(a choice, multi, pairwise, spans, boxes or polygons control)"
+            )
         else:
             values["stratify_by"] = raw["stratify_by"]
-    unknown = set(raw) - set(BOOLEAN_OPTIONS) - {"split", "split_seed", "stratify_by", "format"}
+    if raw.get("conll_tokens") not in (None, ""):
+        if raw["conll_tokens"] not in CONLL_TOKENS:
+            errors["conll_tokens"] = f"one of {', '.join(CONLL_TOKENS)}"
+        else:
+            values["conll_tokens"] = raw["conll_tokens"]
+    unknown = (
+        set(raw)
+        - set(BOOLEAN_OPTIONS)
+        - {"split", "split_seed", "stratify_by", "conll_tokens", "format"}
+    )
     for name in sorted(unknown):
         errors[name] = "unknown option"
     if errors:

@@ -63,9 +63,7 @@ def status_text(page) -> str:
 def test_decisions_are_confirmed_with_the_number_left(page, page_errors):
     project, users = review_project({"controls": [SENTIMENT]})
     pairs = (("positive", "neutral"), ("negative", "neutral"), ("positive", "negative"))
-    items = [
-        disputed(project, users, [{"sentiment": a}, {"sentiment": b}]) for a, b in pairs
-    ]
+    items = [disputed(project, users, [{"sentiment": a}, {"sentiment": b}]) for a, b in pairs]
     login(page, "rita")
     page.goto(f"/projects/{project.pk}/review/")
     wait_for_item(page, items[0].pk)
