@@ -23,7 +23,7 @@ KINDS_WITH_LABELS = {CHOICE, MULTI, SPANS, BOXES, POLYGONS}
 SHAPE_KINDS = {BOXES, POLYGONS}
 PAIRWISE_ANSWERS = ("a", "b", "tie")
 # Keys the workspace keeps for itself (skip, help, zoom, pan); static/js/hotkeys.js lists the same.
-RESERVED_HOTKEYS = frozenset({"s", "?", "+", "=", "-", "0", "[", "]", " "})
+RESERVED_HOTKEYS = frozenset({"s", "?", "+", "=", "-", "0", ")", "[", "]", " "})
 # Shapes may sit on the image border; float noise from percentage conversions is forgiven.
 PIXEL_TOLERANCE = 1e-6
 

@@ -225,6 +225,7 @@ function renderEditor(packet) {
   const controls = packet.label_schema.controls;
   const registry = new HotkeyRegistry(controls);
   const labels = controls.map((control) => registry.labelsFor(control));
+  const stages = new Map();
   state.widgets = {};
   controls.forEach((control, index) => {
     const factory = CONTROL_FACTORIES[control.kind];
@@ -235,6 +236,7 @@ function renderEditor(packet) {
       item: packet.item,
       labels: labels[index],
       registry,
+      stages,
       signal: editorLifetime.signal,
       onChange: syncJson,
     });

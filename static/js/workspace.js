@@ -15,7 +15,7 @@ const IMAGE_URL = /^(data:image\/|(https?:\/\/|\/).+\.(png|jpe?g|gif|webp|bmp|sv
 // Keys that act on one control (the one last used), never on all at once.
 const LOCAL_KEYS = new Set([
   "ArrowLeft", "ArrowRight", "ArrowUp", "ArrowDown", "Delete", "Backspace", "Escape",
-  "[", "]", "+", "=", "-", "0", "<", ">", "{", "}",
+  "[", "]", "+", "=", "-", "0", ")", "<", ">", "{", "}",
 ]);
 
 const state = {
@@ -138,6 +138,7 @@ function renderControls(item) {
   const registry = new HotkeyRegistry(controlsSchema);
   // Labels first, so that every label's hotkey is fixed before controls claim their own keys.
   const labels = controlsSchema.map((control) => registry.labelsFor(control));
+  const stages = new Map(); // controls reading the same image share its stage
   state.controls = controlsSchema.map((control, index) => {
     const factory = factoryFor(control, item.data);
     if (!factory) {
@@ -150,6 +151,7 @@ function renderControls(item) {
       item,
       labels: labels[index],
       registry,
+      stages,
       signal: controlsLifetime.signal,
       onChange: onControlChange,
     });
