@@ -6,6 +6,7 @@ import re
 
 from django.db.models import QuerySet
 
+from labeling.aggregation.choice import PAIRWISE_WORDS
 from labeling.models import Annotation
 from projects import label_schema as ls
 from projects.models import Item, Project
@@ -48,7 +49,6 @@ LABEL_PALETTE = (
     "#bcbd22",
 )
 PREVIEW_CHARS = 160
-PAIRWISE_WORDS = {"a": "A is better", "b": "B is better", "tie": "tie"}
 
 
 def _excerpt(text: str, limit: int = 40) -> str:

@@ -242,7 +242,7 @@ export function createShapeEditor(control, ctx, { kindClass, noun, nouns, descri
   };
 
   editor.commonKeys = [
-    ...ctx.labels.map((label) => [label.hotkey, `${control.name}: label ${label.value} (new or selected ${noun})`]),
+    ...ctx.labels.map((label) => [label.hotkey, `${control.name}: ${label.value} for the next ${noun}, or relabel the one selected`]),
     ["[ / ]", `${control.name}: select previous / next ${noun}`],
     ["Del", `${control.name}: delete the selected ${noun}`],
     ["Esc", `${control.name}: deselect`],
