@@ -132,9 +132,7 @@ def test_demo_setup_makes_one_answered_project_per_family(settings, tmp_path):
     assert Annotation.objects.count() == counts
     projects = {p.name: p for p in Project.objects.all()}
     assert len(projects) == 4
-    kinds = {
-        name: {c["kind"] for c in p.label_schema["controls"]} for name, p in projects.items()
-    }
+    kinds = {name: {c["kind"] for c in p.label_schema["controls"]} for name, p in projects.items()}
     assert {"choice"} in kinds.values()
     assert {"spans", "text"} in kinds.values()
     assert {"boxes", "polygons"} in kinds.values()

@@ -12,9 +12,7 @@ from tests.browser.workspace_support import workspace_wait_ready
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-def test_the_demo_has_review_and_dashboard_content_in_every_family(
-    page, media_served, page_errors
-):
+def test_the_demo_has_review_and_dashboard_content_in_every_family(page, media_served, page_errors):
     call_command("demo_setup", stdout=io.StringIO())
     login(page, "admin", "admin-quorum")
     for project in Project.objects.order_by("id"):

@@ -379,3 +379,23 @@ def test_conll_export_takes_label_studio_tokens_as_an_option(text_project, lead,
     zoe = next(s for s in read_conll(path.read_text()) if s[0][0] == "Zoë")
     at = zoe.index(("Castlereach", "B-LOC"))
     assert zoe[at + 1 : at + 3] == [("'", "O"), ("s", "O")]
+
+
+def test_stratify_by_and_conll_tokens_are_checked():
+    from exports.options import OptionsError, export_options_parse
+    from projects.label_schema import LabelSchema
+
+    schema = LabelSchema(
+        {
+            "controls": [
+                {"name": "sentiment", "kind": "choice", "labels": ["pos", "neg"]},
+                {"name": "comment", "kind": "text", "source": "text"},
+            ]
+        }
+    )
+    with pytest.raises(OptionsError) as refused:
+        export_options_parse({"stratify_by": "comment", "conll_tokens": "nltk"}, schema=schema)
+    assert "no labels" in refused.value.errors["stratify_by"]
+    assert refused.value.errors["conll_tokens"] == "one of conll2003, label_studio"
+    options = export_options_parse({"stratify_by": "sentiment"}, schema=schema)
+    assert (options.stratify_by, options.conll_tokens) == ("sentiment", "conll2003")
