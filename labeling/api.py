@@ -51,15 +51,16 @@ class PrefillSerializer(serializers.Serializer):
     score = serializers.FloatField(allow_null=True)
 
 
-class NextItemWithTitleSerializer(ItemSerializer):
+class ItemTitleSerializer(serializers.Serializer):
     title = serializers.CharField(
-        read_only=True, help_text="What a person reads: `Item 12`, with the external id if given."
+        help_text="What a person reads: `Item 12` (its number in the project), with the "
+        "external id when the data gave one: `Item 12 (review-0042)`."
     )
 
 
 class NextItemSerializer(serializers.Serializer):
     assignment = AssignmentSerializer()
-    item = NextItemWithTitleSerializer()
+    item = ItemSerializer()
     # null unless the project pre-fills predictions and the item has one.
     prediction = PrefillSerializer(allow_null=True)
 
@@ -160,7 +161,6 @@ class QueueViewSet(viewsets.GenericViewSet):
         )
         if found is None:
             return Response(status=status.HTTP_204_NO_CONTENT)
-        found.item.title = item_title_of(found.item)
         return Response(NextItemSerializer(found).data)
 
     @extend_schema(responses={200: MyAnnotationSerializer(many=True)})
@@ -193,6 +193,16 @@ class ItemViewSet(viewsets.GenericViewSet):
     def retrieve(self, request: Request, pk=None):
         item = item_for(request, pk, access.EVERY_MEMBER)
         return Response(ItemDetailSerializer(item).data)
+
+    @extend_schema(responses={200: ItemTitleSerializer})
+    @action(detail=True, methods=["get"])
+    def title(self, request: Request, pk=None):
+        """The item's title. Apart from the queue's answer: counting the item's number costs
+        time that grows with the project (projects.item_titles)."""
+        item = item_stub_for(request, pk, access.EVERY_MEMBER)
+        external_id = Item.objects.filter(pk=item.pk).values_list("external_id", flat=True)
+        item.external_id = external_id.first() or ""
+        return Response({"title": item_title_of(item)})
 
     @extend_schema(
         request=AnnotationInputSerializer,

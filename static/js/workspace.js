@@ -306,6 +306,7 @@ function showWorking() {
 }
 
 async function loadNext() {
+  delete root.dataset.titled;
   showError("");
   hideSkipBox();
   root.dataset.ready = "false";
@@ -324,7 +325,19 @@ async function loadNext() {
   showWorking();
   const draft = await drafts.load(item.id);
   await showItem(item, { draft, prediction: response.data.prediction || null });
-  el("ws-status").textContent = item.title || `Item ${item.id}`;
+  el("ws-status").textContent = "";
+  showTitle(item); // not awaited: the item is ready for answers before its title arrives
+}
+
+// The title ("Item 12 (review-0042)") comes apart from the item: counting its number is not
+// the queue's work.
+async function showTitle(item) {
+  if (!item.title) {
+    const response = await apiRequest("GET", `/api/items/${item.id}/title/`);
+    if (response.ok) item.title = response.data.title;
+  }
+  if (state.item === item && !config.edit) el("ws-status").textContent = item.title || `Item ${item.id}`;
+  root.dataset.titled = "true";
 }
 
 async function loadForEdit() {

@@ -1,6 +1,7 @@
 """Issue 15, the workspace: what an annotator stumbled on in a first real session."""
 
 import pytest
+from playwright.sync_api import expect
 
 from labeling.annotations import annotation_submit
 from labeling.models import Assignment
@@ -9,6 +10,7 @@ from tests.browser.conftest import login, screenshot
 from tests.browser.workspace_support import (
     png_create,
     project_with_annotator,
+    wait_for_draft_saved,
     wait_for_next_item,
     workspace_open,
 )
@@ -28,6 +30,10 @@ SENTIMENT = {
 TOPICS = {"name": "topics", "kind": "multi", "source": "text", "labels": ["sports", "science"]}
 ENTITIES = {"name": "entities", "kind": "spans", "source": "text", "labels": ["PER", "ORG"]}
 COMMENT = {"name": "comment", "kind": "text", "source": "text"}
+
+
+def wait_for_title(page) -> None:
+    page.wait_for_function("document.getElementById('workspace').dataset.titled === 'true'")
 
 
 def error_text(page) -> str:
@@ -50,6 +56,7 @@ def test_the_please_answer_message_clears_as_its_controls_are_answered(page, pag
     page.wait_for_function("document.getElementById('ws-error').hidden")
     assert page.locator("fieldset.missing").count() == 0
     screenshot(page, "i15-validation-cleared")
+    wait_for_draft_saved(page)  # no request left running when the test's database goes
     assert page_errors == []
 
 
@@ -62,6 +69,7 @@ def test_skip_asks_an_optional_reason_confirms_and_counts_at_once(page, page_err
     third = ItemFactory(project=project, data={"text": "Broke at once."})
     workspace_open(page, project)
     page.wait_for_function("document.getElementById('ws-stats').innerText.includes('Skipped')")
+    wait_for_title(page)
 
     page.keyboard.press("s")
     box = page.locator("#ws-skip-box")
@@ -72,7 +80,7 @@ def test_skip_asks_an_optional_reason_confirms_and_counts_at_once(page, page_err
     page.keyboard.press("Enter")
     wait_for_next_item(page, first.pk)
     notice = page.locator("#ws-notice")
-    assert notice.inner_text() == "Skipped Item 1 (rev-1): Not my language."
+    expect(notice).to_have_text("Skipped Item 1 (rev-1): Not my language.")
     # "My progress" counts the skip without a reload.
     page.wait_for_function(
         "document.getElementById('ws-stats').innerText.replace(/\\s+/g, ' ').includes('Skipped 1')"
@@ -126,11 +134,11 @@ def test_items_read_as_their_number_and_their_own_id_only(page, page_errors):
     MembershipFactory(project=project, user=lead, role=Membership.Role.LEAD)
     workspace_open(page, project)
 
-    assert page.locator("#ws-status").inner_text() == "Item 1 (review-0042)"
+    expect(page.locator("#ws-status")).to_have_text("Item 1 (review-0042)")
     page.keyboard.press("1")
     page.keyboard.press("Enter")
     wait_for_next_item(page, named.pk)
-    assert page.locator("#ws-status").inner_text() == "Item 2"
+    expect(page.locator("#ws-status")).to_have_text("Item 2")
     screenshot(page, "i15-item-title")
 
     # The lead's "Held items" and the annotator's history say the same.

@@ -19,13 +19,16 @@ def test_an_item_reads_as_its_number_and_its_given_id_only():
     assert item_title(number=3, external_id="") == "Item 3"
 
 
-def test_the_queue_answers_the_item_title():
+def test_an_items_title_over_the_api():
     project = ProjectFactory()
     annotator = UserFactory()
     MembershipFactory(project=project, user=annotator, role="annotator")
-    ItemFactory(project=project, external_id="sha1:abc")
-    body = api_client_for(annotator).get(f"/api/projects/{project.pk}/next/").json()
-    assert body["item"]["title"] == "Item 1"
+    ItemFactory(project=project, external_id="first")
+    item = ItemFactory(project=project, external_id="sha1:abc")
+    client = api_client_for(annotator)
+    assert client.get(f"/api/items/{item.pk}/title/").json() == {"title": "Item 2"}
+    assert client.get("/api/items/999999/title/").status_code == 404
+    assert api_client_for(UserFactory()).get(f"/api/items/{item.pk}/title/").status_code == 403
 
 
 def test_skip_reasons_are_set_over_the_api_and_checked():
