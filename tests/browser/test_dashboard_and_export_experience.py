@@ -8,7 +8,7 @@ import pytest
 from django.utils import timezone
 
 from exports.models import ExportJob
-from labeling.annotations import annotation_submit
+from labeling.annotate.submit import annotation_submit
 from labeling.models import Annotation, Resolution
 from projects.models import Item, Membership
 from tests.browser.conftest import login, screenshot

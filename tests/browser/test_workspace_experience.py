@@ -3,7 +3,7 @@
 import pytest
 from playwright.sync_api import expect
 
-from labeling.annotations import annotation_submit
+from labeling.annotate.submit import annotation_submit
 from labeling.models import Assignment
 from projects.models import Membership
 from tests.browser.conftest import login, screenshot

@@ -6,7 +6,7 @@ nothing of labeling). Each demo is one call in handle(); a new demo adds its own
 
 from django.core.management.base import BaseCommand
 
-from labeling.demo import demo_answers_submit
+from labeling.annotate.demo import demo_answers_submit
 from projects.demo import (
     DEMO_USERS,
     demo_images_load,
