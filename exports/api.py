@@ -20,7 +20,7 @@ from projects import access
 from projects.access import project_for
 from projects.models import Project
 
-OPTION_NAMES = (*BOOLEAN_OPTIONS, "split", "split_seed", "stratify_by")
+OPTION_NAMES = (*BOOLEAN_OPTIONS, "split", "split_seed", "stratify_by", "conll_tokens")
 
 
 def streamed(download) -> StreamingHttpResponse:
@@ -81,7 +81,8 @@ class ExportCreateSerializer(serializers.Serializer):
         help_text=(
             "only_resolved (default true), include_annotations, include_gold, "
             "include_predictions, bundle_images (true/false); split: [train, validation, test] "
-            "shares (or '80,10,10'); split_seed: integer; stratify_by: a control name"
+            "shares (or '80,10,10'); split_seed: integer; stratify_by: a control with labels; "
+            "conll_tokens: conll2003 (default) or label_studio"
         ),
     )
 

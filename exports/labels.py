@@ -9,6 +9,8 @@ from projects import label_schema as ls
 from projects.label_schema import Control, LabelSchema
 
 SHAPE_OR_SPAN_KINDS = (ls.SPANS, ls.BOXES, ls.POLYGONS)
+# Controls whose answers carry labels, so a split can be stratified by them (not free text).
+STRATIFY_KINDS = (ls.CHOICE, ls.MULTI, ls.PAIRWISE, *SHAPE_OR_SPAN_KINDS)
 NO_LABEL = ""
 
 
@@ -23,6 +25,10 @@ def control_labels(control: Control, value: Any) -> list[str]:
     if control.kind in SHAPE_OR_SPAN_KINDS:
         return [part["label"] for part in value]
     return []  # free text has no labels
+
+
+def stratify_controls(schema: LabelSchema) -> list[Control]:
+    return [control for control in schema.controls if control.kind in STRATIFY_KINDS]
 
 
 def stratify_control(schema: LabelSchema, name: str | None) -> Control | None:

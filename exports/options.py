@@ -5,10 +5,12 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from exports.labels import STRATIFY_KINDS
 from labeling.datamanager.bulk import BulkRefused, selection_check
 from projects.label_schema import LabelSchema
 
 SPLIT_NAMES = ("train", "validation", "test")
+CONLL_TOKENS = ("conll2003", "label_studio")
 RATIO_TOLERANCE = 1e-6
 
 
@@ -35,6 +37,8 @@ class ExportOptions:
     bundle_images: bool = False
     # Only these items (the data manager's selection): {"ids": [...]} or {"query": "..."}.
     selection: dict[str, Any] | None = None
+    # CoNLL: how text is cut into tokens (exports.writers.conll): conll2003 or label_studio.
+    conll_tokens: str = "conll2003"
 
     def as_json(self) -> dict[str, Any]:
         out = asdict(self)
@@ -107,6 +111,11 @@ def export_options_parse(raw: dict[str, Any] | None, *, schema: LabelSchema) -> 
     if raw.get("stratify_by") not in (None, ""):
         if raw["stratify_by"] not in schema.by_name:
             errors["stratify_by"] = f"unknown control '{raw['stratify_by']}'"
+        elif schema.by_name[raw["stratify_by"]].kind not in STRATIFY_KINDS:
+            errors["stratify_by"] = (
+                f"control '{raw['stratify_by']}' has no labels to stratify by "
+                "(a choice, multi, pairwise, spans, boxes or polygons control)"
+            )
         else:
             values["stratify_by"] = raw["stratify_by"]
     if raw.get("selection") not in (None, "", {}):
@@ -114,8 +123,16 @@ def export_options_parse(raw: dict[str, Any] | None, *, schema: LabelSchema) -> 
             values["selection"] = selection_check(raw["selection"])
         except BulkRefused as exc:
             errors["selection"] = "; ".join(f"{k}: {v}" for k, v in exc.errors.items())
-    known = {"split", "split_seed", "stratify_by", "format", "selection"}
-    unknown = set(raw) - set(BOOLEAN_OPTIONS) - known
+    if raw.get("conll_tokens") not in (None, ""):
+        if raw["conll_tokens"] not in CONLL_TOKENS:
+            errors["conll_tokens"] = f"one of {', '.join(CONLL_TOKENS)}"
+        else:
+            values["conll_tokens"] = raw["conll_tokens"]
+    unknown = (
+        set(raw)
+        - set(BOOLEAN_OPTIONS)
+        - {"split", "split_seed", "stratify_by", "conll_tokens", "format", "selection"}
+    )
     for name in sorted(unknown):
         errors[name] = "unknown option"
     if errors:

@@ -11,9 +11,11 @@ from django.views.decorators.http import require_POST
 
 from exports.formats import export_formats_for
 from exports.jobs import export_job_create
+from exports.labels import stratify_controls
 from exports.options import SPLIT_NAMES, OptionsError
 from exports.tasks import export_job_enqueue
 from projects import access
+from projects import label_schema as ls
 from projects.label_schema import LabelSchema
 from projects.models import Project
 
@@ -43,7 +45,8 @@ def exports_panel(request, pk):
     context.update(
         {
             "formats": export_formats_for(schema),
-            "controls": [c.name for c in schema.controls],
+            "controls": [c.name for c in stratify_controls(schema)],
+            "has_spans": any(c.kind == ls.SPANS for c in schema.controls),
             "split_names": SPLIT_NAMES,
         }
     )
@@ -66,6 +69,8 @@ def _form_options(post) -> dict:
         options["split"] = post["split"]
         options["split_seed"] = post.get("split_seed") or 0
         options["stratify_by"] = post.get("stratify_by") or None
+    if post.get("conll_tokens"):
+        options["conll_tokens"] = post["conll_tokens"]
     return options
 
 

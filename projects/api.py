@@ -96,11 +96,21 @@ class ProjectSerializer(serializers.ModelSerializer):
             "aggregation",
             "gold_share",
             "prefill_predictions",
+            "skip_reasons",
             "created_at",
             "role",
             "label_renames",
         ]
         read_only_fields = ["id", "created_at", "role"]
+
+    def validate_skip_reasons(self, value):
+        if not isinstance(value, list) or not all(
+            isinstance(reason, str) and reason.strip() and len(reason) <= 200 for reason in value
+        ):
+            raise serializers.ValidationError(
+                "skip_reasons is a list of non-empty strings of at most 200 characters."
+            )
+        return [reason.strip() for reason in value]
 
     def get_role(self, project: Project) -> str | None:
         return access.project_role(user=self.context["request"].user, project=project)

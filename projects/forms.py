@@ -192,10 +192,25 @@ class ProjectSettingsForm(LabelStudioConfigFields, forms.ModelForm):
             "prefill_predictions",
         ]
 
+    skip_reasons_text = forms.CharField(
+        label="Skip reasons",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 4}),
+        help_text="One per line: the reasons an annotator can pick when skipping an item "
+        "(they can always type their own).",
+    )
+
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         if not self.is_bound:
             self.initial["schema_json"] = json.dumps(self.instance.label_schema, indent=2)
+            self.initial["skip_reasons_text"] = "\n".join(self.instance.skip_reasons or [])
+
+    def clean_skip_reasons_text(self):
+        lines = (line.strip() for line in self.cleaned_data["skip_reasons_text"].splitlines())
+        reasons = list(dict.fromkeys(line for line in lines if line))
+        self.instance.skip_reasons = reasons
+        return reasons
 
     def clean_auto_accept_threshold(self):
         return _share(self.cleaned_data["auto_accept_threshold"])

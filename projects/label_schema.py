@@ -24,7 +24,7 @@ SHAPE_KINDS = {BOXES, POLYGONS}
 PAIRWISE_ANSWERS = ("a", "b", "tie")
 REQUIRED_BY_DEFAULT = frozenset({CHOICE, MULTI, PAIRWISE})
 # Keys the workspace keeps for itself (skip, help, zoom, pan); static/js/hotkeys.js lists the same.
-RESERVED_HOTKEYS = frozenset({"s", "?", "+", "=", "-", "0", "[", "]", " "})
+RESERVED_HOTKEYS = frozenset({"s", "?", "+", "=", "-", "0", ")", "[", "]", " "})
 # Shapes may sit on the image border; float noise from percentage conversions is forgiven.
 PIXEL_TOLERANCE = 1e-6
 

@@ -49,6 +49,11 @@ class Project(models.Model):
     )
     gold_share = models.FloatField(default=0.0, help_text="Share (0-1) of each queue that is gold.")
     prefill_predictions = models.BooleanField(default=False)
+    skip_reasons = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="Reasons offered to an annotator who skips an item (free text too).",
+    )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
     )

@@ -1,5 +1,6 @@
 """Site wiring: the demo data, the production compose file and settings from the environment."""
 
+import io
 from pathlib import Path
 
 import pytest
@@ -116,3 +117,36 @@ def test_migrations_match_the_models():
     out = StringIO()
     call_command("makemigrations", "--check", "--dry-run", stdout=out)
     assert "No changes detected" in out.getvalue()
+
+
+@pytest.mark.django_db
+def test_demo_setup_makes_one_answered_project_per_family(settings, tmp_path):
+    from django.core.management import call_command
+
+    from labeling.models import Annotation
+
+    settings.MEDIA_ROOT = str(tmp_path)
+    call_command("demo_setup", stdout=io.StringIO())
+    counts = Annotation.objects.count()
+    call_command("demo_setup", stdout=io.StringIO())  # again: nothing twice
+    assert Annotation.objects.count() == counts
+    projects = {p.name: p for p in Project.objects.all()}
+    assert len(projects) == 4
+    kinds = {name: {c["kind"] for c in p.label_schema["controls"]} for name, p in projects.items()}
+    assert {"choice"} in kinds.values()
+    assert {"spans", "text"} in kinds.values()
+    assert {"boxes", "polygons"} in kinds.values()
+    assert {"pairwise", "text"} in kinds.values()
+    for project in projects.values():
+        statuses = set(project.items.values_list("status", flat=True))
+        # Some answers agree (resolved), some do not (in review), the rest wait for annotators.
+        assert {Item.Status.RESOLVED, Item.Status.IN_REVIEW, Item.Status.OPEN} <= statuses, (
+            project.name
+        )
+        assert project.skip_reasons
+    images = sorted(Path(tmp_path, "demo").glob("street-*.png"))
+    assert len(images) == 6
+    street = next(p for p in projects.values() if "boxes" in kinds[p.name])
+    item = street.items.order_by("id").first()
+    assert (item.width, item.height) == (800, 500)
+    assert item.data["image"] == "/media/demo/street-1.png"

@@ -40,6 +40,7 @@ from django.db.models import Exists, F, OuterRef, Q, QuerySet
 from django.db.models.functions import Greatest
 from django.utils import timezone
 
+from labeling.consensus.review import ReviewRefused, item_send_back, review_eligible_annotators
 from labeling.models import Annotation, AnnotatorStats, Assignment
 from projects.direct_sql import row_upsert, rows_update, writes_batched
 from projects.items.order import ItemSequence, ItemShuffle, annotator_shuffle_offset
@@ -415,3 +416,22 @@ def assignment_skip(
             project_id=locked.project_id, annotator_id=annotator.pk, now=now, skipped=1
         )
     return locked
+
+
+def item_send_back_to(*, item: Item, reviewer, annotator, now: datetime | None = None):
+    """Send the item back from review for one more annotation by this annotator: the new slot is
+    held for them (an assignment of theirs), so nobody else takes it. Raises ReviewRefused when
+    they may not annotate it (not a member who annotates, or already answered)."""
+    now = now or _now()
+    with transaction.atomic():
+        if annotator not in review_eligible_annotators(item=item):
+            raise ReviewRefused(
+                f"{annotator.username} cannot answer this item: not an annotator of the "
+                "project, or already answered it."
+            )
+        resolution = item_send_back(item=item, reviewer=reviewer)
+        _assignment_open(
+            project=item.project, annotator=annotator, item=item, is_gold=False, now=now
+        )
+        Item.objects.filter(pk=item.pk).update(assigned_count=F("assigned_count") + 1)
+    return resolution

@@ -11,7 +11,8 @@
 - project_aggregation: `project_choice_aggregate(...)`, `majority_aggregate`,
   `dawid_skene_aggregate`: whole-project aggregation of choice controls, vectorised.
 - review: `review_next`, `review_packet`, `resolution_accept`, `resolution_edit`,
-  `item_send_back`: reviewers adjudicate what consensus could not accept.
+  `item_send_back`, `review_eligible_annotators`, `review_left`: reviewers adjudicate what
+  consensus could not accept.
 - refresh: `consensus_refit(project=)`, `consensus_job_create`, `consensus_job_run(job_id=)`,
   `consensus_jobs_due()`: refit the model and re-resolve what it reads differently (run by a
   worker through labeling.tasks, a ConsensusJob row per run).

@@ -171,7 +171,7 @@ def review_reason(project: Project, outcome: ItemOutcome) -> str:
     nothing; and under any policy an agreement below the project's threshold needs a reviewer.
     """
     if not outcome.decided:
-        return "no majority: " + "; ".join(outcome.notes)
+        return "no majority on " + "; ".join(outcome.notes)
     if project.review_policy == Project.ReviewPolicy.ALL:
         return "the project reviews every item"
     if project.review_policy == Project.ReviewPolicy.DISAGREEMENTS and not outcome.unanimous:

@@ -18,8 +18,9 @@ from django.utils import timezone
 from labeling.consensus.aggregation.base import is_empty
 from labeling.consensus.resolve import answer_canonical, resolution_record
 from labeling.models import Annotation, Resolution
+from projects.items.titles import item_title_of
 from projects.label_schema import LabelSchema
-from projects.models import Item, Project
+from projects.models import Item, Membership, Project
 
 REVIEWABLE = (Item.Status.IN_REVIEW, Item.Status.RESOLVED)
 
@@ -36,6 +37,10 @@ class ReviewPacket:
     disagreements: list[str] = field(default_factory=list)  # control names
     history: list[Resolution] = field(default_factory=list)
     label_schema: dict[str, Any] = field(default_factory=dict)  # normalised (sources filled in)
+    # Members who may annotate and have not answered the item: who a send-back can go to.
+    eligible_annotators: list[str] = field(default_factory=list)
+    title: str = ""
+    review_left: int = 0  # items waiting for review in the project, this one included
 
 
 REVIEW_CLAIM = timedelta(minutes=15)
@@ -82,6 +87,23 @@ def review_next(
     return Item.objects.select_related("project").get(pk=chosen.item_id)
 
 
+def review_eligible_annotators(*, item: Item) -> list:
+    """The project's annotators who have not answered the item yet (leads and reviewers may
+    label too, but a send-back is work for the annotators)."""
+    answered = Annotation.objects.filter(item=item).values("annotator_id")
+    members = (
+        Membership.objects.filter(project_id=item.project_id, role=Membership.Role.ANNOTATOR)
+        .exclude(user_id__in=answered)
+        .select_related("user")
+        .order_by("user__username")
+    )
+    return [member.user for member in members]
+
+
+def review_left(*, project: Project) -> int:
+    return review_queue(project=project).count()
+
+
 def review_packet(*, item: Item) -> ReviewPacket:
     schema = LabelSchema(item.project.label_schema)
     rows = list(
@@ -108,6 +130,9 @@ def review_packet(*, item: Item) -> ReviewPacket:
         disagreements=disagreements,
         history=history,
         label_schema=schema.as_json(),
+        eligible_annotators=[user.username for user in review_eligible_annotators(item=item)],
+        title=item_title_of(item),
+        review_left=review_left(project=item.project),
     )
 
 
@@ -163,9 +188,17 @@ def resolution_edit(*, item: Item, reviewer, result: dict) -> Resolution:
 
 
 def item_send_back(*, item: Item, reviewer) -> Resolution:
-    """Ask for one more annotation: a slot is added and the item returns to the queue."""
+    """Ask for one more annotation: a slot is added and the item returns to the queue.
+
+    Refused when no member who may annotate is left who has not answered it: the slot would
+    stay open for ever (labeling.queue.item_send_back_to directs it to one annotator)."""
     with transaction.atomic():
         locked = _locked_for_review(item)
+        if not review_eligible_annotators(item=locked):
+            raise ReviewRefused(
+                "Every annotator of the project has already answered this item: add a member "
+                "(or send it to one with `annotator`), or decide the final answer here."
+            )
         current = locked.resolutions.filter(is_current=True).first()
         resolution = resolution_record(
             item=locked,

@@ -9,6 +9,7 @@ from django.db.models import Count, Max
 from django.utils import timezone
 
 from labeling.models import Annotation, AnnotatorStats, Assignment
+from projects.items.titles import item_title_of
 from projects.models import ITEM_STARTED, Item, Project
 from projects.progress import project_progress
 
@@ -39,12 +40,15 @@ def project_activity(*, project: Project, now: datetime | None = None) -> dict:
         .select_related("annotator")
         .order_by("-last_active_at")
     )
+    held_shown = list(held.select_related("annotator", "item").order_by("expires_at")[:HELD_SHOWN])
+    for assignment in held_shown:
+        assignment.item.title = item_title_of(assignment.item)
     return {
         "items": _item_counts(project),
         # Started items are few (the queue finishes them first), so this count stays cheap.
         "started": Item.objects.filter(ITEM_STARTED, project=project).count(),
         "held_count": held.count(),
-        "held": list(held.select_related("annotator", "item").order_by("expires_at")[:HELD_SHOWN]),
+        "held": held_shown,
         "working": list(working),
         "now": now,
     }

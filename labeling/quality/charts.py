@@ -9,6 +9,13 @@ from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
 PALETTE = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf"]
+# A generous width per character of 12px sans-serif text: charts are sized to their text, so no
+# caption or label is cut off at the edge of the picture.
+CHAR_WIDTH = 7.2
+
+
+def _text_width(text: str) -> int:
+    return int(len(text) * CHAR_WIDTH) + 1
 
 
 def _svg(width: int, height: int, body: list[str], title: str) -> SafeString:
@@ -67,8 +74,9 @@ def line_chart(
 
 def bar_chart(*, title: str, rows: list[tuple[str, float | None]], low: float = 0.0) -> SafeString:
     """Horizontal bars for values in [low, 1] (e.g. agreement per label); None is shown as n/a."""
-    bar_h, gap, left, right = 18, 6, 140, 60
-    width = 640
+    bar_h, gap, right = 18, 6, 60
+    left = max(140, max((_text_width(label) for label, _ in rows), default=0) + 16)
+    width = left + 440
     height = 20 + len(rows) * (bar_h + gap)
     plot_w = width - left - right
     zero = left + plot_w * (0 - low) / (1 - low)
@@ -103,11 +111,17 @@ def heatmap(
     number: str = "g",
 ) -> SafeString:
     """A confusion matrix: rows are the reference (true label), columns the answers given."""
-    cell, left, top = 44, 120, 110
+    cell = 44
+    longest = max((_text_width(label) for label in labels), default=0)
+    left = max(120, longest + 12)
+    # Column labels are turned 45 degrees: they need about 0.7 of their length above the cells,
+    # and the last one as much again to the right.
+    top = max(110, int(longest * 0.71) + 34)
     size = len(labels)
-    width, height = max(left + size * cell + 10, 360), top + size * cell + 10
+    width = max(left + size * cell + int(longest * 0.71) + 10, _text_width(caption) + 16, 360)
+    height = top + size * cell + 10
     peak = max((v for row in matrix for v in row), default=0) or 1
-    body = [f'<text x="{left}" y="14" font-size="12">{escape(caption)}</text>']
+    body = [f'<text x="8" y="14" font-size="12">{escape(caption)}</text>']
     for j, label in enumerate(labels):
         cx = left + j * cell + cell / 2
         body.append(

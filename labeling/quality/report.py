@@ -16,7 +16,7 @@ import numpy as np
 from django.contrib.auth import get_user_model
 from django.db.models import Avg, Count, Max, Min
 from django.db.models.fields.json import KeyTextTransform, KeyTransform
-from django.db.models.functions import TruncDate, TruncHour
+from django.db.models.functions import TruncDate, TruncHour, TruncMinute
 from django.utils import timezone
 
 from labeling.annotate.gold import SIMILARITY, gold_accuracy_by_annotator
@@ -232,7 +232,19 @@ def _multi_metrics(rows, table: AnnotationTable, labels: list[str]) -> dict:
     }
 
 
-HOURLY_PROGRESS_SPAN = timedelta(days=3)
+# The bucket of "progress over time" follows the span of the data: a session of an hour shows
+# minutes, a few days hours, anything longer days.
+PROGRESS_BUCKETS = (
+    (timedelta(hours=3), "minute", TruncMinute),
+    (timedelta(days=3), "hour", TruncHour),
+)
+
+
+def progress_bucket(span: timedelta | None) -> tuple[str, type]:
+    for longest, unit, trunc in PROGRESS_BUCKETS:
+        if span is not None and span < longest:
+            return unit, trunc
+    return "day", TruncDate
 
 
 def _per_period(queryset, trunc) -> dict:
@@ -245,15 +257,16 @@ def _per_period(queryset, trunc) -> dict:
 
 
 def project_progress(*, project: Project) -> list[dict]:
-    """Annotations and accepted resolutions per hour (projects younger than three days of work)
-    or per day, with running totals."""
+    """Annotations and accepted resolutions per minute, hour or day (progress_bucket), with
+    running totals."""
     annotations = Annotation.objects.filter(project=project)
     resolutions = Resolution.objects.filter(
         item__project=project, is_current=True, state=Resolution.State.ACCEPTED
     )
     span = annotations.aggregate(first=Min("created_at"), last=Max("created_at"))
-    hourly = span["first"] is not None and span["last"] - span["first"] < HOURLY_PROGRESS_SPAN
-    trunc = TruncHour if hourly else TruncDate
+    unit, trunc = progress_bucket(
+        span["last"] - span["first"] if span["first"] is not None else None
+    )
     annotated, resolved = _per_period(annotations, trunc), _per_period(resolutions, trunc)
     rows, total_annotated, total_resolved = [], 0, 0
     for period in sorted(set(annotated) | set(resolved)):
@@ -262,7 +275,7 @@ def project_progress(*, project: Project) -> list[dict]:
         rows.append(
             {
                 "period": period.isoformat(),
-                "unit": "hour" if hourly else "day",
+                "unit": unit,
                 "annotations": annotated.get(period, 0),
                 "resolved": resolved.get(period, 0),
                 "annotations_total": total_annotated,

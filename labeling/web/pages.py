@@ -9,10 +9,19 @@ from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 
-from labeling.annotate.history import annotation_can_edit, annotation_own, annotations_of_annotator
+from labeling.annotate.history import (
+    annotation_can_edit,
+    annotation_own,
+    annotations_of_annotator,
+    answer_rendered,
+    item_preview,
+    item_waiting_for,
+)
 from labeling.quality.activity import project_activity
 from projects import access
 from projects.api import ItemSerializer
+from projects.items.titles import item_title_of
+from projects.label_schema import LabelSchema
 from projects.models import Item, Project
 
 HISTORY_PAGE_SIZE = 25
@@ -33,7 +42,7 @@ def _edit_config(request, project: Project) -> dict | None:
     if annotation is None:
         return None
     return {
-        "item": ItemSerializer(item).data,
+        "item": {**ItemSerializer(item).data, "title": item_title_of(item)},
         "result": annotation.result,
         "canEdit": annotation_can_edit(annotation=annotation),
     }
@@ -47,6 +56,7 @@ def workspace(request, pk):
         "projectId": project.pk,
         "schema": project.label_schema,
         "prefillPredictions": project.prefill_predictions,
+        "skipReasons": project.skip_reasons,
         "historyUrl": reverse("labeling-history", args=[project.pk]),
         "edit": _edit_config(request, project),
     }
@@ -55,7 +65,7 @@ def workspace(request, pk):
         "labeling/workspace.html",
         {
             "project": project,
-            "instructions": instructions_html(project.instructions),
+            "instructions": instructions_html(project.instructions).strip(),
             "config_json": json.dumps(config),
         },
     )
@@ -68,11 +78,17 @@ def history(request, pk):
     access.project_check_role(user=request.user, project=project, allowed=access.LABELERS)
     annotations = annotations_of_annotator(project=project, annotator=request.user)
     page = Paginator(annotations, HISTORY_PAGE_SIZE).get_page(request.GET.get("page"))
+    schema = LabelSchema(project.label_schema)
     rows = [
         {
             "annotation": annotation,
+            "title": item_title_of(annotation.item),
+            "preview": item_preview(schema=schema, data=annotation.item.data),
+            "answer": answer_rendered(
+                schema=schema, result=annotation.result, data=annotation.item.data
+            ),
+            "waiting_for": item_waiting_for(annotation.item, project.overlap),
             "can_edit": annotation_can_edit(annotation=annotation),
-            "result_json": json.dumps(annotation.result, ensure_ascii=False),
         }
         for annotation in page
     ]

@@ -4,6 +4,7 @@ Kept apart from labeling/api.py (the annotator's queue) so that each file has on
 routes are registered in labeling/web/urls.py next to the others.
 """
 
+from django.contrib.auth import get_user_model
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers, status, viewsets
@@ -11,6 +12,7 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from labeling.annotate.queue import item_send_back_to
 from labeling.consensus.fitted_model import consensus_model_current, model_used_by
 from labeling.consensus.refresh import consensus_job_create
 from labeling.consensus.review import (
@@ -18,6 +20,7 @@ from labeling.consensus.review import (
     item_send_back,
     resolution_accept,
     resolution_edit,
+    review_left,
     review_next,
     review_packet,
 )
@@ -28,6 +31,8 @@ from projects.access import project_for
 from projects.api import ItemSerializer
 from projects.label_schema import ResultError
 from projects.models import Item, Project
+
+User = get_user_model()
 
 
 class ResolutionRecordSerializer(serializers.ModelSerializer):
@@ -84,12 +89,35 @@ class ReviewPacketSerializer(serializers.Serializer):
     disagreements = serializers.ListField(child=serializers.CharField())
     history = ResolutionRecordSerializer(many=True)
     label_schema = serializers.JSONField()
+    eligible_annotators = serializers.ListField(
+        child=serializers.CharField(),
+        help_text="Annotators who have not answered the item: who a send_back can go to.",
+    )
+    title = serializers.CharField(help_text="The item's number in the project (and its id).")
+    review_left = serializers.IntegerField(help_text="Items waiting for review, this one too.")
+
+
+class ResolutionDoneSerializer(ResolutionRecordSerializer):
+    review_left = serializers.SerializerMethodField(
+        help_text="Items still waiting for review in the project after this decision."
+    )
+
+    class Meta(ResolutionRecordSerializer.Meta):
+        fields = [*ResolutionRecordSerializer.Meta.fields, "review_left"]
+
+    def get_review_left(self, resolution: Resolution) -> int:
+        return review_left(project=self.context["project"])
 
 
 class ResolutionActionSerializer(serializers.Serializer):
     action = serializers.ChoiceField(choices=["accept", "edit", "send_back"])
     annotation = serializers.IntegerField(required=False, help_text="For accept: whose answer.")
     result = serializers.JSONField(required=False, help_text="For edit: the final answer.")
+    annotator = serializers.CharField(
+        required=False,
+        help_text="For send_back: the username who answers next (the slot is held for them); "
+        "without it, any member who has not answered may take it.",
+    )
 
     def validate(self, attrs):
         if attrs["action"] == "accept" and "annotation" not in attrs:
@@ -208,7 +236,7 @@ class ItemReviewViewSet(viewsets.GenericViewSet):
         item = _reviewable_item(request, pk)
         return Response(ReviewPacketSerializer(review_packet(item=item)).data)
 
-    @extend_schema(request=ResolutionActionSerializer, responses={201: ResolutionRecordSerializer})
+    @extend_schema(request=ResolutionActionSerializer, responses={201: ResolutionDoneSerializer})
     @action(detail=True, methods=["post"])
     def resolution(self, request: Request, pk=None):
         """accept one annotation's answer, edit (save the reviewer's answer), or send_back."""
@@ -231,6 +259,16 @@ class ItemReviewViewSet(viewsets.GenericViewSet):
                 resolution = resolution_edit(
                     item=item, reviewer=request.user, result=data["result"]
                 )
+            elif "annotator" in data:
+                annotator = User.objects.filter(username=data["annotator"]).first()
+                if annotator is None:
+                    return Response(
+                        {"annotator": f"No user named {data['annotator']!r}."},
+                        status=status.HTTP_400_BAD_REQUEST,
+                    )
+                resolution = item_send_back_to(
+                    item=item, reviewer=request.user, annotator=annotator
+                )
             else:
                 resolution = item_send_back(item=item, reviewer=request.user)
         except ResultError as exc:
@@ -241,4 +279,5 @@ class ItemReviewViewSet(viewsets.GenericViewSet):
             consensus_refit_start(
                 project=item.project, trigger=ConsensusJob.Trigger.REVIEW, user=request.user
             )
-        return Response(ResolutionRecordSerializer(resolution).data, status=status.HTTP_201_CREATED)
+        done = ResolutionDoneSerializer(resolution, context={"project": item.project})
+        return Response(done.data, status=status.HTTP_201_CREATED)

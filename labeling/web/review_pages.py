@@ -67,7 +67,7 @@ def dashboard(request, pk):
     progress_chart = line_chart(
         title="Progress over time",
         x_labels=[
-            row["period"][:16].replace("T", " ") if row["unit"] == "hour" else row["period"]
+            row["period"][:16].replace("T", " ") if row["unit"] != "day" else row["period"]
             for row in progress
         ],
         series=[

@@ -8,6 +8,8 @@
 - order: `ItemSequence`, `ItemShuffle`, `annotator_shuffle_offset`: the queue's index expressions.
 - predictions: `predictions_create(...)`, `predictions_check(...)`: model predictions, validated
   like answers.
+- titles: `item_title_of(item)`, `item_number(...)`: what a person reads for an item ("Item 12",
+  with its external id only when the data gave one).
 
 May import: `projects.models`, `projects.label_schema`, `projects.direct_sql`,
 `projects.imports.hooks`. Not `labeling` or `exports`.

@@ -1,7 +1,7 @@
 // Hotkeys for every label of every control, unique across the schema. The schema's own hotkeys
 // win; labels without one get the next free key. Keys the workspace itself uses are never given.
 // projects/label_schema.py RESERVED_HOTKEYS refuses the same keys in a schema.
-export const WORKSPACE_KEYS = new Set(["s", "S", "?", "+", "=", "-", "0", "[", "]", " "]);
+export const WORKSPACE_KEYS = new Set(["s", "S", "?", "+", "=", "-", "0", ")", "[", "]", " "]);
 // "a", "b" and "t" are left for pairwise answers.
 const POOL = [..."123456789qweryuiopdfghjklxcvnm"];
 const PALETTE = [

@@ -7,7 +7,26 @@ import { HotkeyRegistry } from "./hotkeys.js";
 
 const root = document.getElementById("review");
 const config = JSON.parse(root.dataset.config);
-const COLOURS = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf"];
+// Annotators' colours: dark, saturated tones kept apart from every label colour of the project
+// (labels get the workspace's palette, hotkeys.js), so an overlay never reads as a label.
+const ANNOTATOR_PALETTE = [
+  "#000000", "#6a3d9a", "#b15928", "#01665e", "#c51b7d", "#4d4d4d", "#8c6d31", "#084594",
+  "#7f2704", "#00441b", "#49006a", "#3f007d", "#67000d", "#525252",
+];
+let COLOURS = ANNOTATOR_PALETTE;
+
+function rgb(hex) {
+  const value = parseInt(hex.replace("#", "").padEnd(6, "0").slice(0, 6), 16);
+  return [(value >> 16) & 255, (value >> 8) & 255, value & 255];
+}
+
+function annotatorColours(controls) {
+  const registry = new HotkeyRegistry(controls);
+  const labelColours = controls.flatMap((control) => registry.labelsFor(control).map((l) => l.color)).filter(Boolean).map(rgb);
+  const far = (colour) => labelColours.every((label) => Math.hypot(...colour.map((c, i) => c - label[i])) > 90);
+  const chosen = ANNOTATOR_PALETTE.filter((colour) => far(rgb(colour)));
+  return chosen.length >= 2 ? chosen : ANNOTATOR_PALETTE;
+}
 const el = (id) => document.getElementById(id);
 const state = { packet: null, widgets: {} };
 let editorLifetime = new AbortController();
@@ -28,10 +47,19 @@ function showError(message) {
   el("rv-error").hidden = !message;
 }
 
-function describe(kind, value) {
+function covered(text, span) {
+  const piece = Array.from(text).slice(span.start, span.end).join("");
+  return piece.length > 40 ? `${piece.slice(0, 39)}…` : piece;
+}
+
+function describe(control, value, data = {}) {
+  const kind = control.kind;
   if (value === undefined || value === null || value === "" || (Array.isArray(value) && !value.length)) return "—";
   if (kind === "multi") return value.join(", ");
-  if (kind === "spans") return value.map((s) => `${s.label} [${s.start}–${s.end})`).join("; ");
+  if (kind === "spans") {
+    const text = String(data[[].concat(control.source)[0]] ?? "");
+    return value.map((s) => `${s.label} “${covered(text, s)}” [${s.start}–${s.end})`).join("; ");
+  }
   if (kind === "boxes") return value.map((b) => `${b.label} (${Math.round(b.x)}, ${Math.round(b.y)}, ${Math.round(b.width)}×${Math.round(b.height)})`).join("; ");
   if (kind === "polygons") return value.map((p) => `${p.label} (${p.points.length} points)`).join("; ");
   return String(value);
@@ -75,7 +103,7 @@ function spansOverlay(text, answers, controlName) {
 function shapesOverlay(item, answers, controls) {
   const source = [].concat(controls[0].source)[0];
   const stage = node("div", { class: "rv-stage" });
-  stage.append(node("img", { src: item.data[source], alt: `Image ${item.external_id}` }));
+  stage.append(node("img", { src: item.data[source], alt: `Image of ${state.packet?.title || `item ${item.id}`}` }));
   const svgNS = "http://www.w3.org/2000/svg";
   const svg = document.createElementNS(svgNS, "svg");
   svg.setAttribute("viewBox", `0 0 ${item.width || 100} ${item.height || 100}`);
@@ -157,10 +185,10 @@ function renderTable(packet) {
     const row = node("tr", { class: disagree ? "disagree" : "", "data-control": control.name }, node("th", { scope: "row" }, control.name, disagree ? node("div", { class: "rv-meta" }, "disagreement") : null));
     values.forEach((value, n) => {
       const differs = disagree && counts.get(keys[n]) < top;
-      row.append(node("td", { class: differs ? "differs" : "" }, describe(control.kind, value), " ",
+      row.append(node("td", { class: differs ? "differs" : "" }, describe(control, value, packet.item.data), " ",
         node("button", { type: "button", class: "link", onclick: () => useValue(control.name, value) }, "Use")));
     });
-    row.append(node("td", {}, describe(control.kind, proposal[control.name])));
+    row.append(node("td", {}, describe(control, proposal[control.name], packet.item.data)));
     body.append(row);
   }
   table.append(body);
@@ -197,6 +225,7 @@ function renderEditor(packet) {
   const controls = packet.label_schema.controls;
   const registry = new HotkeyRegistry(controls);
   const labels = controls.map((control) => registry.labelsFor(control));
+  const stages = new Map();
   state.widgets = {};
   controls.forEach((control, index) => {
     const factory = CONTROL_FACTORIES[control.kind];
@@ -207,6 +236,7 @@ function renderEditor(packet) {
       item: packet.item,
       labels: labels[index],
       registry,
+      stages,
       signal: editorLifetime.signal,
       onChange: syncJson,
     });
@@ -238,12 +268,28 @@ function renderHistory(packet) {
   table.replaceChildren(node("thead", {}, head), node("tbody", {}, ...rows));
 }
 
+// Send back: to anyone who has not answered, to one of them, or to a member added here; with
+// nobody left, the reviewer is told so instead of sending the item into a queue nobody reads.
+function renderSendBack(packet) {
+  const eligible = packet.eligible_annotators || [];
+  const choice = el("rv-send-to");
+  choice.replaceChildren(
+    node("option", { value: "" }, `anyone who has not answered (${eligible.length})`),
+    ...eligible.map((name) => node("option", { value: name }, name)),
+  );
+  el("rv-send-back-box").hidden = !eligible.length;
+  el("rv-nobody-left").hidden = Boolean(eligible.length);
+  el("rv-send-back").disabled = !eligible.length;
+}
+
 function render(packet) {
   state.packet = packet;
+  COLOURS = annotatorColours(packet.label_schema.controls);
   el("rv-empty").hidden = true;
   el("rv-body").hidden = false;
-  el("rv-title").textContent = `Item ${packet.item.external_id}`;
-  el("rv-reason").textContent = packet.proposal?.reason || "";
+  el("rv-title").textContent = packet.title || `Item ${packet.item.id}`;
+  el("rv-reason").textContent = packet.proposal?.reason ? `In review: ${packet.proposal.reason}` : "";
+  renderSendBack(packet);
   el("rv-legend").replaceChildren(...packet.answers.map((a, n) => node("span", {}, node("span", { class: "rv-swatch", style: `background:${COLOURS[n % COLOURS.length]}` }), a.annotator)));
   renderItem(packet);
   renderTable(packet);
@@ -254,6 +300,7 @@ function render(packet) {
 }
 
 async function loadNext(after) {
+  el("rv-status").textContent = "";
   const query = after ? `?after=${after}` : "";
   const response = await apiRequest("GET", `/api/projects/${config.projectId}/review/next/${query}`);
   if (response.status === 204) {
@@ -269,19 +316,48 @@ async function loadNext(after) {
     return;
   }
   render(response.data);
-  el("rv-status").textContent = "";
+}
+
+function leftInQueue(count) {
+  if (!count) return "The review queue is now empty.";
+  return `${count} item${count === 1 ? "" : "s"} left in the review queue.`;
 }
 
 async function decide(body) {
   if (!state.packet) return;
+  const title = state.packet.title || `Item ${state.packet.item.id}`;
   const response = await apiRequest("POST", `/api/items/${state.packet.item.id}/resolution/`, body);
   if (!response.ok) {
-    const detail = response.data?.result ? Object.entries(response.data.result).map(([k, v]) => `${k}: ${v}`).join("; ") : response.data?.detail || JSON.stringify(response.data);
+    const data = response.data || {};
+    const detail = data.result && typeof data.result === "object"
+      ? Object.entries(data.result).map(([k, v]) => `${k}: ${v}`).join("; ")
+      : data.detail || data.annotator || JSON.stringify(data);
     showError(detail);
     return;
   }
-  el("rv-status").textContent = body.action === "send_back" ? "Sent back for another annotation." : "Saved.";
+  const accepted = state.packet.answers.find((a) => a.annotation === body.annotation)?.annotator;
+  const done = {
+    accept: `Accepted ${accepted}'s answer as the final answer to ${title}.`,
+    edit: `Saved your final answer to ${title}.`,
+    send_back: `Sent ${title} back for another annotation${body.annotator ? ` by ${body.annotator}` : ""}.`,
+  }[body.action];
   await loadNext();
+  el("rv-status").textContent = `${done} ${leftInQueue(response.data.review_left)}`;
+}
+
+async function addMemberAndSendBack() {
+  const username = el("rv-new-member").value.trim();
+  if (!username) {
+    showError("Type the username of the member to add.");
+    return;
+  }
+  const response = await apiRequest("POST", `/api/projects/${config.projectId}/members/`, { username, role: "annotator" });
+  if (!response.ok) {
+    const data = response.data || {};
+    showError(data.detail || Object.entries(data).map(([k, v]) => `${k}: ${v}`).join("; ") || `Could not add ${username} (${response.status}).`);
+    return;
+  }
+  await decide({ action: "send_back", annotator: username });
 }
 
 // Keys go to the control last used in the final-answer editor (label hotkeys, nudging ...),
@@ -302,6 +378,10 @@ el("rv-apply-json").addEventListener("click", () => {
   showError("");
   setDraft(result && typeof result === "object" ? result : {});
 });
-el("rv-send-back").addEventListener("click", () => decide({ action: "send_back" }));
+el("rv-send-back").addEventListener("click", () => {
+  const annotator = el("rv-send-to").value;
+  decide(annotator ? { action: "send_back", annotator } : { action: "send_back" });
+});
+el("rv-add-member").addEventListener("click", addMemberAndSendBack);
 el("rv-pass").addEventListener("click", () => loadNext(state.packet?.item.id));
 loadNext(config.startAfter);

@@ -12,7 +12,7 @@ const controlsSchema = config.schema.controls;
 // Keys that act on one control (the one last used), never on all at once.
 const LOCAL_KEYS = new Set([
   "ArrowLeft", "ArrowRight", "ArrowUp", "ArrowDown", "Delete", "Backspace", "Escape",
-  "[", "]", "+", "=", "-", "0", "<", ">", "{", "}",
+  "[", "]", "+", "=", "-", "0", ")", "<", ">", "{", "}",
 ]);
 
 const state = {
@@ -58,6 +58,7 @@ document.addEventListener("visibilitychange", () => {
 
 // ---------- messages ----------
 function showError(message) {
+  if (!message) state.missingShown = false;
   const box = el("ws-error");
   box.textContent = message || "";
   box.hidden = !message;
@@ -154,9 +155,24 @@ function saveDraftSoon() {
   drafts.schedule(state.item.id, () => ({ result: collectResult(), lead_time: secondsSpent() }));
 }
 
+// The "Please answer" message names what is still missing, and goes once all of it is answered.
+function refreshMissing() {
+  if (!state.missingShown) return;
+  const missing = missingControls(collectResult());
+  for (const control of state.controls) {
+    control.root.classList.toggle("missing", missing.some((c) => c.name === control.name));
+  }
+  if (missing.length) {
+    showError(`Please answer: ${missing.map((c) => c.name).join(", ")}.`);
+  } else {
+    state.missingShown = false;
+    showError("");
+  }
+}
+
 function onControlChange() {
   if (state.applying) return;
-  for (const fieldset of el("ws-form").querySelectorAll(".missing")) fieldset.classList.remove("missing");
+  refreshMissing();
   if (history.record(JSON.stringify(values()))) saveDraftSoon();
   updateUndoButtons();
 }
@@ -165,6 +181,7 @@ function undoOrRedo(step) {
   const snapshot = step < 0 ? history.undo() : history.redo();
   if (snapshot === null) return;
   applyValues(JSON.parse(snapshot));
+  refreshMissing();
   updateUndoButtons();
   saveDraftSoon();
 }
@@ -197,18 +214,32 @@ async function showItem(item, { result = null, draft = null, prediction = null }
 
 function showEmpty() {
   state.item = null;
+  state.assignment = null;
   state.controls = [];
   el("ws-item").replaceChildren();
   el("ws-form").replaceChildren();
   el("ws-empty").hidden = false;
-  el("ws-submit").disabled = el("ws-skip").disabled = true;
-  el("ws-status").textContent = "All done";
+  // Nothing to submit, skip or undo: only the keys list stays.
+  for (const id of ["ws-submit", "ws-skip", "ws-undo", "ws-redo"]) {
+    el(id).hidden = true;
+    el(id).disabled = true;
+  }
+  history.reset("{}");
+  el("ws-status").textContent = "All done for now";
   delete root.dataset.itemId;
   root.dataset.ready = "true";
 }
 
+function showWorking() {
+  el("ws-empty").hidden = true;
+  for (const id of ["ws-submit", "ws-skip", "ws-undo", "ws-redo"]) el(id).hidden = false;
+  el("ws-submit").disabled = el("ws-skip").disabled = false;
+}
+
 async function loadNext() {
+  delete root.dataset.titled;
   showError("");
+  hideSkipBox();
   root.dataset.ready = "false";
   delete root.dataset.prefilled;
   const response = await apiRequest("GET", `/api/projects/${config.projectId}/next/`);
@@ -222,9 +253,22 @@ async function loadNext() {
   }
   state.assignment = response.data.assignment;
   const item = response.data.item;
+  showWorking();
   const draft = await drafts.load(item.id);
   await showItem(item, { draft, prediction: response.data.prediction || null });
-  el("ws-status").textContent = `Item ${item.external_id}`;
+  el("ws-status").textContent = "";
+  showTitle(item); // not awaited: the item is ready for answers before its title arrives
+}
+
+// The title ("Item 12 (review-0042)") comes apart from the item: counting its number is not
+// the queue's work.
+async function showTitle(item) {
+  if (!item.title) {
+    const response = await apiRequest("GET", `/api/items/${item.id}/title/`);
+    if (response.ok) item.title = response.data.title;
+  }
+  if (state.item === item && !config.edit) el("ws-status").textContent = item.title || `Item ${item.id}`;
+  root.dataset.titled = "true";
 }
 
 async function loadForEdit() {
@@ -232,7 +276,7 @@ async function loadForEdit() {
   const draft = canEdit ? await drafts.load(item.id) : null;
   await showItem(item, { result, draft });
   el("ws-skip").hidden = true;
-  el("ws-status").textContent = `Changing your answer to item ${item.external_id}`;
+  el("ws-status").textContent = `Changing your answer to ${(item.title || `item ${item.id}`).replace(/^Item/, "item")}`;
   if (!canEdit) {
     el("ws-submit").disabled = true;
     showError("This item is resolved; its answers can no longer change.");
@@ -284,6 +328,7 @@ async function submit() {
     control.root.classList.toggle("missing", missing.some((c) => c.name === control.name));
   }
   if (missing.length) {
+    state.missingShown = true;
     showError(`Please answer: ${missing.map((c) => c.name).join(", ")}.`);
     state.controls.find((c) => c.root.classList.contains("missing"))?.root.scrollIntoView({ block: "nearest" });
     return;
@@ -317,14 +362,49 @@ async function submit() {
   }
 }
 
+// Skip asks first: an optional reason (the lead's presets or free text), then confirms.
+function openSkipBox() {
+  if (!state.assignment || state.busy || config.edit || !state.item) return;
+  const reasons = config.skipReasons || [];
+  el("ws-skip-reasons").replaceChildren(
+    ...reasons.map((reason, n) =>
+      h("label", {}, h("input", { type: "radio", name: "ws-skip-reason", value: reason, id: `ws-skip-reason-${n}` }), ` ${reason}`),
+    ),
+  );
+  el("ws-skip-other").value = "";
+  el("ws-skip-box").hidden = false;
+  root.dataset.skipping = "true";
+  (el("ws-skip-reasons").querySelector("input") || el("ws-skip-other")).focus();
+}
+
+function hideSkipBox() {
+  el("ws-skip-box").hidden = true;
+  delete root.dataset.skipping;
+}
+
+function skipReason() {
+  const other = el("ws-skip-other").value.trim();
+  if (other) return other;
+  return el("ws-skip-reasons").querySelector("input:checked")?.value || "";
+}
+
 async function skip() {
   if (!state.assignment || state.busy || config.edit || !state.item) return;
+  const reason = skipReason();
+  const title = state.item.title || `Item ${state.item.id}`;
   state.busy = true;
   try {
     await drafts.settle();
     await apiRequest("DELETE", `/api/items/${state.item.id}/draft/`);
-    await apiRequest("POST", `/api/assignments/${state.assignment.id}/skip/`, { reason: "" });
+    const response = await apiRequest("POST", `/api/assignments/${state.assignment.id}/skip/`, { reason });
+    if (!response.ok) {
+      showError(response.data?.detail || `Could not skip (${response.status}).`);
+      return;
+    }
+    hideSkipBox();
     await loadNext();
+    showNotice(`Skipped ${title}${reason ? `: ${reason}` : ""}.`);
+    await loadStats();
   } finally {
     state.busy = false;
   }
@@ -360,6 +440,16 @@ document.addEventListener("keydown", (event) => {
     }
     return;
   }
+  if (!el("ws-skip-box").hidden) {
+    if (event.key === "Escape") {
+      event.preventDefault();
+      hideSkipBox();
+    } else if (event.key === "Enter" && !event.target.matches("button")) {
+      event.preventDefault();
+      skip();
+    }
+    return; // other keys type the reason or pick one
+  }
   if (inText || event.altKey || !state.item) return;
   if (event.target.matches("button, a") && (event.key === "Enter" || event.key === " ")) return;
   if (event.key === "?") {
@@ -370,7 +460,7 @@ document.addEventListener("keydown", (event) => {
     submit();
   } else if (event.key === "s" || event.key === "S") {
     event.preventDefault();
-    skip();
+    openSkipBox();
   } else if (dispatchToControls(event)) {
     event.preventDefault();
   }
@@ -384,7 +474,13 @@ root.addEventListener("click", (event) => {
   if (button && event.detail > 0) button.blur();
 });
 el("ws-submit").addEventListener("click", submit);
-el("ws-skip").addEventListener("click", skip);
+el("ws-skip").addEventListener("click", openSkipBox);
+el("ws-skip-box").addEventListener("submit", (event) => {
+  event.preventDefault();
+  skip();
+});
+el("ws-skip-cancel").addEventListener("click", hideSkipBox);
+el("ws-check-again").addEventListener("click", () => loadNext());
 el("ws-undo").addEventListener("click", () => undoOrRedo(-1));
 el("ws-redo").addEventListener("click", () => undoOrRedo(1));
 el("ws-help-open").addEventListener("click", () => toggleHelp(true));

@@ -69,6 +69,7 @@ export function workspaceView(controlsSchema) {
     const registry = new HotkeyRegistry(controlsSchema);
     // Labels first, so that every label's hotkey is fixed before controls claim their own keys.
     const labels = controlsSchema.map((control) => registry.labelsFor(control));
+    const stages = new Map(); // controls reading the same image share its stage
     return controlsSchema
       .map((control, index) => {
         const factory = factoryFor(control, item.data);
@@ -82,6 +83,7 @@ export function workspaceView(controlsSchema) {
           item,
           labels: labels[index],
           registry,
+          stages,
           signal,
           onChange,
         });

@@ -60,6 +60,8 @@ def test_reviewer_accepts_merges_and_sends_back(page):
     for user in annotators:
         MembershipFactory(project=project, user=user, role=Membership.Role.ANNOTATOR)
     first, second, third = (disputed(project, annotators, n) for n in range(3))
+    # Someone who has not answered yet, for the send-back at the end.
+    MembershipFactory(project=project, user=UserFactory(username="ann-c"), role="annotator")
 
     login(page, "rita")
     page.goto(f"/projects/{project.pk}/review/")

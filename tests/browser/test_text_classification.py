@@ -67,6 +67,7 @@ def test_skip_with_s_moves_on(page):
     page.locator(".ws-field").first.wait_for()
     assert page.locator(".ws-field").first.inner_text() == first.data["text"]
     page.keyboard.press("s")
+    page.keyboard.press("Enter")  # confirms the skip (no reason given)
     page.wait_for_function(
         "id => document.getElementById('workspace').dataset.itemId === String(id)", arg=second.pk
     )

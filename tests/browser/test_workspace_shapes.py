@@ -72,19 +72,20 @@ def test_boxes_draw_select_move_resize_delete_at_two_zooms(page, media_served, p
     fit = stage_scale(page, "objects")
     assert fit < 0.5  # the whole 1600 px image fits a stage well under 800 px wide
 
-    # Zoom to 100 % with the keyboard (+ steps through 0.5 then 1).
-    page.keyboard.press("+")
-    page.keyboard.press("+")
+    # Zoom to 100 % with the keyboard (Shift+0: 1:1).
+    page.keyboard.press(")")
     assert stage_scale(page, "objects") == 1
     drag(page, "objects", (600, 400), (800, 550))  # draws a "car" (the first label)
-    page.keyboard.press("2")  # the new box is selected: relabel it "person"
+    click(page, "objects", 700, 475)  # select the box just drawn ...
+    page.keyboard.press("2")  # ... then a label relabels it "person"
     drag(page, "objects", (700, 475), (730, 495))  # move by (30, 20)
     drag(page, "objects", (830, 570), (880, 600))  # resize by the bottom-right handle
     assert page.locator(".shape-list li").count() == 1
 
     # Zoom out to 50 % and pan; the next boxes are still stored in original pixels.
     page.keyboard.press("Escape")
-    page.keyboard.press("-")
+    for _ in range(3):  # even steps of 2^(1/3): 79 %, 63 %, 50 %
+        page.keyboard.press("-")
     assert stage_scale(page, "objects") == 0.5
     page.keyboard.press("ArrowRight")  # pans the view when no box is selected
     page.keyboard.press("1")  # the label for new boxes: car
@@ -130,7 +131,7 @@ def test_polygons_click_close_and_edit_points(page, media_served, page_errors):
     item = ItemFactory(project=project, data={"image": url})
     workspace_open(page, project)
     wait_stage_ready(page, "regions")
-    page.keyboard.press("+")
+    page.keyboard.press(")")  # 1:1
     assert stage_scale(page, "regions") == 1
 
     for point in ((300, 150), (500, 170), (450, 350)):
@@ -174,12 +175,11 @@ def test_box_coordinates_follow_the_item_size_not_the_picture_or_the_window(
     page.set_viewport_size({"width": 1024, "height": 640})
     workspace_open(page, project)
     wait_stage_ready(page, "objects")
-    page.keyboard.press("+")
-    page.keyboard.press("+")
+    page.keyboard.press(")")  # 1:1
     assert stage_scale(page, "objects") == 1
     drag(page, "objects", (700, 420), (900, 580))
-    page.keyboard.press("-")
-    page.keyboard.press("-")
+    for _ in range(6):  # two halvings in even steps of 2^(1/3)
+        page.keyboard.press("-")
     assert stage_scale(page, "objects") == 0.25
     drag(page, "objects", (100, 100), (1500, 900))
     page.keyboard.press("Enter")
@@ -247,8 +247,7 @@ def test_boxes_drawn_moved_and_resized_with_the_keyboard_only(page, media_served
     item = ItemFactory(project=project, data={"image": url}, width=1600, height=1000)
     workspace_open(page, project)
     wait_stage_ready(page, "objects")
-    page.keyboard.press("+")
-    page.keyboard.press("+")
+    page.keyboard.press(")")  # 1:1
     assert stage_scale(page, "objects") == 1
     left, top, width, height = page.evaluate(VIEW_IN_IMAGE_JS, "objects")
 

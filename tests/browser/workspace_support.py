@@ -44,9 +44,11 @@ def workspace_wait_ready(page) -> None:
 
 
 def wait_for_next_item(page, item_id: int) -> None:
+    """Until another item (or the empty queue) is shown, and its title with it."""
     page.wait_for_function(
         "id => { const ws = document.getElementById('workspace');"
-        " return ws.dataset.ready === 'true' && ws.dataset.itemId !== String(id); }",
+        " return ws.dataset.ready === 'true' && ws.dataset.itemId !== String(id)"
+        " && (!ws.dataset.itemId || ws.dataset.titled === 'true'); }",
         arg=item_id,
     )
 

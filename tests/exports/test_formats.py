@@ -150,7 +150,8 @@ def test_conll_reads_back_as_bio_tags_with_the_span_counts(text_project, lead, t
     zoe = next(s for s in sentences if s[0][0] == "Zoë")
     assert zoe[:4] == [("Zoë", "B-PER"), ("Haddad", "I-PER"), (",", "O"), ("director", "O")]
     at = zoe.index(("Castlereach", "B-LOC"))
-    assert zoe[at + 1 : at + 3] == [("'", "O"), ("s", "O")]  # the span ends before the apostrophe
+    # CoNLL-2003 tokens by default: the clitic is one token, outside the span.
+    assert zoe[at + 1] == ("'s", "O")
 
 
 def test_conll_tokens_and_tags_match_label_studio(ls_fixtures):
@@ -169,13 +170,13 @@ def test_conll_tokens_and_tags_match_label_studio(ls_fixtures):
                 for r in annotation["result"]
                 if r["type"] == "labels"
             ]
-            blocks.append(conll_block(task["data"]["text"], spans))
+            blocks.append(conll_block(task["data"]["text"], spans, tokens="label_studio"))
     expected = (ls_fixtures / "text-sentiment-ner.conll").read_text()
     assert "-DOCSTART- -X- O\n" + "".join(blocks) == expected
 
 
 def test_conll_tokens_split_punctuation():
-    assert [t for t, _, _ in conll_tokens("Zoë's  plan, (ok)!")] == [
+    assert [t for t, _, _ in conll_tokens("Zoë's  plan, (ok)!", tokens="label_studio")] == [
         "Zoë",
         "'",
         "s",
@@ -345,3 +346,56 @@ def test_label_studio_text_results_match_label_studio(text_project, lead, tmp_pa
 def test_jsonl_strings_are_what_a_json_encoder_writes(value):
     assert json.loads(jsonl_string(value)) == value
     assert jsonl_string(value) == orjson.dumps(value).decode()
+
+
+def test_conll_2003_tokens_split_clitics_and_keep_words_whole():
+    text = "Microsoft's U.S.-based O'Neil didn't pay $1,200.50 for state-owned shares... (ok)"
+    assert [t for t, _, _ in conll_tokens(text)] == [
+        "Microsoft",
+        "'s",
+        "U.S.",
+        "-",
+        "based",
+        "O'Neil",
+        "did",
+        "n't",
+        "pay",
+        "$",
+        "1,200.50",
+        "for",
+        "state-owned",
+        "shares",
+        "...",
+        "(",
+        "ok",
+        ")",
+    ]
+    # Offsets still point into the text, so spans map onto tokens.
+    assert all(text[start:end] == token for token, start, end in conll_tokens(text))
+
+
+def test_conll_export_takes_label_studio_tokens_as_an_option(text_project, lead, tmp_path):
+    _, path = export_run(text_project.project, lead, "conll", tmp_path, conll_tokens="label_studio")
+    zoe = next(s for s in read_conll(path.read_text()) if s[0][0] == "Zoë")
+    at = zoe.index(("Castlereach", "B-LOC"))
+    assert zoe[at + 1 : at + 3] == [("'", "O"), ("s", "O")]
+
+
+def test_stratify_by_and_conll_tokens_are_checked():
+    from exports.options import OptionsError, export_options_parse
+    from projects.label_schema import LabelSchema
+
+    schema = LabelSchema(
+        {
+            "controls": [
+                {"name": "sentiment", "kind": "choice", "labels": ["pos", "neg"]},
+                {"name": "comment", "kind": "text", "source": "text"},
+            ]
+        }
+    )
+    with pytest.raises(OptionsError) as refused:
+        export_options_parse({"stratify_by": "comment", "conll_tokens": "nltk"}, schema=schema)
+    assert "no labels" in refused.value.errors["stratify_by"]
+    assert refused.value.errors["conll_tokens"] == "one of conll2003, label_studio"
+    options = export_options_parse({"stratify_by": "sentiment"}, schema=schema)
+    assert (options.stratify_by, options.conll_tokens) == ("sentiment", "conll2003")

@@ -40,3 +40,9 @@ def strict_majority(count: int, voters: int) -> bool:
 def tied(count: int, voters: int) -> bool:
     """Exactly half the voters: neither kept nor dropped by a majority."""
     return 2 * count == voters
+
+
+def words_joined(values) -> str:
+    """`neutral and positive`, `a, b and c`: values as a reviewer reads them (None: no answer)."""
+    words = sorted("no answer" if v is None else str(v) for v in values)
+    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]

@@ -8,7 +8,13 @@ from __future__ import annotations
 
 from collections import Counter
 
-from labeling.consensus.aggregation.base import ControlOutcome, mean_pairwise, strict_majority, tied
+from labeling.consensus.aggregation.base import (
+    ControlOutcome,
+    mean_pairwise,
+    strict_majority,
+    tied,
+    words_joined,
+)
 from projects.label_schema import Control
 
 
@@ -32,5 +38,5 @@ def multi_aggregate(control: Control, answers: list) -> ControlOutcome:
         value=kept or None,
         agreement=agreement,
         decided=not ties,
-        note=f"tie on {ties}" if ties else "",
+        note=f"half the annotators chose {words_joined(ties)}" if ties else "",
     )

@@ -13,7 +13,13 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from labeling.consensus.aggregation.base import ControlOutcome, mean_pairwise, strict_majority, tied
+from labeling.consensus.aggregation.base import (
+    ControlOutcome,
+    mean_pairwise,
+    strict_majority,
+    tied,
+    words_joined,
+)
 from projects.label_schema import Control
 
 if TYPE_CHECKING:
@@ -202,7 +208,7 @@ def _shapes_aggregate(kind: _Kind, answers: list) -> ControlOutcome:
         value=kept or None,
         agreement=mean_pairwise(answers, lambda a, b: shapes_f1(kind, a, b)),
         decided=not ties,
-        note=f"shapes drawn by exactly half the annotators: {sorted(ties)}" if ties else "",
+        note=f"{words_joined(set(ties))} drawn by exactly half the annotators" if ties else "",
     )
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from labeling.consensus.aggregation.base import ControlOutcome, mean_pairwise, tied
+from labeling.consensus.aggregation.base import ControlOutcome, mean_pairwise, tied, words_joined
 from projects.label_schema import Control
 
 
@@ -73,5 +73,5 @@ def spans_aggregate(control: Control, answers: list) -> ControlOutcome:
         value=spans or None,
         agreement=mean_pairwise(answers, spans_f1_exact),
         decided=not ties,
-        note=f"characters with a tied vote for {ties}" if ties else "",
+        note=f"half the annotators marked text as {words_joined(ties)}" if ties else "",
     )

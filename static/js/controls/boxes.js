@@ -31,6 +31,7 @@ export function createBoxes(control, ctx) {
   const editor = createShapeEditor(control, ctx, {
     kindClass: "control-boxes",
     noun: "box",
+    nouns: "boxes",
     describe,
     drawShape: drawBox,
     help: [
@@ -57,7 +58,8 @@ export function createBoxes(control, ctx) {
   };
 
   stage.layer.addEventListener("pointerdown", (event) => {
-    if (event.button !== 0) return;
+    if (event.button !== 0 || !editor.wants(event)) return;
+    editor.activate();
     const [x, y] = stage.toImage(event);
     const handle = event.target.closest("[data-handle]");
     const shape = event.target.closest(".shape");

@@ -5,7 +5,9 @@
 import { clamp, h, kbd } from "./common.js";
 
 const SVG = "http://www.w3.org/2000/svg";
-const ZOOM_STEPS = [0.0625, 0.125, 0.25, 0.5, 1, 2, 4, 8, 16];
+// Zoom steps of one even ratio (2^(1/3), about 26 %), through 100 %: 50, 63, 79, 100, 126, 159,
+// 200 % ... From any zoom (fit to screen is seldom a step) + and - go to the next step.
+const ZOOM_STEPS = Array.from({ length: 25 }, (_, k) => 2 ** ((k - 12) / 3));
 
 export function svg(tag, attrs = {}) {
   const node = document.createElementNS(SVG, tag);
@@ -15,7 +17,8 @@ export function svg(tag, attrs = {}) {
 
 export function createImageStage({ src, width, height, label, onReady, signal }) {
   const image = h("img", { src, alt: label, draggable: "false", decoding: "async" });
-  const layer = svg("svg", { class: "stage-layer" });
+  // Hidden from assistive technology: each control lists its shapes as buttons instead.
+  const layer = svg("svg", { class: "stage-layer", "aria-hidden": "true" });
   const world = h("div", { class: "stage-world" }, image, layer);
   const viewport = h("div", { class: "stage", tabindex: "0", role: "application", "aria-label": label }, world);
   const zoomText = h("span", { class: "zoom-text", "aria-live": "polite" });
@@ -24,7 +27,8 @@ export function createImageStage({ src, width, height, label, onReady, signal })
     { class: "stage-toolbar" },
     h("button", { type: "button", onclick: () => stage.zoomStep(1), "aria-label": "Zoom in" }, "Zoom in ", kbd("+")),
     h("button", { type: "button", onclick: () => stage.zoomStep(-1), "aria-label": "Zoom out" }, "Zoom out ", kbd("-")),
-    h("button", { type: "button", onclick: () => stage.fit() }, "Fit ", kbd("0")),
+    h("button", { type: "button", onclick: () => stage.fit(), "aria-label": "Fit to screen" }, "Fit to screen ", kbd("0")),
+    h("button", { type: "button", onclick: () => stage.zoomTo(1), "aria-label": "Actual size (1:1)" }, "1:1 ", kbd("Shift+0")),
     zoomText,
     h("span", { class: "helptext" }, "Pan: ", kbd("Space"), "+drag or the wheel with ", kbd("Shift"), "; zoom: the wheel."),
   );
@@ -49,7 +53,7 @@ export function createImageStage({ src, width, height, label, onReady, signal })
     apply() {
       world.style.transform = `translate(${this.tx}px, ${this.ty}px) scale(${this.scale})`;
       viewport.dataset.scale = String(this.scale);
-      zoomText.textContent = `Zoom ${Math.round(this.scale * 1000) / 10}%`;
+      zoomText.textContent = `Zoom ${Math.round(this.scale * 100)}%`;
       for (const listener of listeners) listener(this.scale);
     },
     fit() {
@@ -99,6 +103,7 @@ export function createImageStage({ src, width, height, label, onReady, signal })
       if (event.key === "+" || event.key === "=") this.zoomStep(1);
       else if (event.key === "-") this.zoomStep(-1);
       else if (event.key === "0") this.fit();
+      else if (event.key === ")") this.zoomTo(1); // Shift+0
       else return false;
       return true;
     },

@@ -30,6 +30,7 @@ export function createPolygons(control, ctx) {
   const editor = createShapeEditor(control, ctx, {
     kindClass: "control-polygons",
     noun: "polygon",
+    nouns: "polygons",
     describe,
     drawShape: drawPolygon,
     help: [
@@ -86,8 +87,11 @@ export function createPolygons(control, ctx) {
     return true;
   }
 
+  editor.isDrawing = () => drawing.length > 0;
+
   stage.layer.addEventListener("pointerdown", (event) => {
-    if (event.button !== 0) return;
+    if (event.button !== 0 || !editor.wants(event)) return;
+    editor.activate();
     const [x, y] = stage.toImage(event);
     const previous = lastDown;
     lastDown = { time: event.timeStamp, x: event.clientX, y: event.clientY };

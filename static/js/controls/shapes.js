@@ -1,36 +1,94 @@
 // What boxes and polygons share: the stage, a label bar, a list of shapes, selection, pointer
 // dragging with one re-render per animation frame, and the keys common to both.
+//
+// Controls that read the same image share ONE stage (ctx.stages, one per item): every control's
+// shapes are drawn on it, and a row of tool buttons says which control draws next. A pointer on a
+// control's own shape goes to that control; on the bare image, to the active tool.
 import { keyMatches } from "../hotkeys.js";
 import { colorOf, controlFieldset, h, kbd, labelBar } from "./common.js";
 import { createImageStage, svg } from "./image_stage.js";
 
-export function createShapeEditor(control, ctx, { kindClass, noun, describe, drawShape, help }) {
+function sharedStage(ctx, source, control) {
+  const src = String(ctx.data[source] ?? "");
+  const stages = ctx.stages || new Map();
+  let shared = stages.get(src);
+  if (!shared) {
+    const tools = [];
+    const toolBar = h("div", { class: "stage-tools", role: "toolbar", "aria-label": `Draw on ${source}`, hidden: true }, h("span", { class: "muted" }, "Draw: "));
+    const stage = createImageStage({
+      src,
+      width: ctx.item.width,
+      height: ctx.item.height,
+      label: `Image to draw on (${source})`,
+      onReady: () => tools.forEach((tool) => tool.render()),
+      signal: ctx.signal,
+    });
+    stage.toolbar.prepend(toolBar);
+    shared = { stage, tools, toolBar, owner: control.name, active: null };
+    shared.activate = (tool) => {
+      if (shared.active === tool) return;
+      shared.active = tool;
+      for (const other of tools) {
+        if (other !== tool && other.selected >= 0) other.select(-1);
+        other.toolButton.setAttribute("aria-pressed", String(other === tool));
+        other.fieldset.classList.toggle("drawing-tool", other === tool);
+      }
+      stage.viewport.dataset.tool = tool.control.name;
+    };
+    stages.set(src, shared);
+  }
+  return shared;
+}
+
+export function createShapeEditor(control, ctx, { kindClass, noun, nouns, describe, drawShape, help }) {
   const source = [].concat(control.source)[0];
   const editor = {
     control,
     shapes: [],
     selected: -1,
+    // The selection came from drawing (the new shape), not from the annotator picking a shape:
+    // a label chosen now is for the next shape, and relabels nothing.
+    selectedByDrawing: false,
     activeLabel: ctx.labels[0]?.value,
     ctx,
   };
   const fieldset = controlFieldset(control, kindClass);
   const bar = labelBar(ctx.labels, (label) => editor.pickLabel(label), { pressed: editor.activeLabel });
-  const stage = createImageStage({
-    src: String(ctx.data[source] ?? ""),
-    width: ctx.item.width,
-    height: ctx.item.height,
-    label: `${control.name}: image ${source}`,
-    onReady: () => editor.render(),
-    signal: ctx.signal,
-  });
-  const group = svg("g", { class: "shapes" });
+  const shared = sharedStage(ctx, source, control);
+  const { stage } = shared;
+  const group = svg("g", { class: "shapes", "data-shapes-of": control.name });
   const overlay = svg("g", { class: "overlay" });
   stage.layer.append(group, overlay);
-  const list = h("ol", { class: "shape-list", "aria-label": `${control.name} ${noun}s` });
+  const list = h("ol", { class: "shape-list", "aria-label": `${control.name}: ${nouns}` });
   const status = h("p", { class: "helptext", "aria-live": "polite" });
-  fieldset.append(bar, stage.toolbar, stage.viewport, status, list, h("p", { class: "helptext" }, ...help));
+  const toolButton = h(
+    "button",
+    { type: "button", class: "tool-button", "aria-pressed": "false", onclick: () => shared.activate(editor) },
+    `${control.name} (${nouns})`,
+  );
+  shared.toolBar.append(toolButton);
+  shared.tools.push(editor);
+  shared.toolBar.hidden = shared.tools.length < 2;
+  if (shared.tools.length === 1) {
+    fieldset.append(bar, stage.toolbar, stage.viewport, status, list, h("p", { class: "helptext" }, ...help));
+  } else {
+    const owner = shared.owner;
+    fieldset.append(bar, h("p", { class: "helptext" }, `Draws on the image of ${owner} above: choose ${control.name} under "Draw", or one of its labels.`), status, list, h("p", { class: "helptext" }, ...help));
+  }
   ctx.container.append(fieldset);
-  Object.assign(editor, { fieldset, bar, stage, group, overlay, list, status });
+  Object.assign(editor, { fieldset, bar, stage, group, overlay, list, status, toolButton, shared });
+  if (!shared.active) shared.activate(editor);
+
+  // Whether a pointer event on the stage is this control's to handle.
+  editor.isDrawing = () => false;
+  editor.wants = (event) => {
+    const drawingTool = shared.tools.find((tool) => tool.isDrawing());
+    if (drawingTool) return drawingTool === editor;
+    if (group.contains(event.target) || overlay.contains(event.target)) return true;
+    if (shared.tools.some((tool) => tool !== editor && (tool.group.contains(event.target) || tool.overlay.contains(event.target)))) return false;
+    return shared.active === editor;
+  };
+  editor.activate = () => shared.activate(editor);
 
   // Drags redraw only the shape being dragged, once per animation frame; zooming redraws only
   // the selected shape (its handles keep their screen size): a large image with hundreds of
@@ -93,10 +151,13 @@ export function createShapeEditor(control, ctx, { kindClass, noun, describe, dra
   editor.handle = (x, y, name, unit) =>
     svg("rect", { class: "handle", "data-handle": name, x: x - 5 * unit, y: y - 5 * unit, width: 10 * unit, height: 10 * unit });
 
+  // The annotator picks a shape (click, list, [ ]): a label chosen next relabels it.
   editor.select = (index) => {
     editor.selected = index;
+    editor.selectedByDrawing = false;
     const shape = editor.shapes[index];
     if (shape) {
+      editor.activate();
       editor.activeLabel = shape.label;
       bar.setPressed(shape.label);
     } else {
@@ -105,9 +166,12 @@ export function createShapeEditor(control, ctx, { kindClass, noun, describe, dra
     editor.render();
   };
 
+  // A new shape is selected (Delete, arrows act on it) but keeps its label when another label
+  // is chosen: that label is for the next shape.
   editor.add = (shape) => {
     editor.shapes.push(shape);
     editor.select(editor.shapes.length - 1);
+    editor.selectedByDrawing = true;
     ctx.onChange();
   };
 
@@ -118,12 +182,16 @@ export function createShapeEditor(control, ctx, { kindClass, noun, describe, dra
   };
 
   editor.pickLabel = (label) => {
+    editor.activate();
     editor.activeLabel = label.value;
     bar.setPressed(label.value);
-    if (editor.selected >= 0) {
+    if (editor.selected >= 0 && !editor.selectedByDrawing) {
       editor.shapes[editor.selected] = { ...editor.shapes[editor.selected], label: label.value };
       editor.render();
       ctx.onChange();
+      status.textContent = `Relabelled ${noun} ${editor.selected + 1}: ${label.value}.`;
+    } else {
+      status.textContent = `Next ${noun}: ${label.value}. To relabel a ${noun}, select it first.`;
     }
   };
 
@@ -174,11 +242,11 @@ export function createShapeEditor(control, ctx, { kindClass, noun, describe, dra
   };
 
   editor.commonKeys = [
-    ...ctx.labels.map((label) => [label.hotkey, `${control.name}: label ${label.value} (new or selected ${noun})`]),
+    ...ctx.labels.map((label) => [label.hotkey, `${control.name}: ${label.value} for the next ${noun}, or relabel the one selected`]),
     ["[ / ]", `${control.name}: select previous / next ${noun}`],
     ["Del", `${control.name}: delete the selected ${noun}`],
     ["Esc", `${control.name}: deselect`],
-    ["+ / - / 0", `${control.name}: zoom in / out / fit`],
+    ["+ / - / 0 / Shift+0", `${control.name}: zoom in / out / fit to screen / 1:1`],
     ["Space+drag", `${control.name}: pan`],
   ];
   editor.kbd = kbd;

@@ -109,9 +109,9 @@ def test_progress_and_status_counts(project_with_answers):
     project, _ = project_with_answers
     quality = project_quality(project=project)
     assert quality["project"]["status_counts"]["resolved"] == 4  # gold items are not resolved
-    last = quality["progress"][-1]  # hourly buckets: a run may straddle the hour
+    last = quality["progress"][-1]  # minute buckets: a run may straddle the minute
     assert (last["annotations_total"], last["resolved_total"]) == (18, 4)
-    assert last["unit"] == "hour"
+    assert last["unit"] == "minute"
 
 
 def test_agreement_endpoint_and_dashboard_page(
@@ -227,6 +227,16 @@ def test_boxes_project_report(db):
     assert control["mean_iou"] == pytest.approx(0.6)
     per_label = {row["label"]: row for row in control["labels"]}
     assert per_label["car"]["f1_iou50"] == 1.0 and per_label["person"]["f1_iou50"] == 0.0
+
+
+def test_progress_is_hourly_over_a_few_days(project_with_answers):
+    project, _ = project_with_answers
+    start = timezone.now() - timedelta(days=2)
+    for n, pk in enumerate(Annotation.objects.filter(project=project).values_list("pk", flat=True)):
+        Annotation.objects.filter(pk=pk).update(created_at=start + timedelta(hours=n % 6))
+    progress = project_progress(project=project)
+    assert {row["unit"] for row in progress} == {"hour"}
+    assert len(progress) >= 6
 
 
 def test_progress_is_daily_for_long_projects(project_with_answers):
