@@ -123,6 +123,12 @@ class ProjectSerializer(serializers.ModelSerializer):
 
     def validate(self, attrs):
         attrs = super().validate(attrs)
+        overlap = attrs.get("overlap", getattr(self.instance, "overlap", 1))
+        max_overlap = attrs.get("max_overlap", getattr(self.instance, "max_overlap", 5))
+        if max_overlap < overlap:
+            raise serializers.ValidationError(
+                {"max_overlap": f"must be at least the overlap ({overlap})"}
+            )
         if "label_renames" in attrs and "label_schema" not in attrs:
             raise serializers.ValidationError({"label_renames": ["comes with label_schema"]})
         if "label_schema" in attrs:
@@ -146,15 +152,6 @@ class ProjectSerializer(serializers.ModelSerializer):
         if value < 1:
             raise serializers.ValidationError("must be at least 1")
         return value
-
-    def validate(self, attrs):
-        overlap = attrs.get("overlap", getattr(self.instance, "overlap", 1))
-        max_overlap = attrs.get("max_overlap", getattr(self.instance, "max_overlap", 5))
-        if max_overlap < overlap:
-            raise serializers.ValidationError(
-                {"max_overlap": f"must be at least the overlap ({overlap})"}
-            )
-        return attrs
 
 
 class MemberSerializer(serializers.Serializer):

@@ -215,13 +215,6 @@ class ProjectSettingsForm(LabelStudioConfigFields, forms.ModelForm):
     def clean_auto_accept_threshold(self):
         return _share(self.cleaned_data["auto_accept_threshold"])
 
-    def clean(self):
-        cleaned = super().clean()
-        overlap, max_overlap = cleaned.get("overlap"), cleaned.get("max_overlap")
-        if overlap and max_overlap is not None and max_overlap < overlap:
-            self.add_error("max_overlap", f"Give at least the overlap ({overlap}).")
-        return cleaned
-
     def clean_gold_share(self):
         return _share(self.cleaned_data["gold_share"])
 
@@ -249,6 +242,9 @@ class ProjectSettingsForm(LabelStudioConfigFields, forms.ModelForm):
         # The instance is the project as stored: the form must not write the schema into it,
         # schema_change_check compares with what is stored.
         cleaned = super().clean()
+        overlap, max_overlap = cleaned.get("overlap"), cleaned.get("max_overlap")
+        if overlap and max_overlap is not None and max_overlap < overlap:
+            self.add_error("max_overlap", f"Give at least the overlap ({overlap}).")
         if self.has_error("schema_json") or self.has_error("label_renames"):
             return cleaned
         schema = self.label_studio_schema() or cleaned.get("schema_json")
