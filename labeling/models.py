@@ -175,3 +175,7 @@ class Draft(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["item", "annotator"], name="draft_once_per_annotator"),
         ]
+
+
+# Monitoring's models live with their concern; imported here so Django registers them.
+from labeling.monitor.models import *  # noqa: E402, F403

@@ -45,6 +45,9 @@ class Project(models.Model):
     )
     gold_share = models.FloatField(default=0.0, help_text="Share (0-1) of each queue that is gold.")
     prefill_predictions = models.BooleanField(default=False)
+    monitor_baseline_rate = models.FloatField(
+        default=0.01, help_text="Share (0-1) of prediction events routed to labeling at random."
+    )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
     )

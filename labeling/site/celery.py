@@ -9,3 +9,5 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "labeling.site.settings")
 app = Celery("quorum")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+# Concern folders keep their own tasks modules (autodiscovery looks only at <app>.tasks).
+app.autodiscover_tasks(["labeling.monitor"])

@@ -187,6 +187,17 @@ IMPORT_MAX_IMAGE_BYTES = env.int("IMPORT_MAX_IMAGE_BYTES", default=100 * 1024**2
 IMPORT_MAX_IMAGE_PIXELS = env.int("IMPORT_MAX_IMAGE_PIXELS", default=89_478_485)  # Pillow's
 ITEMS_PER_API_CALL = 10_000
 
+# Model monitoring (labeling/monitor): how far in the future an event's timestamp may be, and
+# how often the worker folds new resolutions into the rollups (celery beat).
+MONITOR_FUTURE_TOLERANCE_SECONDS = env.int("MONITOR_FUTURE_TOLERANCE_SECONDS", default=300)
+MONITOR_ROLLUP_SECONDS = env.int("MONITOR_ROLLUP_SECONDS", default=60)
+CELERY_BEAT_SCHEDULE = {
+    "monitor-rollups": {
+        "task": "labeling.monitor.tasks.monitor_rollups_all_task",
+        "schedule": MONITOR_ROLLUP_SECONDS,
+    }
+}
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
