@@ -13,7 +13,13 @@ from rest_framework.views import APIView
 
 from labeling.monitor.conditions import ConditionError, condition_check
 from labeling.monitor.events import EventsRefused, actuals_record, events_ingest
-from labeling.monitor.models import Alert, ModelVersion, MonitoredModel, PredictionEvent, RoutingRule
+from labeling.monitor.models import (
+    Alert,
+    ModelVersion,
+    MonitoredModel,
+    PredictionEvent,
+    RoutingRule,
+)
 from labeling.monitor.rollups import BUCKETS, metrics_series
 from labeling.monitor.rules import DRY_RUN_MAX_DAYS, rule_dry_run
 from labeling.monitor.tasks import event_upload_enqueue, monitor_rollups_enqueue
@@ -32,7 +38,9 @@ class EventInSerializer(serializers.Serializer):
     model = serializers.CharField(required=False)
     data = serializers.JSONField()
     result = serializers.JSONField()
-    score = serializers.JSONField(required=False, help_text="A number in [0, 1] or one per control.")
+    score = serializers.JSONField(
+        required=False, help_text="A number in [0, 1] or one per control."
+    )
     metadata = serializers.JSONField(required=False)
 
 
@@ -48,8 +56,18 @@ class EventSerializer(serializers.ModelSerializer):
     class Meta:
         model = PredictionEvent
         fields = [
-            "event_id", "timestamp", "model_version", "data", "result", "label", "score",
-            "metadata", "rule", "baseline", "inclusion_probability", "actual",
+            "event_id",
+            "timestamp",
+            "model_version",
+            "data",
+            "result",
+            "label",
+            "score",
+            "metadata",
+            "rule",
+            "baseline",
+            "inclusion_probability",
+            "actual",
         ]
 
 
@@ -62,8 +80,15 @@ class RuleSerializer(serializers.ModelSerializer):
     class Meta:
         model = RoutingRule
         fields = [
-            "id", "name", "condition", "sample_rate", "cap_per_day", "cap_per_hour", "priority",
-            "is_active", "created_at",
+            "id",
+            "name",
+            "condition",
+            "sample_rate",
+            "cap_per_day",
+            "cap_per_hour",
+            "priority",
+            "is_active",
+            "created_at",
         ]
         read_only_fields = ["id", "created_at"]
 
@@ -100,7 +125,13 @@ class AlertSerializer(serializers.ModelSerializer):
     class Meta:
         model = Alert
         fields = [
-            "id", "kind", "model_version", "bucket", "bucket_start", "message", "evidence",
+            "id",
+            "kind",
+            "model_version",
+            "bucket",
+            "bucket_start",
+            "message",
+            "evidence",
             "created_at",
         ]
 
@@ -120,7 +151,9 @@ def _bulk_refusal(rows, noun: str) -> Response | None:
 
 class EventsView(APIView):
     @extend_schema(
-        request=EventInSerializer(many=True), responses={201: IngestSerializer}, operation_id="monitor_events_create"
+        request=EventInSerializer(many=True),
+        responses={201: IngestSerializer},
+        operation_id="monitor_events_create",
     )
     def post(self, request: Request, pk):
         """Up to 10,000 events. Any bad line: 400 with `errors` [{line, field: reason}], none

@@ -23,9 +23,7 @@ class Simulation:
     drop_at: datetime
 
     def true_accuracy(self, start: datetime, end: datetime) -> float:
-        rows = [
-            e for e in self.events if start <= datetime.fromisoformat(e["timestamp"]) < end
-        ]
+        rows = [e for e in self.events if start <= datetime.fromisoformat(e["timestamp"]) < end]
         right = sum(e["result"]["sentiment"] == self.truth[e["event_id"]] for e in rows)
         return right / len(rows)
 

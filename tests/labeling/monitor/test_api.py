@@ -19,7 +19,9 @@ def url(project, tail):
 
 
 def test_events_post_and_list(project, lead_api, annotator_api):
-    response = lead_api.post(url(project, "events/"), [event(1), event(2, version="v2")], format="json")
+    response = lead_api.post(
+        url(project, "events/"), [event(1), event(2, version="v2")], format="json"
+    )
     assert response.status_code == 201, response.content
     assert response.json() == {"created": 2, "duplicates": 0, "routed": 0}
     again = lead_api.post(url(project, "events/"), [event(1)], format="json")
@@ -27,7 +29,9 @@ def test_events_post_and_list(project, lead_api, annotator_api):
     bad = lead_api.post(url(project, "events/"), [event(3), event(4, score=-1)], format="json")
     assert bad.status_code == 400
     assert bad.json()["errors"][0]["line"] == 2 and "score" in bad.json()["errors"][0]
-    assert lead_api.post(url(project, "events/"), {"not": "a list"}, format="json").status_code == 400
+    assert (
+        lead_api.post(url(project, "events/"), {"not": "a list"}, format="json").status_code == 400
+    )
     listed = lead_api.get(url(project, "events/"), {"model_version": "v2"}).json()
     assert [e["event_id"] for e in listed["results"]] == ["e2"]
     assert annotator_api.post(url(project, "events/"), [event(5)], format="json").status_code == 403
@@ -73,8 +77,14 @@ def test_rules_crud_validation_and_dry_run(project, lead_api):
     assert "unknown field 'confidence'" in refused.json()["condition"][0]
     created = lead_api.post(
         url(project, "rules/"),
-        {"name": "unsure", "condition": {"field": "score", "op": "<", "value": 0.5},
-         "sample_rate": 1.0, "cap_per_day": 3, "priority": 2, "is_active": False},
+        {
+            "name": "unsure",
+            "condition": {"field": "score", "op": "<", "value": 0.5},
+            "sample_rate": 1.0,
+            "cap_per_day": 3,
+            "priority": 2,
+            "is_active": False,
+        },
         format="json",
     )
     assert created.status_code == 201, created.content
@@ -96,8 +106,10 @@ def test_actuals_joined_by_event_id(project, lead_api, django_capture_on_commit_
     with django_capture_on_commit_callbacks(execute=True):
         response = lead_api.post(
             url(project, "actuals/"),
-            [{"event_id": "e1", "result": {"sentiment": "negative"}},
-             {"event_id": "nope", "result": {"sentiment": "negative"}}],
+            [
+                {"event_id": "e1", "result": {"sentiment": "negative"}},
+                {"event_id": "nope", "result": {"sentiment": "negative"}},
+            ],
             format="json",
         )
     assert response.json() == {"matched": 1, "unknown": ["nope"]}

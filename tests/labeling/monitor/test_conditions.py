@@ -13,10 +13,12 @@ from labeling.monitor.routing import CapCounter, RuleSet
 TREE = {
     "all": [
         {"field": "score", "op": "<", "value": 0.6},
-        {"any": [
-            {"field": "label", "op": "in", "value": ["cat", "dog"]},
-            {"field": "metadata.tier", "op": "=", "value": "gold"},
-        ]},
+        {
+            "any": [
+                {"field": "label", "op": "in", "value": ["cat", "dog"]},
+                {"field": "metadata.tier", "op": "=", "value": "gold"},
+            ]
+        },
         {"not": {"field": "model_version", "op": "=", "value": "v0"}},
         {"not": {"field": "metadata.amount", "op": ">", "value": 1000}},
     ]
@@ -63,8 +65,15 @@ def test_sampling_is_deterministic_and_uniform():
 
 
 class Rule:
-    def __init__(self, id, condition, sample_rate=1.0, priority=0, cap_per_day=None, cap_per_hour=None):
-        self.id, self.condition, self.sample_rate, self.priority = id, condition, sample_rate, priority
+    def __init__(
+        self, id, condition, sample_rate=1.0, priority=0, cap_per_day=None, cap_per_hour=None
+    ):
+        self.id, self.condition, self.sample_rate, self.priority = (
+            id,
+            condition,
+            sample_rate,
+            priority,
+        )
         self.cap_per_day, self.cap_per_hour = cap_per_day, cap_per_hour
 
 
@@ -94,8 +103,15 @@ def test_hour_cap():
     rules = RuleSet([Rule(1, {}, cap_per_hour=2)], baseline_rate=0.0)
     caps = CapCounter()
     decisions = [
-        rules.route(event_id=f"e{n}", score=0.3, label="a", model_version="v", metadata={},
-                    hour=hour, caps=caps)
+        rules.route(
+            event_id=f"e{n}",
+            score=0.3,
+            label="a",
+            model_version="v",
+            metadata={},
+            hour=hour,
+            caps=caps,
+        )
         for n in range(4)
     ]
     assert [d.rule_id for d in decisions] == [1, 1, None, None]

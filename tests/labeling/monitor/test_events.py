@@ -19,7 +19,9 @@ def test_events_stored_once_and_versions_registered(project):
     again = events_ingest(project=project, raw_events=[event(1), event(3), event(3)])
     assert again.as_json() == {"created": 1, "duplicates": 2, "routed": 0}
     assert PredictionEvent.objects.filter(project=project).count() == 3
-    versions = dict(ModelVersion.objects.filter(project=project).values_list("version", "model__name"))
+    versions = dict(
+        ModelVersion.objects.filter(project=project).values_list("version", "model__name")
+    )
     assert versions == {"v1": "default", "v2": "default"}
     first = PredictionEvent.objects.get(project=project, event_id="e1")
     assert first.label == "positive" and first.score == 0.9

@@ -70,9 +70,13 @@ def test_monitoring_loop_with_worker(celery_worker_process, project, lead_api):
     assert labeled == routed
 
     assert lead_api.post(base + "rollups/refresh/").status_code == 202
-    wait_for(lambda: Rollup.objects.filter(project_id=project.pk, bucket="day", n__gt=0).count() == 4)
+    wait_for(
+        lambda: Rollup.objects.filter(project_id=project.pk, bucket="day", n__gt=0).count() == 4
+    )
 
-    days = lead_api.get(base + "metrics/", {"bucket": "day", "model_version": "m-1"}).json()["series"]
+    days = lead_api.get(base + "metrics/", {"bucket": "day", "model_version": "m-1"}).json()[
+        "series"
+    ]
     assert len(days) == 4
     assert sum(d["n"] for d in days) == labeled
     for day in days:
