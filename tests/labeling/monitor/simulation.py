@@ -11,6 +11,12 @@ import random
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from labeling.annotations import annotation_submit
+from labeling.monitor.events import events_ingest
+from labeling.monitor.models import MonitorSettings, RoutingRule
+from labeling.monitor.rollups import monitor_rollups_refresh
+from projects.models import Item
+
 LABELS = ("positive", "negative", "neutral")
 START = datetime(2026, 11, 2, tzinfo=UTC)  # a Monday
 DROP_FACTOR = 0.5
@@ -63,3 +69,32 @@ LOW_CONFIDENCE_RULE = {
     "sample_rate": 1.0,
     "priority": 1,
 }
+
+
+def label_routed_items(project, annotator, truth) -> int:
+    count = 0
+    for item in Item.objects.filter(project=project, status=Item.Status.OPEN):
+        event_id = item.external_id.removeprefix("event:")
+        annotation_submit(item=item, annotator=annotator, result={"sentiment": truth[event_id]})
+        count += 1
+    return count
+
+
+def monitored_project(project, annotator):
+    """The simulated model's events ingested, every routed item labeled, rollups refreshed."""
+    project.monitor_baseline_rate = 0.08
+    project.review_policy = "none"
+    project.save()
+    RoutingRule.objects.create(project=project, **LOW_CONFIDENCE_RULE)
+    MonitorSettings.objects.create(
+        project=project,
+        accuracy_alert_below=0.7,
+        reference_start=START,
+        reference_end=START + timedelta(days=2),
+    )
+    simulation = simulate()
+    for start in range(0, len(simulation.events), 1000):
+        events_ingest(project=project, raw_events=simulation.events[start : start + 1000])
+    label_routed_items(project, annotator, simulation.truth)
+    monitor_rollups_refresh(project_id=project.pk)
+    return project, simulation
