@@ -24,6 +24,7 @@ from django.db.models.functions import Cast
 from exports.arrow_results import results_table
 from exports.options import ExportOptions
 from labeling.models import Annotation
+from labeling.monitor.selectors import monitor_filter, routed_item_external_ids
 from projects.label_schema import LabelSchema
 from projects.models import Item, Prediction, Project
 
@@ -105,15 +106,21 @@ def _loads(text: str | None) -> Any:
     return None if text is None else orjson.loads(text)
 
 
-def export_items_query(*, project: Project, only_resolved: bool):
+def export_items_query(*, project: Project, only_resolved: bool, monitor: dict | None = None):
     items = Item.objects.filter(project=project)
     if only_resolved:
         items = items.filter(status=Item.Status.RESOLVED)
+    if monitor:
+        items = items.filter(
+            external_id__in=routed_item_external_ids(project=project, **monitor_filter(monitor))
+        )
     return items
 
 
 def export_items_count(*, project: Project, options: ExportOptions) -> int:
-    return export_items_query(project=project, only_resolved=options.only_resolved).count()
+    return export_items_query(
+        project=project, only_resolved=options.only_resolved, monitor=options.monitor
+    ).count()
 
 
 def _annotations_by_item(project: Project, first_id: int, last_id: int) -> dict[int, list]:
@@ -169,7 +176,9 @@ def _rows_fetch(queryset) -> list[tuple]:
 def _batches_read(
     project: Project, options: ExportOptions, batch_size: int, schema: LabelSchema | None
 ):
-    items = export_items_query(project=project, only_resolved=options.only_resolved)
+    items = export_items_query(
+        project=project, only_resolved=options.only_resolved, monitor=options.monitor
+    )
     resolved = Item.Status.RESOLVED
     columns = [
         "id",
