@@ -148,7 +148,9 @@ def export_options_parse(raw: dict[str, Any] | None, *, schema: LabelSchema) -> 
         else:
             values["monitor"] = monitor
     unknown = (
-        set(raw) - set(BOOLEAN_OPTIONS) - {"split", "split_seed", "stratify_by", "format", "monitor"}
+        set(raw)
+        - set(BOOLEAN_OPTIONS)
+        - {"split", "split_seed", "stratify_by", "format", "monitor"}
     )
     for name in sorted(unknown):
         errors[name] = "unknown option"

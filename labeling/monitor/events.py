@@ -26,8 +26,8 @@ from django.utils import timezone
 from labeling.monitor.models import (
     EventCount,
     LabeledEvent,
-    MonitoredModel,
     ModelVersion,
+    MonitoredModel,
     PredictionEvent,
     RoutingRule,
     RuleUsage,

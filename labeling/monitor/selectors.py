@@ -43,6 +43,8 @@ def routed_item_external_ids(
         events = events.filter(timestamp__gte=since)
     if until:
         events = events.filter(timestamp__lt=until)
-    return events.order_by().annotate(
-        item_external_id=Concat(Value(ITEM_PREFIX), "event_id")
-    ).values("item_external_id")
+    return (
+        events.order_by()
+        .annotate(item_external_id=Concat(Value(ITEM_PREFIX), "event_id"))
+        .values("item_external_id")
+    )

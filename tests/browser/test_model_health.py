@@ -46,7 +46,9 @@ def test_rule_editor_with_dry_run(page, page_errors, project):
     login(page, "lead")
     page.goto(f"/projects/{project.pk}/monitor/rules/")
     page.get_by_label("Name").fill("unsure")
-    page.locator("textarea[name=condition]").fill('{"field": "confidence", "op": "<", "value": 0.5}')
+    page.locator("textarea[name=condition]").fill(
+        '{"field": "confidence", "op": "<", "value": 0.5}'
+    )
     page.get_by_role("button", name="Save and dry run").click()
     assert "unknown field 'confidence'" in page.locator("[role=alert]").inner_text()
     page.locator("textarea[name=condition]").fill('{"field": "score", "op": "<", "value": 0.5}')

@@ -24,7 +24,9 @@ def test_monitor_option_checked(project):
         schema=schema,
     )
     assert options.monitor == {
-        "rule": 3, "model_version": "v2", "since": "2026-11-01T00:00:00+00:00"
+        "rule": 3,
+        "model_version": "v2",
+        "since": "2026-11-01T00:00:00+00:00",
     }
     with pytest.raises(OptionsError) as refused:
         export_options_parse({"monitor": {"rules": 1}}, schema=schema)
@@ -46,8 +48,12 @@ def test_export_of_a_rules_labeled_events(project, lead, annotator, tmp_path):
     )
     events_ingest(
         project=project,
-        raw_events=[event(1, score=0.2), event(2, score=0.9, version="v2"), event(3, score=0.3),
-                    event(4, score=0.1, at=START + timedelta(days=3))],
+        raw_events=[
+            event(1, score=0.2),
+            event(2, score=0.9, version="v2"),
+            event(3, score=0.3),
+            event(4, score=0.1, at=START + timedelta(days=3)),
+        ],
     )
     Item.objects.create(project=project, external_id="plain", data={"text": "not an event"})
     for item in Item.objects.filter(project=project):
@@ -56,7 +62,10 @@ def test_export_of_a_rules_labeled_events(project, lead, annotator, tmp_path):
     ids = sorted(json.loads(line)["external_id"] for line in path.read_text().splitlines())
     assert ids == ["event:e1", "event:e3", "event:e4"]
     _, path = export_run(
-        project, lead, "jsonl", tmp_path,
+        project,
+        lead,
+        "jsonl",
+        tmp_path,
         monitor={"rule": unsure.pk, "until": (START + timedelta(days=1)).isoformat()},
     )
     assert len(path.read_text().splitlines()) == 2

@@ -1,3 +1,4 @@
+from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
 from projects.demo import demo_load
@@ -11,6 +12,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, url, **options):
         project, users = demo_load()
+        call_command("monitor_demo_setup", stdout=self.stdout)  # by name: labeling's command
         self.stdout.write(f"\nQuorum is starting on {url}/")
         self.stdout.write(f"Demo project: {project.name} ({project.items.count()} items)")
         for username, password, role in users:
