@@ -103,10 +103,12 @@ def reliability_chart(*, title: str, bins: list[dict]) -> SafeString:
         return size - margin - plot * v
 
     body = [
-        f'<rect x="{margin}" y="{margin}" width="{plot}" height="{plot}" fill="none" stroke="#999"/>',
+        f'<rect x="{margin}" y="{margin}" width="{plot}" height="{plot}" fill="none" '
+        'stroke="#999"/>',
         f'<line x1="{px(0)}" y1="{py(0)}" x2="{px(1)}" y2="{py(1)}" stroke="#bbb" '
         'stroke-dasharray="4 3"/>',
-        f'<text x="{size / 2}" y="{size - 8}" text-anchor="middle" font-size="11">confidence</text>',
+        f'<text x="{size / 2}" y="{size - 8}" text-anchor="middle" font-size="11">'
+        "confidence</text>",
         f'<text x="12" y="{size / 2}" font-size="11" transform="rotate(-90 12 {size / 2})" '
         'text-anchor="middle">accuracy</text>',
     ]

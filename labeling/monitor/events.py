@@ -288,7 +288,7 @@ def _caps_load(ruleset: RuleSet, rows: list[EventRow]) -> CapCounter:
         for rule_id, hour, count in RuleUsage.objects.filter(
             rule_id__in=capped, hour__gte=day, hour__lt=day + timedelta(days=1)
         ).values_list("rule_id", "hour", "count"):
-            caps.per_hour[rule_id, hour] = count
+            caps.load(rule_id, hour, count)
     return caps
 
 

@@ -249,36 +249,36 @@ def _alerts_check(config: MonitorSettings, rollup: Rollup, previous: Rollup | No
     estimate = "weighted_accuracy"
     if upper is None:
         upper, estimate = figures.get("ci_high"), "accuracy"
-    if figures["n"] >= config.min_alert_samples and upper is not None:
-        if upper < config.accuracy_alert_below:
-            found.append(
-                (
-                    Alert.Kind.ACCURACY,
-                    f"Accuracy {figures[estimate]:.3f} (95% CI upper bound {upper:.3f}) is below "
-                    f"{config.accuracy_alert_below}",
-                    {
-                        k: figures.get(k)
-                        for k in (
-                            "n",
-                            estimate,
-                            "ci_low",
-                            "ci_high",
-                            "weighted_ci_low",
-                            "weighted_ci_high",
-                        )
-                    },
-                )
+    enough = figures["n"] >= config.min_alert_samples
+    if enough and upper is not None and upper < config.accuracy_alert_below:
+        found.append(
+            (
+                Alert.Kind.ACCURACY,
+                f"Accuracy {figures[estimate]:.3f} (95% CI upper bound {upper:.3f}) is below "
+                f"{config.accuracy_alert_below}",
+                {
+                    k: figures.get(k)
+                    for k in (
+                        "n",
+                        estimate,
+                        "ci_low",
+                        "ci_high",
+                        "weighted_ci_low",
+                        "weighted_ci_high",
+                    )
+                },
             )
+        )
     psi = figures.get("psi")
-    if psi is not None and figures["events"] >= config.min_alert_samples:
-        if psi > config.psi_alert_above:
-            found.append(
-                (
-                    Alert.Kind.DRIFT,
-                    f"Drift PSI {psi:.3f} is above {config.psi_alert_above}",
-                    {k: figures.get(k) for k in ("events", "psi", "psi_score", "psi_label")},
-                )
+    enough = figures["events"] >= config.min_alert_samples
+    if enough and psi is not None and psi > config.psi_alert_above:
+        found.append(
+            (
+                Alert.Kind.DRIFT,
+                f"Drift PSI {psi:.3f} is above {config.psi_alert_above}",
+                {k: figures.get(k) for k in ("events", "psi", "psi_score", "psi_label")},
             )
+        )
     rate = figures.get("routed_failure_rate")
     if previous is not None and rate is not None:
         before = previous.figures.get("routed_failure_rate")

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 
 from labeling.monitor.conditions import Predicate, condition_compile, sample_draw
 
@@ -46,29 +46,32 @@ class Decision:
 
 @dataclass
 class CapCounter:
-    """Events each capped rule has routed per hour (as read from RuleUsage, plus this batch)."""
+    """Events each capped rule has routed per hour and per day (as read from RuleUsage, plus
+    this batch's); `hour` is the event's hour, truncated, in UTC."""
 
     per_hour: dict[tuple[int, datetime], int] = field(default_factory=dict)
+    per_day: dict[tuple[int, date], int] = field(default_factory=dict)
 
-    def day_total(self, rule_id: int, day: datetime) -> int:
-        return sum(
-            n
-            for (rid, hour), n in self.per_hour.items()
-            if rid == rule_id and hour.date() == day.date()
-        )
+    def load(self, rule_id: int, hour: datetime, count: int) -> None:
+        self.per_hour[rule_id, hour] = count
+        day = (rule_id, hour.date())
+        self.per_day[day] = self.per_day.get(day, 0) + count
 
     def has_room(self, rule: CompiledRule, hour: datetime) -> bool:
-        if rule.cap_per_hour is not None and self.per_hour.get((rule.id, hour), 0) >= (
-            rule.cap_per_hour
-        ):
-            return False
-        if rule.cap_per_day is not None and self.day_total(rule.id, hour) >= rule.cap_per_day:
-            return False
-        return True
+        hour_full = (
+            rule.cap_per_hour is not None
+            and self.per_hour.get((rule.id, hour), 0) >= rule.cap_per_hour
+        )
+        day_full = (
+            rule.cap_per_day is not None
+            and self.per_day.get((rule.id, hour.date()), 0) >= rule.cap_per_day
+        )
+        return not (hour_full or day_full)
 
     def add(self, rule_id: int, hour: datetime) -> None:
-        key = (rule_id, hour)
-        self.per_hour[key] = self.per_hour.get(key, 0) + 1
+        self.per_hour[rule_id, hour] = self.per_hour.get((rule_id, hour), 0) + 1
+        day = (rule_id, hour.date())
+        self.per_day[day] = self.per_day.get(day, 0) + 1
 
 
 class RuleSet:
