@@ -44,6 +44,24 @@ class EventInSerializer(serializers.Serializer):
     metadata = serializers.JSONField(required=False)
 
 
+class ActualSerializer(serializers.Serializer):
+    event_id = serializers.CharField()
+    result = serializers.JSONField()
+
+
+class ActualsRecordedSerializer(serializers.Serializer):
+    matched = serializers.IntegerField()
+    unknown = serializers.ListField(child=serializers.CharField())
+
+
+class DryRunSerializer(serializers.Serializer):
+    days = serializers.IntegerField()
+    events = serializers.IntegerField()
+    matched = serializers.IntegerField()
+    would_route = serializers.IntegerField()
+    per_day = serializers.ListField(child=serializers.DictField())
+
+
 class IngestSerializer(serializers.Serializer):
     created = serializers.IntegerField()
     duplicates = serializers.IntegerField()
@@ -226,7 +244,7 @@ class EventUploadView(APIView):
 
 
 class ActualsView(APIView):
-    @extend_schema(request=serializers.ListField(child=serializers.DictField()))
+    @extend_schema(request=ActualSerializer(many=True), responses={200: ActualsRecordedSerializer})
     def post(self, request: Request, pk):
         """[{event_id, result}]: business outcomes joined to their events; answers
         {matched, unknown}. A malformed line: 400, nothing stored."""
@@ -276,13 +294,14 @@ class RuleView(APIView):
         serializer.save()
         return Response(serializer.data)
 
+    @extend_schema(responses={204: None})
     def delete(self, request: Request, pk, rule_pk):
         _rule(request, pk, rule_pk, access.LEAD_ONLY).delete()
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 class RuleDryRunView(APIView):
-    @extend_schema(parameters=[OpenApiParameter("days", int)], responses={200: dict})
+    @extend_schema(parameters=[OpenApiParameter("days", int)], responses={200: DryRunSerializer})
     def get(self, request: Request, pk, rule_pk):
         """How many of the last `days` days' events the rule would route."""
         rule = _rule(request, pk, rule_pk, access.LEAD_ONLY)
