@@ -19,8 +19,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import orjson
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from labeling.monitor.models import (
@@ -44,6 +45,7 @@ MAX_VERSION = ModelVersion._meta.get_field("version").max_length
 DEFAULT_MODEL = "default"
 BATCH_SIZE = 2000
 ITEM_PREFIX = "event:"
+UNIQUE_VIOLATION = "23505"  # PostgreSQL's SQLSTATE
 
 
 class EventsRefused(ValueError):
@@ -354,6 +356,121 @@ def _items_for_routed(project: Project, routed: list[tuple[EventRow, int]]) -> N
         items_create_batch(project=project, rows=rows[start : start + BATCH_SIZE])
 
 
+EVENT_COLUMNS = (
+    "project_id",
+    "event_id",
+    "timestamp",
+    "version_id",
+    "data",
+    "result",
+    "label",
+    "score",
+    "metadata",
+    "rule_id",
+    "baseline",
+    "inclusion_probability",
+    "actual_label",
+)
+NULL = "\\N"
+
+
+def _copy_escape(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
+
+
+def _copy_json(value: Any) -> str:
+    # orjson escapes control characters inside strings: only backslashes need escaping.
+    return orjson.dumps(value).decode().replace("\\", "\\\\")
+
+
+@dataclass(slots=True)
+class _Stored:
+    """An event as it is stored: the parsed row, its version and its routing decision."""
+
+    row: EventRow
+    version_id: int
+    rule_id: int | None
+    baseline: bool
+    inclusion_probability: float
+
+
+def _copy_line(project_id: int, e: _Stored) -> str:
+    row = e.row
+    return (
+        f"{project_id}\t{_copy_escape(row.event_id)}\t{row.timestamp.isoformat()}\t"
+        f"{e.version_id}\t{_copy_json(row.data)}\t{_copy_json(row.result)}\t"
+        f"{_copy_escape(row.label)}\t{NULL if row.score is None else repr(row.score)}\t"
+        f"{_copy_json(row.metadata)}\t{NULL if e.rule_id is None else e.rule_id}\t"
+        f"{'t' if e.baseline else 'f'}\t{e.inclusion_probability!r}\t\n"
+    )
+
+
+def _events_insert(project_id: int, stored: list[_Stored]) -> None:
+    """PostgreSQL: COPY straight into the table (the ids were checked new just before), in a
+    savepoint; should a concurrent call have stored one of them meanwhile, the savepoint rolls
+    back and the ORM inserts skipping conflicts. Elsewhere: the ORM."""
+    if connection.vendor == "postgresql" and stored:
+        columns = ", ".join(EVENT_COLUMNS)
+        text = "".join([_copy_line(project_id, e) for e in stored])
+        try:
+            with (
+                transaction.atomic(),
+                connection.wrap_database_errors,
+                connection.cursor() as cursor,
+                cursor.cursor.copy(
+                    f"COPY {PredictionEvent._meta.db_table} ({columns}) FROM STDIN"
+                ) as copy,
+            ):
+                copy.write(text)
+            return
+        except IntegrityError as exc:
+            if getattr(exc.__cause__, "sqlstate", None) != UNIQUE_VIOLATION:
+                raise
+    # A concurrent call may store the same event_id first: the unique index keeps one.
+    PredictionEvent.objects.bulk_create(
+        (
+            PredictionEvent(
+                project_id=project_id,
+                event_id=e.row.event_id,
+                timestamp=e.row.timestamp,
+                version_id=e.version_id,
+                data=e.row.data,
+                result=e.row.result,
+                label=e.row.label,
+                score=e.row.score,
+                metadata=e.row.metadata,
+                rule_id=e.rule_id,
+                baseline=e.baseline,
+                inclusion_probability=e.inclusion_probability,
+            )
+            for e in stored
+        ),
+        batch_size=BATCH_SIZE,
+        ignore_conflicts=True,
+    )
+
+
+def _existing_event_ids(project: Project, ids: list[str]) -> set[str]:
+    existing: set[str] = set()
+    if connection.vendor == "postgresql":  # one array parameter, not thousands
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT event_id FROM {PredictionEvent._meta.db_table} "
+                "WHERE project_id = %s AND event_id = ANY(%s)",
+                [project.pk, ids],
+            )
+            existing.update(r[0] for r in cursor.fetchall())
+        return existing
+    step = 500  # SQLite's limit on parameters
+    for start in range(0, len(ids), step):
+        existing.update(
+            PredictionEvent.objects.filter(
+                project=project, event_id__in=ids[start : start + step]
+            ).values_list("event_id", flat=True)
+        )
+    return existing
+
+
 def events_store(
     *, project: Project, rows: list[EventRow], ruleset: RuleSet | None = None
 ) -> IngestReport:
@@ -367,14 +484,7 @@ def events_store(
             unique[row.event_id] = row
     ruleset = ruleset or ruleset_for(project)
     with transaction.atomic():
-        existing = set()
-        ids = list(unique)
-        for start in range(0, len(ids), BATCH_SIZE):
-            existing.update(
-                PredictionEvent.objects.filter(
-                    project=project, event_id__in=ids[start : start + BATCH_SIZE]
-                ).values_list("event_id", flat=True)
-            )
+        existing = _existing_event_ids(project, list(unique))
         fresh = [row for event_id, row in unique.items() if event_id not in existing]
         report.duplicates += len(unique) - len(fresh)
         if not fresh:
@@ -395,19 +505,12 @@ def events_store(
             )
             version_id = versions[row.model_version]
             events.append(
-                PredictionEvent(
-                    project_id=project.pk,
-                    event_id=row.event_id,
-                    timestamp=row.timestamp,
-                    version_id=version_id,
-                    data=row.data,
-                    result=row.result,
-                    label=row.label,
-                    score=row.score,
-                    metadata=row.metadata,
-                    rule_id=decision.rule_id,
-                    baseline=decision.baseline,
-                    inclusion_probability=decision.inclusion_probability,
+                _Stored(
+                    row,
+                    version_id,
+                    decision.rule_id,
+                    decision.baseline,
+                    decision.inclusion_probability,
                 )
             )
             routed = decision.routed
@@ -416,8 +519,7 @@ def events_store(
                 routed_rows.append((row, decision.priority))
             if decision.rule_id is not None:
                 usage[decision.rule_id, hour] += 1
-        # A concurrent call may store the same event_id first: the unique index keeps one.
-        PredictionEvent.objects.bulk_create(events, batch_size=BATCH_SIZE, ignore_conflicts=True)
+        _events_insert(project.pk, events)
         _counts_store(project, stored)
         _counter_upsert(
             RuleUsage._meta.db_table,
