@@ -36,6 +36,7 @@ from labeling.monitor.models import (
 from labeling.monitor.routing import CapCounter, RuleSet
 from labeling.monitor.stats import score_bin
 from projects.items import ItemRow, items_create_batch
+from projects.items_bulk import project_lock_for_items
 from projects.label_schema import CHOICE, LabelSchema, ResultError
 from projects.models import Project
 
@@ -283,8 +284,8 @@ def _caps_load(ruleset: RuleSet, rows: list[EventRow]) -> CapCounter:
     ]
     if not capped:
         return caps
-    # Lock the capped rules: concurrent calls then count against the same budget in turn.
-    list(RoutingRule.objects.select_for_update().filter(pk__in=capped).values_list("pk"))
+    # Read without a lock, so concurrent calls do not queue behind each other: a cap may be
+    # passed by the events of calls routing at the very same moment (a budget, not a quota).
     days = {_hour(row.timestamp).replace(hour=0) for row in rows}
     for day in days:
         for rule_id, hour, count in RuleUsage.objects.filter(
@@ -294,18 +295,13 @@ def _caps_load(ruleset: RuleSet, rows: list[EventRow]) -> CapCounter:
     return caps
 
 
-def _counter_upsert(
-    table: str, keys: Sequence[str], rows: list[tuple], adds: Sequence[str], stamped: bool = False
-):
-    """INSERT ... ON CONFLICT DO UPDATE adding to the counters (PostgreSQL and SQLite); a
-    stamped table's changed_at (the rows' last value) is set too."""
+def _counter_upsert(table: str, keys: Sequence[str], rows: list[tuple], adds: Sequence[str]):
+    """INSERT ... ON CONFLICT DO UPDATE adding to the counters (PostgreSQL and SQLite)."""
     if not rows:
         return
-    columns = list(keys) + list(adds) + (["changed_at"] if stamped else [])
+    columns = list(keys) + list(adds)
     placeholders = "(" + ", ".join(["%s"] * len(columns)) + ")"
     updates = ", ".join(f"{c} = {table}.{c} + EXCLUDED.{c}" for c in adds)
-    if stamped:
-        updates += ", changed_at = EXCLUDED.changed_at"
     rows = sorted(rows)  # one lock order for concurrent calls
     with connection.cursor() as cursor:
         for start in range(0, len(rows), 500):
@@ -330,12 +326,18 @@ def _counts_store(project: Project, stored: list[tuple[EventRow, int, bool]]) ->
             counter[0] += 1
             counter[1] += routed
     now = timezone.now()
-    _counter_upsert(
-        EventCount._meta.db_table,
-        ("project_id", "version_id", "hour", "kind", "key"),
-        [(project.pk, *key, n, routed, now) for key, (n, routed) in counts.items()],
-        ("count", "routed"),
-        stamped=True,
+    EventCount.objects.bulk_create(
+        EventCount(
+            project_id=project.pk,
+            version_id=version_id,
+            hour=hour,
+            kind=kind,
+            key=key,
+            count=n,
+            routed=routed,
+            changed_at=now,
+        )
+        for (version_id, hour, kind, key), (n, routed) in sorted(counts.items())
     )
 
 
@@ -484,6 +486,9 @@ def events_store(
             unique[row.event_id] = row
     ruleset = ruleset or ruleset_for(project)
     with transaction.atomic():
+        # The project stays while the events go in (Project.delete waits; events have no
+        # foreign key constraint), as for items.
+        project_lock_for_items(project.pk)
         existing = _existing_event_ids(project, list(unique))
         fresh = [row for event_id, row in unique.items() if event_id not in existing]
         report.duplicates += len(unique) - len(fresh)

@@ -91,8 +91,10 @@ class PredictionEvent(models.Model):
     a BRIN index on time on PostgreSQL (migration), one unique (project, event_id) index.
     """
 
+    # CASCADE without a constraint: nothing cascades from an event (LabeledEvent.event does
+    # not), so Django deletes a project's events with one DELETE.
     project = models.ForeignKey(
-        Project, on_delete=models.DO_NOTHING, db_constraint=False, db_index=False, related_name="+"
+        Project, on_delete=models.CASCADE, db_constraint=False, db_index=False, related_name="+"
     )
     event_id = models.CharField(max_length=255)
     timestamp = models.DateTimeField()
@@ -105,8 +107,9 @@ class PredictionEvent(models.Model):
     score = models.FloatField(null=True, blank=True)
     metadata = models.JSONField(default=dict, blank=True)
     # Routing: the rule that routed it (or baseline), and the probability it was sampled at all.
+    # A deleted rule keeps its id here: the events it routed stay attributed to it.
     rule = models.ForeignKey(
-        RoutingRule, null=True, on_delete=models.SET_NULL, db_constraint=False, db_index=False
+        RoutingRule, null=True, on_delete=models.DO_NOTHING, db_constraint=False, db_index=False
     )
     baseline = models.BooleanField(default=False)
     inclusion_probability = models.FloatField(default=0.0)
@@ -121,7 +124,11 @@ class PredictionEvent(models.Model):
 
 
 class EventCount(models.Model):
-    """Events per version, hour and score bin / predicted label: drift reads these, not events."""
+    """Events per version, hour and score bin / predicted label: drift reads these, not events.
+
+    Each ingest call appends its own rows (no shared counter row to lock, so concurrent calls
+    never wait on each other); the rollup worker sums them and compacts an hour's rows into one
+    per key once the hour is over."""
 
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="+", db_index=False)
     version = models.ForeignKey(ModelVersion, on_delete=models.CASCADE, related_name="+")
@@ -133,12 +140,10 @@ class EventCount(models.Model):
     changed_at = models.DateTimeField()
 
     class Meta:
-        constraints = [
-            models.UniqueConstraint(
-                fields=["project", "version", "hour", "kind", "key"], name="event_count_unique"
-            )
+        indexes = [
+            models.Index(fields=["project", "version", "hour"], name="event_count_hour"),
+            models.Index(fields=["project", "changed_at"], name="event_count_changed"),
         ]
-        indexes = [models.Index(fields=["project", "changed_at"], name="event_count_changed")]
 
 
 class LabeledEvent(models.Model):
@@ -146,7 +151,8 @@ class LabeledEvent(models.Model):
     reads. One row per labeled event, at most as many as resolutions plus actuals."""
 
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="+", db_index=False)
-    event = models.OneToOneField(PredictionEvent, on_delete=models.CASCADE, db_constraint=False)
+    # Deleted with its project (and version), not through the event: see PredictionEvent.project.
+    event = models.OneToOneField(PredictionEvent, on_delete=models.DO_NOTHING, db_constraint=False)
     version = models.ForeignKey(ModelVersion, on_delete=models.CASCADE, related_name="+")
     timestamp = models.DateTimeField()
     predicted = models.CharField(max_length=255)

@@ -114,6 +114,43 @@ def _resolutions_fold(project: Project, config: MonitorSettings, since: datetime
     return watermark
 
 
+def event_counts_compact(*, project: Project, since: datetime | None, before: datetime) -> int:
+    """Sum each finished hour's appended EventCount rows into one row per key (the ingest calls
+    append rows, see EventCount); rows read here by id, so rows committing meanwhile stay."""
+    rows = EventCount.objects.filter(project_id=project.pk, hour__lt=before)
+    if since is not None:
+        hours = set(rows.filter(changed_at__gte=since).values_list("version_id", "hour").distinct())
+        if not hours:
+            return 0
+        rows = rows.filter(hour__in={hour for _, hour in hours})
+    groups: dict[tuple, list] = defaultdict(list)
+    for row in rows.order_by().only(
+        "id", "version_id", "hour", "kind", "key", "count", "routed", "changed_at"
+    ):
+        groups[row.version_id, row.hour, row.kind, row.key].append(row)
+    merged, gone = [], []
+    for (version_id, hour, kind, key), parts in groups.items():
+        if len(parts) < 2:
+            continue
+        gone.extend(part.pk for part in parts)
+        merged.append(
+            EventCount(
+                project_id=project.pk,
+                version_id=version_id,
+                hour=hour,
+                kind=kind,
+                key=key,
+                count=sum(p.count for p in parts),
+                routed=sum(p.routed for p in parts),
+                changed_at=max(p.changed_at for p in parts),
+            )
+        )
+    for start in range(0, len(gone), CHUNK):
+        EventCount.objects.filter(pk__in=gone[start : start + CHUNK]).delete()
+    EventCount.objects.bulk_create(merged, batch_size=CHUNK)
+    return len(gone) - len(merged)
+
+
 def _touched(project: Project, since: datetime | None) -> set[tuple[int, str, datetime]]:
     labeled = LabeledEvent.objects.filter(project_id=project.pk)
     counts = EventCount.objects.filter(project_id=project.pk)
@@ -359,6 +396,7 @@ def monitor_rollups_refresh(*, project_id: int, full: bool = False) -> int:
         since = last - OVERLAP if last else None
         watermark = _resolutions_fold(project, config, since)
         touched = _touched(project, since)
+        event_counts_compact(project=project, since=since, before=bucket_start(started, "hour"))
         versions = {v.pk: v for v in ModelVersion.objects.filter(project=project)}
         cache: dict = {}
         # Day buckets in time order, so each alert check sees the bucket before it.

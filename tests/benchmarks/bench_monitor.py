@@ -53,18 +53,34 @@ SCHEMA = {
 START = datetime(2026, 1, 1, tzinfo=UTC)
 RULES = [
     {"field": "score", "op": "<", "value": 0.3},
-    {"all": [{"field": "score", "op": "<", "value": 0.6}, {"field": "label", "op": "in",
-                                                             "value": ["3", "5", "8"]}]},
+    {
+        "all": [
+            {"field": "score", "op": "<", "value": 0.6},
+            {"field": "label", "op": "in", "value": ["3", "5", "8"]},
+        ]
+    },
     {"field": "metadata.region", "op": "=", "value": "apac"},
-    {"any": [{"field": "metadata.amount", "op": ">", "value": 900},
-             {"field": "metadata.tier", "op": "in", "value": ["gold", "platinum"]}]},
+    {
+        "any": [
+            {"field": "metadata.amount", "op": ">", "value": 900},
+            {"field": "metadata.tier", "op": "in", "value": ["gold", "platinum"]},
+        ]
+    },
     {"not": {"field": "model_version", "op": "in", "value": ["v1", "v2"]}},
     {"field": "label", "op": "=", "value": "7"},
-    {"all": [{"field": "score", "op": ">", "value": 0.95}, {"field": "metadata.region",
-                                                              "op": "=", "value": "eu"}]},
+    {
+        "all": [
+            {"field": "score", "op": ">", "value": 0.95},
+            {"field": "metadata.region", "op": "=", "value": "eu"},
+        ]
+    },
     {"field": "metadata.amount", "op": "<", "value": 5},
-    {"any": [{"field": "label", "op": "=", "value": "1"}, {"field": "score", "op": "<",
-                                                            "value": 0.1}]},
+    {
+        "any": [
+            {"field": "label", "op": "=", "value": "1"},
+            {"field": "score", "op": "<", "value": 0.1},
+        ]
+    },
     {},
 ]
 
@@ -110,7 +126,11 @@ def project_make(name: str, *, baseline: float = 0.01, rules: bool = True):
     Membership.objects.create(project=project, user=lead, role=Membership.Role.LEAD)
     if rules:
         RoutingRule.objects.create(
-            project=project, name="low", condition=RULES[0], sample_rate=0.05, cap_per_day=2000,
+            project=project,
+            name="low",
+            condition=RULES[0],
+            sample_rate=0.05,
+            cap_per_day=2000,
             priority=3,
         )
         RoutingRule.objects.create(
@@ -134,14 +154,22 @@ def routing_run(count: int) -> None:
     rows = []
     for n in range(count):
         e = event(n, rng)
-        rows.append((e["event_id"], e["score"], e["result"]["label"], e["model_version"],
-                     e["metadata"]))
+        rows.append(
+            (e["event_id"], e["score"], e["result"]["label"], e["model_version"], e["metadata"])
+        )
     hour = START
     caps = CapCounter()
     begin = time.perf_counter()
     for event_id, score, label, version, metadata in rows:
-        rules.route(event_id=event_id, score=score, label=label, model_version=version,
-                    metadata=metadata, hour=hour, caps=caps)
+        rules.route(
+            event_id=event_id,
+            score=score,
+            label=label,
+            model_version=version,
+            metadata=metadata,
+            hour=hour,
+            caps=caps,
+        )
     elapsed = time.perf_counter() - begin
     print(f"routing, 10 rules: {elapsed / count * 1e6:.1f} µs per event over {count:,} events")
 
@@ -178,10 +206,22 @@ def bulk_ingest_run(count: int) -> None:
 def gunicorn_start(bench_url: str, port: int) -> subprocess.Popen:
     env = {**os.environ, "DATABASE_URL": bench_url, "DEBUG": "0", "CONN_MAX_AGE": "600"}
     process = subprocess.Popen(
-        [str(Path(sys.executable).with_name("gunicorn")), "labeling.site.wsgi:application",
-         "--workers", "2", "--worker-class", "gthread", "--threads", "4",
-         "--bind", f"127.0.0.1:{port}", "--log-level", "warning"],
-        cwd=ROOT, env=env,
+        [
+            str(Path(sys.executable).with_name("gunicorn")),
+            "labeling.site.wsgi:application",
+            "--workers",
+            "2",
+            "--worker-class",
+            "gthread",
+            "--threads",
+            "4",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--log-level",
+            "warning",
+        ],
+        cwd=ROOT,
+        env=env,
     )
     import socket
 
@@ -220,8 +260,7 @@ def single_call_run(bench_url: str, calls: int, clients: int = 8) -> None:
         for k in range(calls // clients + 5):
             body = json.dumps([event(index * 10**7 + k, rng, start=now, per_second=1e6)])
             begin = time.perf_counter()
-            connection.request("POST", f"/api/projects/{project.pk}/monitor/events/", body,
-                               headers)
+            connection.request("POST", f"/api/projects/{project.pk}/monitor/events/", body, headers)
             response = connection.getresponse()
             response.read()
             assert response.status == 201, response.status
@@ -295,11 +334,10 @@ def volume_fill(project, volume: int, labeled: int) -> None:
                     counts[k] = counts.get(k, 0) + 1
                 if is_labeled and len(labeled_rows) < labeled:
                     truth = label if rng.random() < 0.8 else str(rng.randrange(10))
-                    labeled_rows.append((n, version.pk, at, label, truth, score, probability,
-                                         baseline, region))
-            with raw.cursor().copy(
-                f"COPY labeling_predictionevent ({columns}) FROM STDIN"
-            ) as copy:
+                    labeled_rows.append(
+                        (n, version.pk, at, label, truth, score, probability, baseline, region)
+                    )
+            with raw.cursor().copy(f"COPY labeling_predictionevent ({columns}) FROM STDIN") as copy:
                 copy.write(out.getvalue())
         cursor.execute(
             "SELECT event_id, id FROM labeling_predictionevent WHERE project_id = %s AND "
@@ -312,7 +350,7 @@ def volume_fill(project, volume: int, labeled: int) -> None:
             out.write(
                 f"{project.pk}\t{ids[f'ev-{n}']}\t{version_id}\t{at.isoformat()}\t{label}\t"
                 f"{truth}\t\t{score:.4f}\t{1 / probability}\t{'f' if baseline else 't'}\t"
-                f"{'t' if baseline else 'f'}\t{{\"region\": \"{region}\"}}\t{now}\n"
+                f'{"t" if baseline else "f"}\t{{"region": "{region}"}}\t{now}\n'
             )
         with raw.cursor().copy(
             "COPY labeling_labeledevent (project_id, event_id, version_id, timestamp, predicted,"
@@ -322,8 +360,10 @@ def volume_fill(project, volume: int, labeled: int) -> None:
             copy.write(out.getvalue())
         out = io.StringIO()
         for (version_id, hour, kind, key), count in counts.items():
-            out.write(f"{project.pk}\t{version_id}\t{hour.isoformat()}\t{kind}\t{key}\t{count}"
-                      f"\t0\t{now}\n")
+            out.write(
+                f"{project.pk}\t{version_id}\t{hour.isoformat()}\t{kind}\t{key}\t{count}"
+                f"\t0\t{now}\n"
+            )
         with raw.cursor().copy(
             "COPY labeling_eventcount (project_id, version_id, hour, kind, key, count, routed,"
             " changed_at) FROM STDIN"
@@ -340,23 +380,31 @@ def volume_run(volume: int, labeled: int, requests: int = 40) -> None:
     project, lead = project_make("bench volume", rules=False)
     begin = time.perf_counter()
     volume_fill(project, volume, labeled)
-    print(f"volume: {volume:,} events and {labeled:,} labeled events loaded by COPY in "
-          f"{time.perf_counter() - begin:.0f} s")
+    print(
+        f"volume: {volume:,} events and {labeled:,} labeled events loaded by COPY in "
+        f"{time.perf_counter() - begin:.0f} s"
+    )
     begin = time.perf_counter()
     buckets = monitor_rollups_refresh(project_id=project.pk, full=True)
-    print(f"rollups, full refresh by the worker: {buckets} buckets in "
-          f"{time.perf_counter() - begin:.1f} s")
+    print(
+        f"rollups, full refresh by the worker: {buckets} buckets in "
+        f"{time.perf_counter() - begin:.1f} s"
+    )
     client = Client()
     client.force_login(lead)
     for name, path in (
         ("model health page, day", f"/projects/{project.pk}/monitor/"),
         ("model health page, hour", f"/projects/{project.pk}/monitor/?bucket=hour"),
         ("metrics API, day", f"/api/projects/{project.pk}/monitor/metrics/?bucket=day"),
-        ("metrics API, hour, one version",
-         f"/api/projects/{project.pk}/monitor/metrics/?bucket=hour&model_version=v2"),
-        ("events API, one version, a day",
-         f"/api/projects/{project.pk}/monitor/events/?model_version=v2"
-         f"&since=2026-01-15T00:00:00Z&until=2026-01-16T00:00:00Z"),
+        (
+            "metrics API, hour, one version",
+            f"/api/projects/{project.pk}/monitor/metrics/?bucket=hour&model_version=v2",
+        ),
+        (
+            "events API, one version, a day",
+            f"/api/projects/{project.pk}/monitor/events/?model_version=v2"
+            f"&since=2026-01-15T00:00:00Z&until=2026-01-16T00:00:00Z",
+        ),
         ("alerts API", f"/api/projects/{project.pk}/monitor/alerts/"),
     ):
         times = []

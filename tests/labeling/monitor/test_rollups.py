@@ -57,3 +57,19 @@ def test_refresh_is_incremental_and_idempotent(monitored, annotator):
     assert metrics_series(project=project, bucket="day") == before
     monitor_rollups_refresh(project_id=project.pk, full=True)
     assert metrics_series(project=project, bucket="day") == before
+
+
+def test_event_counts_appended_then_compacted(project):
+    from labeling.monitor.events import events_ingest
+    from labeling.monitor.models import EventCount
+    from tests.labeling.monitor.helpers import event
+
+    events_ingest(project=project, raw_events=[event(n, score=0.95) for n in range(10)])
+    events_ingest(project=project, raw_events=[event(n, score=0.95) for n in range(10, 20)])
+    assert EventCount.objects.filter(kind="label").count() == 2  # one row per call
+    monitor_rollups_refresh(project_id=project.pk)
+    labels = list(EventCount.objects.filter(kind="label").values_list("key", "count"))
+    assert labels == [("positive", 20)]
+    assert EventCount.objects.filter(kind="score").count() == 1
+    day = metrics_series(project=project, bucket="day")[0]
+    assert day["events"] == 20
