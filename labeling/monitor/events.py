@@ -47,6 +47,7 @@ DEFAULT_MODEL = "default"
 BATCH_SIZE = 2000
 ITEM_PREFIX = "event:"
 UNIQUE_VIOLATION = "23505"  # PostgreSQL's SQLSTATE
+COPY_FROM_ROWS = 50
 
 
 class EventsRefused(ValueError):
@@ -411,7 +412,9 @@ def _events_insert(project_id: int, stored: list[_Stored]) -> None:
     """PostgreSQL: COPY straight into the table (the ids were checked new just before), in a
     savepoint; should a concurrent call have stored one of them meanwhile, the savepoint rolls
     back and the ORM inserts skipping conflicts. Elsewhere: the ORM."""
-    if connection.vendor == "postgresql" and stored:
+    # A few events (a single-event call) go in by one INSERT ... ON CONFLICT DO NOTHING, with no
+    # savepoint round trips; COPY pays off from a few dozen rows on.
+    if connection.vendor == "postgresql" and len(stored) > COPY_FROM_ROWS:
         columns = ", ".join(EVENT_COLUMNS)
         text = "".join([_copy_line(project_id, e) for e in stored])
         try:
