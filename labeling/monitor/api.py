@@ -321,6 +321,11 @@ class MetricsView(APIView):
             OpenApiParameter("bucket", str, enum=list(BUCKETS)),
             OpenApiParameter("since", str),
             OpenApiParameter("until", str),
+            OpenApiParameter(
+                "details",
+                bool,
+                description="confusion, classes, calibration, segments (default true)",
+            ),
         ],
         responses={200: dict},
     )
@@ -345,7 +350,11 @@ class MetricsView(APIView):
                         {"detail": f"{name}: an ISO 8601 date-time.", "field": name}, status=400
                     )
         series = metrics_series(
-            project=project, bucket=bucket, model_version=params.get("model_version"), **times
+            project=project,
+            bucket=bucket,
+            model_version=params.get("model_version"),
+            details=params.get("details", "true").lower() not in ("false", "0", "no"),
+            **times,
         )
         return Response({"series": series})
 

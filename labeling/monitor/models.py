@@ -187,7 +187,9 @@ class Rollup(models.Model):
     bucket_start = models.DateTimeField()
     n = models.PositiveIntegerField(default=0)
     events = models.PositiveBigIntegerField(default=0)
-    figures = models.JSONField(default=dict)
+    figures = models.JSONField(default=dict, help_text="The scalar figures (the series).")
+    # Confusion matrix, per-class scores, reliability bins, worst segments: read only when asked.
+    details = models.JSONField(default=dict)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:

@@ -16,7 +16,12 @@ from labeling.charts import heatmap
 from labeling.monitor.api import RuleSerializer
 from labeling.monitor.charts import band_chart, reliability_chart
 from labeling.monitor.models import Alert, LabeledEvent, ModelVersion, RoutingRule
-from labeling.monitor.rollups import BUCKETS, metrics_series, monitor_settings_for
+from labeling.monitor.rollups import (
+    BUCKETS,
+    metrics_series,
+    monitor_settings_for,
+    rollup_latest,
+)
 from labeling.monitor.rules import DRY_RUN_MAX_DAYS, rule_dry_run
 from projects import access
 from projects.models import Project
@@ -46,7 +51,7 @@ def model_health(request, pk):
         bucket = "day"
     versions = list(ModelVersion.objects.filter(project=project))
     chosen = request.GET.get("version") or (versions[-1].version if versions else "")
-    series = metrics_series(project=project, bucket=bucket)
+    series = metrics_series(project=project, bucket=bucket, details=False)
     starts = sorted({row["bucket_start"] for row in series})
     x_labels = [_label(s, bucket) for s in starts]
     config = monitor_settings_for(project)
@@ -83,8 +88,7 @@ def model_health(request, pk):
         for version in versions
     ]
     psi_peak = max([r["psi"] for r in series if r["psi"] is not None] + [0.5])
-    chosen_rows = [r for r in series if r["model_version"] == chosen and r["n"]]
-    latest = chosen_rows[-1] if chosen_rows else None
+    latest = rollup_latest(project=project, bucket=bucket, model_version=chosen)
     confusion_chart = None
     if latest and latest["confusion"]:
         labels = sorted(

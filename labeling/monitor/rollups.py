@@ -50,6 +50,7 @@ SEGMENT_MIN_SAMPLES = 10
 SEGMENT_MAX_VALUES = 50
 WORST_SEGMENTS = 5
 CHUNK = 2000
+DETAILS = ("confusion", "classes", "calibration", "segments")
 
 
 def bucket_start(moment: datetime, bucket: str) -> datetime:
@@ -362,12 +363,18 @@ def rollup_recompute(
         distribution=_distribution(version.project_id, version.pk, start, end),
         reference=_reference(config, version, cache),
     )
+    details = {name: figures.pop(name) for name in DETAILS}
     rollup, _ = Rollup.objects.update_or_create(
         project_id=version.project_id,
         version=version,
         bucket=bucket,
         bucket_start=start,
-        defaults={"n": figures["n"], "events": figures["events"], "figures": figures},
+        defaults={
+            "n": figures["n"],
+            "events": figures["events"],
+            "figures": figures,
+            "details": details,
+        },
     )
     if bucket == ALERT_BUCKET:
         previous = (
@@ -438,6 +445,14 @@ SERIES_SCALARS = (
 )
 
 
+def rollup_latest(*, project: Project, bucket: str, model_version: str) -> dict | None:
+    """The most recent bucket of the version with labeled events, with its details."""
+    found = metrics_series(
+        project=project, bucket=bucket, model_version=model_version, labeled_only=True, last=True
+    )
+    return found[0] if found else None
+
+
 def metrics_series(
     *,
     project: Project,
@@ -446,21 +461,30 @@ def metrics_series(
     since: datetime | None = None,
     until: datetime | None = None,
     details: bool = True,
+    labeled_only: bool = False,
+    last: bool = False,
 ) -> list[dict]:
     rollups = Rollup.objects.filter(project_id=project.pk, bucket=bucket).select_related("version")
+    if not details:
+        rollups = rollups.defer("details")
     if model_version:
         rollups = rollups.filter(version__version=model_version)
     if since:
         rollups = rollups.filter(bucket_start__gte=since)
     if until:
         rollups = rollups.filter(bucket_start__lt=until)
+    if labeled_only:
+        rollups = rollups.filter(n__gt=0)
+    rollups = rollups.order_by("version__first_seen_at", "version_id", "bucket_start")
+    if last:
+        rollups = rollups.reverse()[:1]
     series = []
-    for rollup in rollups.order_by("version__first_seen_at", "version_id", "bucket_start"):
+    for rollup in rollups:
         figures = rollup.figures
         entry = {"model_version": rollup.version.version, "bucket_start": rollup.bucket_start}
         entry.update({name: figures.get(name) for name in SERIES_SCALARS})
         if details:
-            for name in ("confusion", "classes", "calibration", "segments"):
-                entry[name] = figures.get(name)
+            for name in DETAILS:
+                entry[name] = rollup.details.get(name)
         series.append(entry)
     return series

@@ -309,7 +309,7 @@ def volume_fill(project, volume: int, labeled: int) -> None:
         raw = cursor.connection
         columns = (
             "project_id, event_id, timestamp, version_id, data, result, label, score, metadata,"
-            " baseline, inclusion_probability"
+            " baseline, inclusion_probability, actual_label"
         )
         labeled_rows = []
         for start in range(0, volume, 200_000):
@@ -326,7 +326,7 @@ def volume_fill(project, volume: int, labeled: int) -> None:
                 out.write(
                     f"{project.pk}\tev-{n}\t{at.isoformat()}\t{version.pk}\t"
                     f'{{"text": "input {n}"}}\t{{"label": "{label}"}}\t{label}\t{score:.4f}\t'
-                    f'{{"region": "{region}"}}\t{"t" if baseline else "f"}\t{probability}\n'
+                    f'{{"region": "{region}"}}\t{"t" if baseline else "f"}\t{probability}\t\n'
                 )
                 hour = at.replace(minute=0, second=0, microsecond=0)
                 for kind, key in (("label", label), ("score", str(score_bin(score)))):
@@ -392,6 +392,19 @@ def volume_run(volume: int, labeled: int, requests: int = 40) -> None:
     )
     client = Client()
     client.force_login(lead)
+    from django.conf import settings
+    from django.test import override_settings
+
+    # Pages render {% static %}; without collectstatic's manifest, plain static storage.
+    plain = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
+    with override_settings(STORAGES=plain):
+        pages_time(client, project, requests)
+
+
+def pages_time(client, project, requests: int) -> None:
     for name, path in (
         ("model health page, day", f"/projects/{project.pk}/monitor/"),
         ("model health page, hour", f"/projects/{project.pk}/monitor/?bucket=hour"),
