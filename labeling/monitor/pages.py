@@ -27,6 +27,7 @@ from projects import access
 from projects.models import Project
 
 RECENT_FAILURES = 20
+TABLE_ROWS = 60
 
 
 def _label(moment, bucket: str) -> str:
@@ -114,7 +115,10 @@ def model_health(request, pk):
         "buckets": list(BUCKETS),
         "versions": versions,
         "chosen": chosen,
-        "series": [r for r in series if r["model_version"] == chosen],
+        # The table shows the latest buckets (720 hours of a month would bury the page); the
+        # chart and the JSON have them all.
+        "series": [r for r in series if r["model_version"] == chosen][-TABLE_ROWS:],
+        "table_rows": TABLE_ROWS,
         "latest": latest,
         "config": config,
         "accuracy_chart": band_chart(
