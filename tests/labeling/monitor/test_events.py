@@ -103,3 +103,19 @@ def test_caps_limit_routing_per_day(project):
     assert (first.routed, second.routed) == (4, 1)
     spent = PredictionEvent.objects.get(event_id="e9")
     assert spent.rule_id is None and spent.inclusion_probability == 0.0
+
+
+@pytest.mark.parametrize("shown", [False, True])
+def test_routed_prediction_shown_only_if_the_project_prefills(project, annotator_api, shown):
+    project.monitor_baseline_rate = 1.0
+    project.prefill_predictions = shown
+    project.save()
+    events_ingest(project=project, raw_events=[event(1, label="negative", score=0.4)])
+    response = annotator_api.get(f"/api/projects/{project.pk}/next/")
+    assert response.status_code == 200
+    body = response.json()
+    assert body["item"]["external_id"] == "event:e1"
+    if shown:
+        assert body["prediction"]["result"] == {"sentiment": "negative"}
+    else:
+        assert body["prediction"] is None
