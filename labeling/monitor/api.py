@@ -25,8 +25,9 @@ from labeling.monitor.rules import DRY_RUN_MAX_DAYS, rule_dry_run
 from labeling.monitor.tasks import event_upload_enqueue, monitor_rollups_enqueue
 from labeling.monitor.uploads import event_upload_create
 from projects import access
-from projects.api import ImportJobSerializer, id_from_url, project_for
-from projects.imports import ImportRefused
+from projects.access import id_from_url, project_for
+from projects.api import ImportJobSerializer
+from projects.imports.jobs import ImportRefused
 
 
 class EventInSerializer(serializers.Serializer):

@@ -8,7 +8,7 @@ from __future__ import annotations
 from django.utils.html import escape
 from django.utils.safestring import SafeString
 
-from labeling.charts import PALETTE, _svg
+from labeling.quality.charts import PALETTE, _svg
 
 WIDTH, HEIGHT, LEFT, BOTTOM, TOP, RIGHT = 640, 260, 48, 40, 30, 16
 

@@ -19,7 +19,7 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
 
-from labeling.annotations import annotation_submit
+from labeling.annotate.submit import annotation_submit
 from labeling.monitor.events import events_ingest
 from labeling.monitor.models import MonitorSettings, PredictionEvent, RoutingRule
 from labeling.monitor.rollups import monitor_rollups_refresh

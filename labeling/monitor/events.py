@@ -35,8 +35,8 @@ from labeling.monitor.models import (
 )
 from labeling.monitor.routing import CapCounter, RuleSet
 from labeling.monitor.stats import score_bin
-from projects.items import ItemRow, items_create_batch
-from projects.items_bulk import project_lock_for_items
+from projects.items.bulk import project_lock_for_items
+from projects.items.create import ItemRow, items_create_batch
 from projects.label_schema import CHOICE, LabelSchema, ResultError
 from projects.models import Project
 

@@ -1,6 +1,6 @@
 """Models, versions, prediction events, routing rules, rollups and alerts of monitoring.
 
-Imported by labeling/models.py so Django registers them under the `labeling` app.
+The app `monitor` (labeling.monitor.apps): its tables are monitor_*.
 """
 
 from django.db import models

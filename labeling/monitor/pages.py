@@ -12,7 +12,6 @@ from django.contrib.auth.decorators import login_required
 from django.db.models import F, Q
 from django.shortcuts import get_object_or_404, redirect, render
 
-from labeling.charts import heatmap
 from labeling.monitor.api import RuleSerializer
 from labeling.monitor.charts import band_chart, reliability_chart
 from labeling.monitor.models import Alert, LabeledEvent, ModelVersion, RoutingRule
@@ -23,6 +22,7 @@ from labeling.monitor.rollups import (
     rollup_latest,
 )
 from labeling.monitor.rules import DRY_RUN_MAX_DAYS, rule_dry_run
+from labeling.quality.charts import heatmap
 from projects import access
 from projects.models import Project
 

@@ -20,8 +20,8 @@ from django.db.models import F
 from django.utils import timezone
 
 from labeling.monitor.events import EventParser, events_store, ruleset_for
-from projects.importers.jsonl import jsonl_read
-from projects.imports import ERRORS_PREVIEW, ERRORS_STORED_PER_CHUNK, ImportRefused
+from projects.imports.jobs import ERRORS_PREVIEW, ERRORS_STORED_PER_CHUNK, ImportRefused
+from projects.imports.readers.jsonl import jsonl_read
 from projects.models import ImportChunk, ImportJob, ImportRowError, Project
 
 logger = logging.getLogger(__name__)

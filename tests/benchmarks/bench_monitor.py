@@ -291,7 +291,7 @@ def volume_fill(project, volume: int, labeled: int) -> None:
     labeled events (a third baseline, the rest rule-routed), as ingest would have left them."""
     from django.db import connection
 
-    from labeling.monitor.events import versions_register, EventRow  # noqa: F401
+    from labeling.monitor.events import EventRow, versions_register  # noqa: F401
     from labeling.monitor.models import ModelVersion, MonitoredModel
     from labeling.monitor.stats import score_bin
 
@@ -337,10 +337,10 @@ def volume_fill(project, volume: int, labeled: int) -> None:
                     labeled_rows.append(
                         (n, version.pk, at, label, truth, score, probability, baseline, region)
                     )
-            with raw.cursor().copy(f"COPY labeling_predictionevent ({columns}) FROM STDIN") as copy:
+            with raw.cursor().copy(f"COPY monitor_predictionevent ({columns}) FROM STDIN") as copy:
                 copy.write(out.getvalue())
         cursor.execute(
-            "SELECT event_id, id FROM labeling_predictionevent WHERE project_id = %s AND "
+            "SELECT event_id, id FROM monitor_predictionevent WHERE project_id = %s AND "
             "event_id = ANY(%s)",
             [project.pk, [f"ev-{row[0]}" for row in labeled_rows]],
         )
@@ -353,7 +353,7 @@ def volume_fill(project, volume: int, labeled: int) -> None:
                 f'{"t" if baseline else "f"}\t{{"region": "{region}"}}\t{now}\n'
             )
         with raw.cursor().copy(
-            "COPY labeling_labeledevent (project_id, event_id, version_id, timestamp, predicted,"
+            "COPY monitor_labeledevent (project_id, event_id, version_id, timestamp, predicted,"
             " human, actual, score, weight, routed_by_rule, baseline, metadata, changed_at)"
             " FROM STDIN"
         ) as copy:
@@ -365,7 +365,7 @@ def volume_fill(project, volume: int, labeled: int) -> None:
                 f"\t0\t{now}\n"
             )
         with raw.cursor().copy(
-            "COPY labeling_eventcount (project_id, version_id, hour, kind, key, count, routed,"
+            "COPY monitor_eventcount (project_id, version_id, hour, kind, key, count, routed,"
             " changed_at) FROM STDIN"
         ) as copy:
             copy.write(out.getvalue())
@@ -462,7 +462,7 @@ def main() -> None:
 
         with connection.cursor() as cursor:  # the migration's BRIN index (tables_create skips it)
             cursor.execute(
-                "CREATE INDEX labeling_predictionevent_time_brin ON labeling_predictionevent "
+                "CREATE INDEX monitor_predictionevent_time_brin ON monitor_predictionevent "
                 "USING brin (timestamp)"
             )
         if "routing" in parts:

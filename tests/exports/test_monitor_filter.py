@@ -6,7 +6,7 @@ from datetime import timedelta
 import pytest
 
 from exports.options import ExportOptions, OptionsError, export_options_parse
-from labeling.annotations import annotation_submit
+from labeling.annotate.submit import annotation_submit
 from labeling.monitor.events import events_ingest
 from labeling.monitor.models import RoutingRule
 from projects.label_schema import LabelSchema

@@ -11,7 +11,7 @@ import random
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from labeling.annotations import annotation_submit
+from labeling.annotate.submit import annotation_submit
 from labeling.monitor.events import events_ingest
 from labeling.monitor.models import MonitorSettings, RoutingRule
 from labeling.monitor.rollups import monitor_rollups_refresh
