@@ -9,6 +9,12 @@ Public services:
 - `rollups.monitor_rollups_refresh(project_id=)`: the worker's rollups from new resolutions;
   `rollups.metrics_series(...)`, `alerts` are read from the rollup rows only.
 
-Layering: this package reads resolutions (consensus) and creates items (projects); nothing in
-consensus, annotate or quality imports it. The web layer may.
+- selectors: `routed_item_external_ids(project=, rule=, model_version=, since=, until=)`: the
+  items routed from events (the exports' monitor filter).
+- demo: `monitor_demo_load()`: the `make run` demo (command `monitor_demo_setup`).
+
+Its own Django app (`monitor`, tables monitor_*). May import `labeling.models`,
+`labeling.consensus`, `labeling.annotate`, `labeling.quality`, `projects`. Nothing in
+consensus, annotate, quality or labeling.models imports it (an import-linter contract);
+`labeling.web` and `exports` may.
 """
