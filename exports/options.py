@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from exports.labels import STRATIFY_KINDS
@@ -39,6 +40,9 @@ class ExportOptions:
     selection: dict[str, Any] | None = None
     # CoNLL: how text is cut into tokens (exports.writers.conll): conll2003 or label_studio.
     conll_tokens: str = "conll2003"
+    # Only items routed from production prediction events (labeling.monitor): any of
+    # {"rule": id, "model_version": str, "since": iso, "until": iso}; None for every item.
+    monitor: dict[str, Any] | None = None
 
     def as_json(self) -> dict[str, Any]:
         out = asdict(self)
@@ -85,6 +89,37 @@ def _split(value: Any) -> tuple[float, float, float] | str:
     return tuple(s / total for s in shares)  # type: ignore[return-value]
 
 
+MONITOR_KEYS = ("rule", "model_version", "since", "until")
+
+
+def _monitor_filter(value: Any) -> dict[str, Any] | str:
+    if not isinstance(value, dict):
+        return "an object with any of rule, model_version, since, until"
+    unknown = sorted(set(value) - set(MONITOR_KEYS))
+    if unknown:
+        return f"unknown key(s) {', '.join(unknown)}; use {', '.join(MONITOR_KEYS)}"
+    out: dict[str, Any] = {}
+    if value.get("rule") not in (None, ""):
+        rule = value["rule"]
+        if isinstance(rule, bool) or not str(rule).isdigit():
+            return "rule is a rule id (a whole number)"
+        out["rule"] = int(rule)
+    if value.get("model_version") not in (None, ""):
+        if not isinstance(value["model_version"], str):
+            return "model_version is a string"
+        out["model_version"] = value["model_version"]
+    for name in ("since", "until"):
+        if value.get(name) not in (None, ""):
+            try:
+                moment = datetime.fromisoformat(str(value[name]))
+            except ValueError:
+                return f"{name} is an ISO 8601 date-time"
+            if moment.tzinfo is None:
+                moment = moment.replace(tzinfo=UTC)
+            out[name] = moment.isoformat()
+    return out
+
+
 def export_options_parse(raw: dict[str, Any] | None, *, schema: LabelSchema) -> ExportOptions:
     """Options from a request body or a stored job, with a message per bad option."""
     raw = dict(raw or {})
@@ -128,10 +163,16 @@ def export_options_parse(raw: dict[str, Any] | None, *, schema: LabelSchema) -> 
             errors["conll_tokens"] = f"one of {', '.join(CONLL_TOKENS)}"
         else:
             values["conll_tokens"] = raw["conll_tokens"]
+    if raw.get("monitor") not in (None, "", {}):
+        monitor = _monitor_filter(raw["monitor"])
+        if isinstance(monitor, str):
+            errors["monitor"] = monitor
+        else:
+            values["monitor"] = monitor
     unknown = (
         set(raw)
         - set(BOOLEAN_OPTIONS)
-        - {"split", "split_seed", "stratify_by", "conll_tokens", "format", "selection"}
+        - {"split", "split_seed", "stratify_by", "conll_tokens", "format", "selection", "monitor"}
     )
     for name in sorted(unknown):
         errors[name] = "unknown option"

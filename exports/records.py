@@ -25,6 +25,7 @@ from exports.arrow_results import results_table
 from exports.options import ExportOptions
 from labeling.datamanager.bulk import bulk_selection
 from labeling.models import Annotation
+from labeling.monitor.selectors import monitor_filter, routed_item_external_ids
 from projects.direct_sql import rows_fetch
 from projects.label_schema import LabelSchema
 from projects.models import Item, Prediction, Project
@@ -107,19 +108,32 @@ def _loads(text: str | None) -> Any:
     return None if text is None else orjson.loads(text)
 
 
-def export_items_query(*, project: Project, only_resolved: bool, selection: dict | None = None):
+def export_items_query(
+    *,
+    project: Project,
+    only_resolved: bool,
+    selection: dict | None = None,
+    monitor: dict | None = None,
+):
     if selection:
         items = bulk_selection(project=project, selection=selection)
     else:
         items = Item.objects.filter(project=project)
     if only_resolved:
         items = items.filter(status=Item.Status.RESOLVED)
+    if monitor:
+        items = items.filter(
+            external_id__in=routed_item_external_ids(project=project, **monitor_filter(monitor))
+        )
     return items
 
 
 def export_items_count(*, project: Project, options: ExportOptions) -> int:
     return export_items_query(
-        project=project, only_resolved=options.only_resolved, selection=options.selection
+        project=project,
+        only_resolved=options.only_resolved,
+        selection=options.selection,
+        monitor=options.monitor,
     ).count()
 
 
@@ -168,7 +182,10 @@ def _batches_read(
     project: Project, options: ExportOptions, batch_size: int, schema: LabelSchema | None
 ):
     items = export_items_query(
-        project=project, only_resolved=options.only_resolved, selection=options.selection
+        project=project,
+        only_resolved=options.only_resolved,
+        selection=options.selection,
+        monitor=options.monitor,
     )
     resolved = Item.Status.RESOLVED
     columns = [

@@ -54,6 +54,9 @@ class Project(models.Model):
         blank=True,
         help_text="Reasons offered to an annotator who skips an item (free text too).",
     )
+    monitor_baseline_rate = models.FloatField(
+        default=0.01, help_text="Share (0-1) of prediction events routed to labeling at random."
+    )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
     )

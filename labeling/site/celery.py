@@ -9,5 +9,5 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "labeling.site.settings")
 app = Celery("quorum")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
-# Concern folders with tasks of their own (autodiscovery looks at each app's top level only).
-app.autodiscover_tasks(["labeling.datamanager"])
+# Concern folders keep their own tasks modules (autodiscovery looks only at <app>.tasks).
+app.autodiscover_tasks(["labeling.datamanager", "labeling.monitor"])

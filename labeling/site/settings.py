@@ -47,6 +47,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "projects",
     "labeling",
+    "labeling.monitor",
     "exports",
 ]
 
@@ -225,6 +226,17 @@ EMAIL_HOST_PASSWORD = env.str("EMAIL_HOST_PASSWORD", default="")
 EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", default=True)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="quorum@localhost")
 PASSWORD_RESET_TIMEOUT = env.int("PASSWORD_RESET_TIMEOUT", default=3 * 24 * 3600)
+
+# Model monitoring (labeling/monitor): how far in the future an event's timestamp may be, and
+# how often the worker folds new resolutions into the rollups (celery beat).
+MONITOR_FUTURE_TOLERANCE_SECONDS = env.int("MONITOR_FUTURE_TOLERANCE_SECONDS", default=300)
+MONITOR_ROLLUP_SECONDS = env.int("MONITOR_ROLLUP_SECONDS", default=60)
+CELERY_BEAT_SCHEDULE = {
+    "monitor-rollups": {
+        "task": "labeling.monitor.tasks.monitor_rollups_all_task",
+        "schedule": MONITOR_ROLLUP_SECONDS,
+    }
+}
 
 LOGGING = {
     "version": 1,

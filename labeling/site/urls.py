@@ -32,6 +32,7 @@ urlpatterns = [
     path("", include("labeling.datamanager.urls")),  # before projects: it serves .../items/
     path("", include("projects.urls")),
     path("", include("labeling.web.urls")),
+    path("", include("labeling.monitor.urls")),
     path("", include("exports.urls")),
 ] + static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)
 

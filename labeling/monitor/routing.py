@@ -1,0 +1,127 @@
+"""The routing decision: which events go to people, and how likely each was to be picked.
+
+`RuleSet` compiles a project's active rules once; `route` then decides one event in a few
+microseconds. Rules are tried by priority (highest first); the first whose condition matches,
+whose deterministic sample (a hash of the event id salted by the rule) passes and whose cap is
+not spent routes the event. Independently, the baseline samples every event at the project's
+`monitor_baseline_rate` (a uniform sample: without it accuracy would be estimated from failures
+only). The inclusion probability recorded with each event is the chance that the baseline or
+any matching rule with room picks it: 1 - (1 - b) * prod(1 - rate), the inverse of the weight
+the weighted accuracy gives it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+from labeling.monitor.conditions import Predicate, condition_compile, sample_draw
+
+BASELINE_SALT = "baseline"
+
+
+@dataclass(slots=True)
+class CompiledRule:
+    id: int
+    predicate: Predicate
+    sample_rate: float
+    cap_per_day: int | None
+    cap_per_hour: int | None
+    priority: int
+    salt: str
+
+
+@dataclass(slots=True)
+class Decision:
+    rule_id: int | None
+    baseline: bool
+    inclusion_probability: float
+    priority: int = 0
+
+    @property
+    def routed(self) -> bool:
+        return self.rule_id is not None or self.baseline
+
+
+@dataclass
+class CapCounter:
+    """Events each capped rule has routed per hour and per day (as read from RuleUsage, plus
+    this batch's); `hour` is the event's hour, truncated, in UTC."""
+
+    per_hour: dict[tuple[int, datetime], int] = field(default_factory=dict)
+    per_day: dict[tuple[int, date], int] = field(default_factory=dict)
+
+    def load(self, rule_id: int, hour: datetime, count: int) -> None:
+        self.per_hour[rule_id, hour] = count
+        day = (rule_id, hour.date())
+        self.per_day[day] = self.per_day.get(day, 0) + count
+
+    def has_room(self, rule: CompiledRule, hour: datetime) -> bool:
+        hour_full = (
+            rule.cap_per_hour is not None
+            and self.per_hour.get((rule.id, hour), 0) >= rule.cap_per_hour
+        )
+        day_full = (
+            rule.cap_per_day is not None
+            and self.per_day.get((rule.id, hour.date()), 0) >= rule.cap_per_day
+        )
+        return not (hour_full or day_full)
+
+    def add(self, rule_id: int, hour: datetime) -> None:
+        self.per_hour[rule_id, hour] = self.per_hour.get((rule_id, hour), 0) + 1
+        day = (rule_id, hour.date())
+        self.per_day[day] = self.per_day.get(day, 0) + 1
+
+
+class RuleSet:
+    def __init__(self, rules: Iterable, *, baseline_rate: float):
+        compiled = [
+            CompiledRule(
+                id=rule.id,
+                predicate=condition_compile(rule.condition),
+                sample_rate=rule.sample_rate,
+                cap_per_day=rule.cap_per_day,
+                cap_per_hour=rule.cap_per_hour,
+                priority=rule.priority,
+                salt=f"rule{rule.id}",
+            )
+            for rule in rules
+        ]
+        compiled.sort(key=lambda r: (-r.priority, r.id))
+        self.rules = tuple(compiled)
+        self.baseline_rate = baseline_rate
+        self.capped = any(r.cap_per_day is not None or r.cap_per_hour is not None for r in compiled)
+
+    def route(
+        self,
+        *,
+        event_id: str,
+        score: float | None,
+        label: str,
+        model_version: str,
+        metadata: dict,
+        hour: datetime | None = None,
+        caps: CapCounter | None = None,
+    ) -> Decision:
+        baseline_rate = self.baseline_rate
+        baseline = baseline_rate > 0 and sample_draw(event_id, BASELINE_SALT) < baseline_rate
+        missed = 1.0 - baseline_rate
+        chosen = None
+        for rule in self.rules:
+            if not rule.predicate(score, label, model_version, metadata):
+                continue
+            if caps is not None and not caps.has_room(rule, hour):
+                continue
+            rate = rule.sample_rate
+            missed *= 1.0 - rate
+            if chosen is None and (rate >= 1.0 or sample_draw(event_id, rule.salt) < rate):
+                chosen = rule
+        if chosen is not None and caps is not None:
+            caps.add(chosen.id, hour)
+        return Decision(
+            rule_id=chosen.id if chosen else None,
+            baseline=baseline,
+            inclusion_probability=1.0 - missed,
+            priority=chosen.priority if chosen else 0,
+        )

@@ -1,0 +1,486 @@
+"""Benchmark: model monitoring (labeling/monitor) on PostgreSQL.
+
+Builds a throw-away database `<DATABASE_URL's name>_bench_monitor` and prints:
+
+- routing: the in-process routing decision with a rule set of 10 rules (conditions on score,
+  label, model version and metadata, sampling, one capped), microseconds per event (target < 50);
+- bulk ingest as the upload job runs it in a worker (labeling.monitor.uploads: the JSONL file read
+  in batches, each line checked, stored, routed and counted): events/s and peak memory (targets
+  >= 50,000 events/s, < 300 MB); --events sets the file's size (issue: 1,000,000);
+- single-call ingest: one event per POST, 8 clients at once against gunicorn: p50/p95/p99
+  (target p99 < 25 ms);
+- the model health page and the metrics API on a project of --volume events (COPY; issue: 10M)
+  with --labeled labeled events (issue: 100k): the worker's full rollup refresh time, then p95 of
+  the page and the API (target < 500 ms).
+
+The machine has 2 cores shared with other work: figures are under that load.
+
+    DATABASE_URL=postgres://postgres:postgres@127.0.0.1:5432/quorum \\
+        python tests/benchmarks/bench_monitor.py [--events 1000000] [--volume 10000000] \\
+        [--labeled 100000] [--calls 2000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import os
+import random
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from bench_support import (
+    DEFAULT_URL,
+    ROOT,
+    bench_database_url,
+    database_drop,
+    database_recreate,
+    peak_rss_mb,
+    tables_create,
+)
+
+SCHEMA = {
+    "controls": [
+        {"name": "label", "kind": "choice", "source": "text", "labels": [str(d) for d in range(10)]}
+    ]
+}
+START = datetime(2026, 1, 1, tzinfo=UTC)
+RULES = [
+    {"field": "score", "op": "<", "value": 0.3},
+    {
+        "all": [
+            {"field": "score", "op": "<", "value": 0.6},
+            {"field": "label", "op": "in", "value": ["3", "5", "8"]},
+        ]
+    },
+    {"field": "metadata.region", "op": "=", "value": "apac"},
+    {
+        "any": [
+            {"field": "metadata.amount", "op": ">", "value": 900},
+            {"field": "metadata.tier", "op": "in", "value": ["gold", "platinum"]},
+        ]
+    },
+    {"not": {"field": "model_version", "op": "in", "value": ["v1", "v2"]}},
+    {"field": "label", "op": "=", "value": "7"},
+    {
+        "all": [
+            {"field": "score", "op": ">", "value": 0.95},
+            {"field": "metadata.region", "op": "=", "value": "eu"},
+        ]
+    },
+    {"field": "metadata.amount", "op": "<", "value": 5},
+    {
+        "any": [
+            {"field": "label", "op": "=", "value": "1"},
+            {"field": "score", "op": "<", "value": 0.1},
+        ]
+    },
+    {},
+]
+
+
+def percentiles(values: list[float]) -> str:
+    ordered = sorted(values)
+
+    def at(share: float) -> float:
+        return ordered[min(len(ordered) - 1, int(share * len(ordered)))] * 1000
+
+    return (
+        f"p50 {at(0.50):6.1f} ms  p95 {at(0.95):6.1f} ms  p99 {at(0.99):6.1f} ms  "
+        f"(n={len(ordered)})"
+    )
+
+
+def event(n: int, rng: random.Random, *, start: datetime = START, per_second: float = 100.0):
+    return {
+        "event_id": f"ev-{n}",
+        "timestamp": (start + timedelta(seconds=n / per_second)).isoformat(),
+        "model_version": rng.choice(["v1", "v2", "v3"]),
+        "data": {"text": f"input number {n}"},
+        "result": {"label": str(rng.randrange(10))},
+        "score": round(rng.random(), 4),
+        "metadata": {
+            "region": rng.choice(["eu", "us", "apac"]),
+            "tier": rng.choice(["free", "gold", "platinum"]),
+            "amount": rng.randrange(1000),
+        },
+    }
+
+
+def project_make(name: str, *, baseline: float = 0.01, rules: bool = True):
+    from django.contrib.auth import get_user_model
+
+    from labeling.monitor.models import RoutingRule
+    from projects.models import Membership, Project
+
+    lead, _ = get_user_model().objects.get_or_create(username="bench-lead", is_superuser=True)
+    project = Project.objects.create(
+        name=name, label_schema=SCHEMA, created_by=lead, monitor_baseline_rate=baseline
+    )
+    Membership.objects.create(project=project, user=lead, role=Membership.Role.LEAD)
+    if rules:
+        RoutingRule.objects.create(
+            project=project,
+            name="low",
+            condition=RULES[0],
+            sample_rate=0.05,
+            cap_per_day=2000,
+            priority=3,
+        )
+        RoutingRule.objects.create(
+            project=project, name="apac", condition=RULES[2], sample_rate=0.001, priority=1
+        )
+    return project, lead
+
+
+def routing_run(count: int) -> None:
+    from labeling.monitor.routing import CapCounter, RuleSet
+
+    class Rule:
+        def __init__(self, n, condition):
+            self.id, self.condition, self.priority = n, condition, 10 - n
+            self.sample_rate = 0.05 if n % 2 else 1.0
+            self.cap_per_day = 500 if n == 0 else None
+            self.cap_per_hour = None
+
+    rules = RuleSet([Rule(n, c) for n, c in enumerate(RULES)], baseline_rate=0.01)
+    rng = random.Random(1)
+    rows = []
+    for n in range(count):
+        e = event(n, rng)
+        rows.append(
+            (e["event_id"], e["score"], e["result"]["label"], e["model_version"], e["metadata"])
+        )
+    hour = START
+    caps = CapCounter()
+    begin = time.perf_counter()
+    for event_id, score, label, version, metadata in rows:
+        rules.route(
+            event_id=event_id,
+            score=score,
+            label=label,
+            model_version=version,
+            metadata=metadata,
+            hour=hour,
+            caps=caps,
+        )
+    elapsed = time.perf_counter() - begin
+    print(f"routing, 10 rules: {elapsed / count * 1e6:.1f} µs per event over {count:,} events")
+
+
+def bulk_ingest_run(count: int) -> None:
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from labeling.monitor.uploads import event_upload_create, event_upload_run
+    from projects.models import ImportJob
+
+    project, lead = project_make("bench bulk")
+    rng = random.Random(2)
+    buffer = io.BytesIO()
+    for n in range(count):
+        buffer.write(json.dumps(event(n, rng)).encode() + b"\n")
+    body = buffer.getvalue()
+    del buffer
+    upload = SimpleUploadedFile("events.jsonl", body)
+    job = event_upload_create(project=project, user=lead, upload=upload)
+    del body, upload
+    rss_before = peak_rss_mb()
+    begin = time.perf_counter()
+    event_upload_run(job_id=job.pk)
+    elapsed = time.perf_counter() - begin
+    job = ImportJob.objects.get(pk=job.pk)
+    print(
+        f"bulk ingest (upload job): {count:,} events in {elapsed:.1f} s = "
+        f"{count / elapsed:,.0f} events/s; created {job.created_count:,}, routed "
+        f"{job.options['routed']:,}, failed {job.failed_count}; peak RSS {peak_rss_mb():.0f} MB "
+        f"(before the run {rss_before:.0f} MB)"
+    )
+
+
+def gunicorn_start(bench_url: str, port: int) -> subprocess.Popen:
+    env = {**os.environ, "DATABASE_URL": bench_url, "DEBUG": "0", "CONN_MAX_AGE": "600"}
+    process = subprocess.Popen(
+        [
+            str(Path(sys.executable).with_name("gunicorn")),
+            "labeling.site.wsgi:application",
+            "--workers",
+            "2",
+            "--worker-class",
+            "gthread",
+            "--threads",
+            "4",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--log-level",
+            "warning",
+        ],
+        cwd=ROOT,
+        env=env,
+    )
+    import socket
+
+    deadline = time.time() + 30
+    while time.time() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return process
+        except OSError:
+            time.sleep(0.2)
+    process.kill()
+    raise RuntimeError("gunicorn did not start")
+
+
+def single_call_run(bench_url: str, calls: int, clients: int = 8) -> None:
+    import http.client
+    import socket
+
+    from rest_framework.authtoken.models import Token
+
+    project, lead = project_make("bench single")
+    token = Token.objects.get_or_create(user=lead)[0].key
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    server = gunicorn_start(bench_url, port)
+    latencies: list[float] = []
+    lock = threading.Lock()
+    now = datetime.now(UTC) - timedelta(hours=1)
+
+    def client(index: int) -> None:
+        rng = random.Random(index)
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        headers = {"Authorization": f"Token {token}", "Content-Type": "application/json"}
+        mine = []
+        for k in range(calls // clients + 5):
+            body = json.dumps([event(index * 10**7 + k, rng, start=now, per_second=1e6)])
+            begin = time.perf_counter()
+            connection.request("POST", f"/api/projects/{project.pk}/monitor/events/", body, headers)
+            response = connection.getresponse()
+            response.read()
+            assert response.status == 201, response.status
+            if k >= 5:  # the first calls warm up the worker's connection and caches
+                mine.append(time.perf_counter() - begin)
+        with lock:
+            latencies.extend(mine)
+
+    try:
+        threads = [threading.Thread(target=client, args=(i,)) for i in range(clients)]
+        begin = time.perf_counter()
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        elapsed = time.perf_counter() - begin
+        print(
+            f"single-call ingest, {clients} clients, gunicorn 2 workers x 4 threads: "
+            f"{percentiles(latencies)}; {len(latencies) / elapsed:,.0f} calls/s"
+        )
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
+def volume_fill(project, volume: int, labeled: int) -> None:
+    """COPY `volume` events over 30 days (3 versions), their hourly counts, and `labeled`
+    labeled events (a third baseline, the rest rule-routed), as ingest would have left them."""
+    from django.db import connection
+
+    from labeling.monitor.events import EventRow, versions_register  # noqa: F401
+    from labeling.monitor.models import ModelVersion, MonitoredModel
+    from labeling.monitor.stats import score_bin
+
+    model = MonitoredModel.objects.create(project=project, name="default")
+    versions = [
+        ModelVersion.objects.create(project=project, model=model, version=v, first_seen_at=START)
+        for v in ("v1", "v2", "v3")
+    ]
+    rng = random.Random(3)
+    span = 30 * 86400
+    counts: dict[tuple, int] = {}
+    labeled_every = max(volume // labeled, 1)
+    now = datetime.now(UTC).isoformat()
+    with connection.cursor() as cursor:
+        raw = cursor.connection
+        columns = (
+            "project_id, event_id, timestamp, version_id, data, result, label, score, metadata,"
+            " baseline, inclusion_probability, actual_label"
+        )
+        labeled_rows = []
+        for start in range(0, volume, 200_000):
+            out = io.StringIO()
+            for n in range(start, min(start + 200_000, volume)):
+                at = START + timedelta(seconds=n * span / volume)
+                version = versions[n * 3 // volume]
+                label = str(rng.randrange(10))
+                score = rng.random()
+                region = rng.choice(("eu", "us", "apac"))
+                is_labeled = n % labeled_every == 0
+                baseline = is_labeled and n % 3 == 0
+                probability = 0.01 if baseline else (0.5 if is_labeled else 0.0)
+                out.write(
+                    f"{project.pk}\tev-{n}\t{at.isoformat()}\t{version.pk}\t"
+                    f'{{"text": "input {n}"}}\t{{"label": "{label}"}}\t{label}\t{score:.4f}\t'
+                    f'{{"region": "{region}"}}\t{"t" if baseline else "f"}\t{probability}\t\n'
+                )
+                hour = at.replace(minute=0, second=0, microsecond=0)
+                for kind, key in (("label", label), ("score", str(score_bin(score)))):
+                    k = (version.pk, hour, kind, key)
+                    counts[k] = counts.get(k, 0) + 1
+                if is_labeled and len(labeled_rows) < labeled:
+                    truth = label if rng.random() < 0.8 else str(rng.randrange(10))
+                    labeled_rows.append(
+                        (n, version.pk, at, label, truth, score, probability, baseline, region)
+                    )
+            with raw.cursor().copy(f"COPY monitor_predictionevent ({columns}) FROM STDIN") as copy:
+                copy.write(out.getvalue())
+        cursor.execute(
+            "SELECT event_id, id FROM monitor_predictionevent WHERE project_id = %s AND "
+            "event_id = ANY(%s)",
+            [project.pk, [f"ev-{row[0]}" for row in labeled_rows]],
+        )
+        ids = dict(cursor.fetchall())
+        out = io.StringIO()
+        for n, version_id, at, label, truth, score, probability, baseline, region in labeled_rows:
+            out.write(
+                f"{project.pk}\t{ids[f'ev-{n}']}\t{version_id}\t{at.isoformat()}\t{label}\t"
+                f"{truth}\t\t{score:.4f}\t{1 / probability}\t{'f' if baseline else 't'}\t"
+                f'{"t" if baseline else "f"}\t{{"region": "{region}"}}\t{now}\n'
+            )
+        with raw.cursor().copy(
+            "COPY monitor_labeledevent (project_id, event_id, version_id, timestamp, predicted,"
+            " human, actual, score, weight, routed_by_rule, baseline, metadata, changed_at)"
+            " FROM STDIN"
+        ) as copy:
+            copy.write(out.getvalue())
+        out = io.StringIO()
+        for (version_id, hour, kind, key), count in counts.items():
+            out.write(
+                f"{project.pk}\t{version_id}\t{hour.isoformat()}\t{kind}\t{key}\t{count}"
+                f"\t0\t{now}\n"
+            )
+        with raw.cursor().copy(
+            "COPY monitor_eventcount (project_id, version_id, hour, kind, key, count, routed,"
+            " changed_at) FROM STDIN"
+        ) as copy:
+            copy.write(out.getvalue())
+        cursor.execute("ANALYZE")
+
+
+def volume_run(volume: int, labeled: int, requests: int = 40) -> None:
+    from django.test import Client
+
+    from labeling.monitor.rollups import monitor_rollups_refresh
+
+    project, lead = project_make("bench volume", rules=False)
+    begin = time.perf_counter()
+    volume_fill(project, volume, labeled)
+    print(
+        f"volume: {volume:,} events and {labeled:,} labeled events loaded by COPY in "
+        f"{time.perf_counter() - begin:.0f} s"
+    )
+    begin = time.perf_counter()
+    buckets = monitor_rollups_refresh(project_id=project.pk, full=True)
+    print(
+        f"rollups, full refresh by the worker: {buckets} buckets in "
+        f"{time.perf_counter() - begin:.1f} s"
+    )
+    client = Client()
+    client.force_login(lead)
+    from django.conf import settings
+    from django.test import override_settings
+
+    # Pages render {% static %}; without collectstatic's manifest, plain static storage.
+    plain = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
+    with override_settings(STORAGES=plain):
+        pages_time(client, project, requests)
+
+
+def pages_time(client, project, requests: int) -> None:
+    for name, path in (
+        ("model health page, day", f"/projects/{project.pk}/monitor/"),
+        ("model health page, hour", f"/projects/{project.pk}/monitor/?bucket=hour"),
+        ("metrics API, day", f"/api/projects/{project.pk}/monitor/metrics/?bucket=day"),
+        (
+            "metrics API, hour, one version",
+            f"/api/projects/{project.pk}/monitor/metrics/?bucket=hour&model_version=v2",
+        ),
+        (
+            "events API, one version, a day",
+            f"/api/projects/{project.pk}/monitor/events/?model_version=v2"
+            f"&since=2026-01-15T00:00:00Z&until=2026-01-16T00:00:00Z",
+        ),
+        ("alerts API", f"/api/projects/{project.pk}/monitor/alerts/"),
+    ):
+        times = []
+        for k in range(requests + 2):
+            begin = time.perf_counter()
+            response = client.get(path, HTTP_HOST="127.0.0.1")
+            assert response.status_code == 200, (path, response.status_code)
+            if k >= 2:
+                times.append(time.perf_counter() - begin)
+        print(f"{name}: {percentiles(times)}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--routing-events", type=int, default=200_000)
+    parser.add_argument("--events", type=int, default=1_000_000, help="bulk ingest file size")
+    parser.add_argument("--calls", type=int, default=2000, help="single-call ingest requests")
+    parser.add_argument("--volume", type=int, default=10_000_000, help="events for page figures")
+    parser.add_argument("--labeled", type=int, default=100_000)
+    parser.add_argument("--only", default="routing,bulk,single,volume")
+    parser.add_argument("--keep", action="store_true", help="keep the bench database")
+    args = parser.parse_args()
+    parts = set(args.only.split(","))
+
+    admin_url, bench_url, bench_name = bench_database_url(
+        os.environ.get("DATABASE_URL") or DEFAULT_URL, "bench_monitor"
+    )
+    database_recreate(admin_url, bench_name)
+    os.environ["DATABASE_URL"] = bench_url
+    os.environ["CELERY_BROKER_URL"] = ""
+    os.environ["DEBUG"] = "0"
+    os.environ.setdefault("SECRET_KEY", "bench-monitor-secret-key-not-for-production")
+    os.environ.setdefault("MEDIA_ROOT", tempfile.mkdtemp(prefix="bench-monitor-media-"))
+
+    import django
+
+    django.setup()
+    print(f"bench_monitor on {os.cpu_count()} cores (load average {os.getloadavg()[0]:.1f})")
+    try:
+        tables_create()
+        from django.db import connection
+
+        with connection.cursor() as cursor:  # the migration's BRIN index (tables_create skips it)
+            cursor.execute(
+                "CREATE INDEX monitor_predictionevent_time_brin ON monitor_predictionevent "
+                "USING brin (timestamp)"
+            )
+        if "routing" in parts:
+            routing_run(args.routing_events)
+        if "bulk" in parts:
+            bulk_ingest_run(args.events)
+        if "single" in parts:
+            single_call_run(bench_url, args.calls)
+        if "volume" in parts:
+            volume_run(args.volume, args.labeled)
+        print(f"load average at the end: {os.getloadavg()[0]:.1f}")
+    finally:
+        if not args.keep:
+            from django.db import connections
+
+            connections.close_all()
+            database_drop(admin_url, bench_name)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,67 @@
+"""A lead reads the model health page and writes a routing rule with a dry run."""
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from labeling.monitor.events import events_ingest
+from labeling.monitor.models import RoutingRule
+from tests.browser.conftest import login, screenshot
+from tests.labeling.monitor.helpers import event
+from tests.labeling.monitor.simulation import monitored_project
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def test_model_health_page_shows_the_drop(page, page_errors, project, annotator):
+    project, _ = monitored_project(project, annotator)
+    login(page, "lead")
+    page.goto(f"/projects/{project.pk}/")
+    page.get_by_role("link", name="Model health").click()
+    page.wait_for_url(f"**/projects/{project.pk}/monitor/")
+    assert page.locator("svg[aria-label='Accuracy per model version (95% CI bands)']").is_visible()
+    assert page.locator("svg[aria-label='Reliability diagram']").is_visible()
+    assert page.locator("svg[aria-label='Confusion matrix']").is_visible()
+    assert page.locator("#series tbody tr").count() == 4
+    assert page.locator("#alerts tbody tr").filter(has_text="Accuracy below threshold").count() >= 1
+    screenshot(page, "model-health")
+    failure = page.locator("#failures a").first
+    href = failure.get_attribute("href")
+    assert href.startswith("/api/items/")
+    page.get_by_role("link", name="week").click()
+    assert page.locator("#series tbody tr").count() == 1
+    assert page_errors == []
+
+
+def test_rule_editor_with_dry_run(page, page_errors, project):
+    now = timezone.now()
+    events_ingest(
+        project=project,
+        raw_events=[
+            event(n, score=0.2 if n % 4 == 0 else 0.9, at=now - timedelta(hours=n))
+            for n in range(48)
+        ],
+    )
+    login(page, "lead")
+    page.goto(f"/projects/{project.pk}/monitor/rules/")
+    page.get_by_label("Name").fill("unsure")
+    page.locator("textarea[name=condition]").fill(
+        '{"field": "confidence", "op": "<", "value": 0.5}'
+    )
+    page.get_by_role("button", name="Save and dry run").click()
+    assert "unknown field 'confidence'" in page.locator("[role=alert]").inner_text()
+    page.locator("textarea[name=condition]").fill('{"field": "score", "op": "<", "value": 0.5}')
+    page.get_by_role("button", name="Save and dry run").click()
+    dry = page.locator("#dry-run")
+    dry.wait_for()
+    assert dry.locator(".dry-events").inner_text() == "48"
+    assert dry.locator(".dry-route").inner_text() == "12"
+    rule = RoutingRule.objects.get(project=project)
+    row = page.locator(f"tr[data-rule='{rule.pk}']")
+    row.locator("input[name=days]").fill("1")
+    row.get_by_role("button", name="Dry run").click()
+    page.wait_for_url("**dry_run=*days=1*")
+    assert page.locator("#dry-run .dry-events").inner_text() in ("24", "25")
+    screenshot(page, "rule-editor-dry-run")
+    assert page_errors == []

@@ -1,0 +1,71 @@
+"""The model health page and the rule editor render the figures, without JavaScript."""
+
+import pytest
+
+from labeling.monitor.events import events_ingest
+from labeling.monitor.models import RoutingRule
+from tests.labeling.monitor.helpers import event
+
+pytestmark = pytest.mark.django_db
+
+
+def test_model_health_page(monitored, client, lead):
+    project, _ = monitored
+    client.force_login(lead)
+    page = client.get(f"/projects/{project.pk}/monitor/")
+    assert page.status_code == 200
+    html = page.content.decode()
+    for words in (
+        "Accuracy per model version",
+        "Reliability diagram",
+        "Confusion matrix",
+        "Drift (PSI)",
+        'id="segments"',
+        'id="failures"',
+        'id="alerts"',
+        "Accuracy below threshold",
+        "/api/items/",
+    ):
+        assert words in html, words
+    week = client.get(f"/projects/{project.pk}/monitor/?bucket=week")
+    assert week.status_code == 200
+
+
+def test_model_health_page_empty_and_roles(project, client, lead, annotator):
+    client.force_login(annotator)
+    assert client.get(f"/projects/{project.pk}/monitor/").status_code == 403
+    client.force_login(lead)
+    assert b"No figures yet" in client.get(f"/projects/{project.pk}/monitor/").content
+
+
+def test_rule_editor_create_refuse_and_dry_run(project, client, lead):
+    from django.utils import timezone
+
+    events_ingest(
+        project=project, raw_events=[event(n, score=0.3, at=timezone.now()) for n in range(5)]
+    )
+    client.force_login(lead)
+    bad = client.post(
+        f"/projects/{project.pk}/monitor/rules/",
+        {
+            "name": "x",
+            "condition": '{"field": "confidence", "op": "<", "value": 1}',
+            "is_active": "on",
+        },
+    )
+    assert bad.status_code == 400 and b"unknown field" in bad.content
+    assert not RoutingRule.objects.exists()
+    saved = client.post(
+        f"/projects/{project.pk}/monitor/rules/",
+        {
+            "name": "unsure",
+            "condition": '{"field": "score", "op": "<", "value": 0.5}',
+            "sample_rate": "1",
+            "priority": "1",
+            "is_active": "on",
+        },
+        follow=True,
+    )
+    assert saved.status_code == 200
+    html = saved.content.decode()
+    assert "Dry run of “unsure”" in html and '<strong class="dry-route">5</strong>' in html
