@@ -20,6 +20,7 @@ from labeling.gold import gold_score
 from labeling.models import Annotation, Assignment, Draft, Resolution
 from labeling.queue import annotator_stats_add
 from projects.direct_sql import row_insert, rows_update, writes_batched
+from projects.event_hooks import event_emit
 from projects.label_schema import LabelSchema
 from projects.models import Item
 
@@ -85,6 +86,11 @@ def annotation_submit(
             created = True
         if locked_item.my_draft_id is not None:  # the answer replaces the unfinished one
             Draft.objects.filter(pk=locked_item.my_draft_id).delete()
+        event_emit(
+            project_id=project.pk,
+            event="annotation.created" if created else "annotation.updated",
+            ids={"annotation": annotation.pk, "item": locked_item.pk},
+        )
         with writes_batched():  # the resolution, if any, and the item row
             _item_update(item=locked_item, annotator=annotator, annotation=annotation, new=created)
     return annotation, created

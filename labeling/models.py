@@ -175,3 +175,14 @@ class Draft(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["item", "annotator"], name="draft_once_per_annotator"),
         ]
+
+
+# The integrations' rows live with their concern; imported here so Django sees them.
+from labeling.integrations.models import (  # noqa: E402, F401
+    CloudStorage,
+    ModelBackend,
+    StorageObject,
+    Webhook,
+    WebhookDelivery,
+    WebhookEvent,
+)

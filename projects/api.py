@@ -13,6 +13,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from projects import access
+from projects.event_hooks import event_emit
 from projects.import_formats import FORMATS
 from projects.imports import ImportRefused, import_errors_csv, import_job_cancel, import_job_create
 from projects.items import items_create
@@ -230,6 +231,7 @@ class ProjectViewSet(
         with transaction.atomic():
             project = serializer.save()
             items_refile_if_reordered(project, previous_ordering)
+            event_emit(project_id=project.pk, event="project.updated", ids={"project": project.pk})
 
     @extend_schema(request=MemberSerializer, responses={201: MemberSerializer})
     @action(detail=True, methods=["get", "post"], serializer_class=MemberSerializer)

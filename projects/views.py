@@ -9,6 +9,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from projects import access
+from projects.event_hooks import event_emit
 from projects.forms import MemberForm, ProjectForm, ProjectSettingsForm, UploadForm
 from projects.imports import ImportRefused, import_job_cancel, import_job_create
 from projects.members import membership_set
@@ -66,6 +67,7 @@ def project_settings(request, pk):
         with transaction.atomic():
             form.save()
             reordered = items_refile_if_reordered(project, previous_ordering)
+            event_emit(project_id=project.pk, event="project.updated", ids={"project": project.pk})
         messages.success(request, "Settings saved.")
         if reordered:
             messages.info(request, "The queue takes up the new ordering as the items are refiled.")

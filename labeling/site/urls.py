@@ -17,5 +17,6 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("", include("projects.urls")),
     path("", include("labeling.urls")),
+    path("", include("labeling.integrations.urls")),
     path("", include("exports.urls")),
 ] + static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)
