@@ -22,6 +22,7 @@ KINDS = (CHOICE, MULTI, SPANS, BOXES, POLYGONS, TEXT, PAIRWISE)
 KINDS_WITH_LABELS = {CHOICE, MULTI, SPANS, BOXES, POLYGONS}
 SHAPE_KINDS = {BOXES, POLYGONS}
 PAIRWISE_ANSWERS = ("a", "b", "tie")
+REQUIRED_BY_DEFAULT = frozenset({CHOICE, MULTI, PAIRWISE})
 # Keys the workspace keeps for itself (skip, help, zoom, pan); static/js/hotkeys.js lists the same.
 RESERVED_HOTKEYS = frozenset({"s", "?", "+", "=", "-", "0", "[", "]", " "})
 # Shapes may sit on the image border; float noise from percentage conversions is forgiven.
@@ -112,7 +113,8 @@ def _parse_control(raw: Any, index: int) -> Control:
         values = [lb.value for lb in labels]
         if len(set(values)) != len(values):
             raise SchemaError(f"control '{name}': labels must be unique")
-    required = raw.get("required", True)
+    # "No entities here" is an answer: region controls and free text default to optional.
+    required = raw.get("required", kind in REQUIRED_BY_DEFAULT)
     allow_overlap = raw.get("allow_overlap", True)
     if not isinstance(required, bool) or not isinstance(allow_overlap, bool):
         raise SchemaError(f"control '{name}': required and allow_overlap are true or false")
