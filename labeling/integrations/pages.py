@@ -18,7 +18,7 @@ from projects.models import Project
 
 
 class WebhookForm(forms.Form):
-    url = forms.URLField(label="URL", max_length=2000)
+    url = forms.URLField(label="URL", max_length=2000, assume_scheme="https")
     events = forms.MultipleChoiceField(
         choices=[(e, e) for e in webhooks.WEBHOOK_EVENTS], widget=forms.CheckboxSelectMultiple
     )

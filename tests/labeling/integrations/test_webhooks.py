@@ -142,9 +142,10 @@ def test_a_failing_receiver_is_retried_with_backoff_keeping_order_and_event_ids(
     with django_capture_on_commit_callbacks(execute=True):
         annotation_submit(item=first, annotator=annotator, result={"sentiment": "positive"})
         annotation_submit(item=second, annotator=annotator, result={"sentiment": "negative"})
-    # The enqueued deliveries ran (in-process) and hit the first 503.
+    # Both enqueued tasks (one per event) ran in-process and each tried the head delivery
+    # (its retry was due at once): two 503s; the second delivery waits behind it.
     head = WebhookDelivery.objects.order_by("id").first()
-    assert head.status == "retrying" and head.response_code == 503 and head.attempts == 1
+    assert head.status == "retrying" and head.response_code == 503 and head.attempts == 2
     assert WebhookDelivery.objects.order_by("id").last().attempts == 0  # waits behind it
 
     for _ in range(5):
