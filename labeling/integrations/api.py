@@ -12,8 +12,9 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from labeling.integrations import webhooks
-from labeling.integrations.models import Webhook, WebhookDelivery
+from labeling.integrations import backends, backends_hooks, tasks, webhooks
+from labeling.integrations import storage as storage_svc
+from labeling.integrations.models import CloudStorage, ModelBackend, Webhook, WebhookDelivery
 from projects import access
 from projects.api import id_from_url, project_for
 
@@ -194,3 +195,268 @@ class WebhookViewSet(viewsets.GenericViewSet):
             again = webhooks.delivery_redeliver(delivery=delivery)
         again.refresh_from_db()
         return Response(DeliverySerializer(again).data, status=status.HTTP_202_ACCEPTED)
+
+
+# --- cloud storages ---------------------------------------------------------------------------
+
+
+class StorageSerializer(serializers.ModelSerializer):
+    access_key = serializers.CharField(
+        write_only=True, required=False, allow_blank=True, max_length=500,
+        help_text="Stored encrypted; never answered.",
+    )
+    secret_key = serializers.CharField(
+        write_only=True, required=False, allow_blank=True, max_length=500,
+        help_text="Stored encrypted; never answered.",
+    )
+    has_credentials = serializers.SerializerMethodField()
+
+    class Meta:
+        model = CloudStorage
+        fields = [
+            "id",
+            "project",
+            "role",
+            "title",
+            "bucket",
+            "prefix",
+            "endpoint_url",
+            "region",
+            "access_key",
+            "secret_key",
+            "has_credentials",
+            "object_filter",
+            "filter_kind",
+            "object_kind",
+            "presign_ttl",
+            "sync_every_minutes",
+            "write_exports",
+            "is_active",
+            "sync_status",
+            "sync_message",
+            "last_synced_at",
+            "objects_seen",
+            "objects_new",
+            "items_created",
+        ]
+        read_only_fields = [
+            "id",
+            "project",
+            "sync_status",
+            "sync_message",
+            "last_synced_at",
+            "objects_seen",
+            "objects_new",
+            "items_created",
+        ]
+        extra_kwargs = {
+            "presign_ttl": {"min_value": 10, "max_value": 7 * 24 * 3600},
+            "sync_every_minutes": {"min_value": 1},
+        }
+
+    def get_has_credentials(self, storage: CloudStorage) -> bool:
+        return bool(storage.access_key_encrypted or storage.secret_key_encrypted)
+
+
+def _storage_save(request: Request, *, project=None, storage=None) -> Response:
+    serializer = StorageSerializer(storage, data=request.data, partial=storage is not None)
+    serializer.is_valid(raise_exception=True)
+    fields = dict(serializer.validated_data)
+    access_key, secret_key = fields.pop("access_key", None), fields.pop("secret_key", None)
+    try:
+        if storage is None:
+            storage = storage_svc.storage_create(
+                project=project, fields=fields, access_key=access_key or "",
+                secret_key=secret_key or "",
+            )
+            code = status.HTTP_201_CREATED
+        else:
+            storage = storage_svc.storage_update(
+                storage=storage, fields=fields, access_key=access_key, secret_key=secret_key
+            )
+            code = status.HTTP_200_OK
+    except storage_svc.StorageRefused as exc:
+        return refused(exc)
+    return Response(StorageSerializer(storage).data, status=code)
+
+
+def storage_for(request: Request, pk) -> CloudStorage:
+    storage = CloudStorage.objects.filter(pk=id_from_url(pk)).select_related("project").first()
+    if storage is None:
+        raise Http404("No such storage.")
+    access.project_check_role(user=request.user, project=storage.project, allowed=access.LEAD_ONLY)
+    return storage
+
+
+class ProjectStoragesViewSet(viewsets.GenericViewSet):
+    serializer_class = StorageSerializer
+
+    @extend_schema(request=StorageSerializer, responses={201: StorageSerializer})
+    @action(detail=True, methods=["get", "post"])
+    def storages(self, request: Request, pk=None):
+        """Leads: the project's cloud storages, or connect one (source or target)."""
+        project = project_for(request, pk, access.LEAD_ONLY)
+        if request.method == "GET":
+            rows = CloudStorage.objects.filter(project=project).order_by("id")
+            return Response(StorageSerializer(rows, many=True).data)
+        return _storage_save(request, project=project)
+
+
+class StorageViewSet(viewsets.GenericViewSet):
+    serializer_class = StorageSerializer
+    queryset = CloudStorage.objects.none()
+
+    def retrieve(self, request: Request, pk=None):
+        return Response(StorageSerializer(storage_for(request, pk)).data)
+
+    def partial_update(self, request: Request, pk=None):
+        return _storage_save(request, storage=storage_for(request, pk))
+
+    def destroy(self, request: Request, pk=None):
+        storage_for(request, pk).delete()
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    @extend_schema(request=None, responses={202: StorageSerializer})
+    @action(detail=True, methods=["post"])
+    def sync(self, request: Request, pk=None):
+        """Sync a source storage now (in the background): only new or changed objects."""
+        storage = storage_for(request, pk)
+        if storage.role != CloudStorage.Role.SOURCE:
+            return Response(
+                {"role": ["Only a source storage syncs; a target is written as items resolve."]},
+                status=status.HTTP_400_BAD_REQUEST,
+            )
+        with transaction.atomic():
+            CloudStorage.objects.filter(pk=storage.pk).update(sync_status="queued")
+            transaction.on_commit(lambda: tasks.storage_sync.delay(storage.pk))
+        storage.refresh_from_db()
+        return Response(StorageSerializer(storage).data, status=status.HTTP_202_ACCEPTED)
+
+
+# --- model backends ---------------------------------------------------------------------------
+
+
+class BackendSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = ModelBackend
+        fields = [
+            "id",
+            "project",
+            "title",
+            "url",
+            "is_active",
+            "pre_annotate",
+            "predict_timeout_ms",
+            "batch_size",
+            "train_every",
+            "health",
+            "health_message",
+            "health_checked_at",
+            "model_version",
+            "training",
+            "training_message",
+            "trained_at",
+            "resolved_since_training",
+            "last_error",
+            "last_error_at",
+            "predictions_made",
+            "predictions_refused",
+        ]
+        read_only_fields = [
+            "id",
+            "project",
+            "health",
+            "health_message",
+            "health_checked_at",
+            "model_version",
+            "training",
+            "training_message",
+            "trained_at",
+            "resolved_since_training",
+            "last_error",
+            "last_error_at",
+            "predictions_made",
+            "predictions_refused",
+        ]
+
+
+def backend_for(request: Request, pk) -> ModelBackend:
+    backend = ModelBackend.objects.filter(pk=id_from_url(pk)).select_related("project").first()
+    if backend is None:
+        raise Http404("No such model backend.")
+    access.project_check_role(user=request.user, project=backend.project, allowed=access.LEAD_ONLY)
+    return backend
+
+
+class ProjectBackendsViewSet(viewsets.GenericViewSet):
+    serializer_class = BackendSerializer
+
+    @extend_schema(request=BackendSerializer, responses={201: BackendSerializer})
+    @action(detail=True, methods=["get", "post"], url_path="model-backends")
+    def model_backends(self, request: Request, pk=None):
+        """Leads: the project's model backends, or connect one (Label Studio ML protocol)."""
+        project = project_for(request, pk, access.LEAD_ONLY)
+        if request.method == "GET":
+            rows = ModelBackend.objects.filter(project=project).order_by("id")
+            return Response(BackendSerializer(rows, many=True).data)
+        serializer = BackendSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        try:
+            backend = backends.backend_create(project=project, fields=serializer.validated_data)
+        except backends.BackendRefused as exc:
+            return refused(exc)
+        return Response(BackendSerializer(backend).data, status=status.HTTP_201_CREATED)
+
+
+class BackendViewSet(viewsets.GenericViewSet):
+    serializer_class = BackendSerializer
+    queryset = ModelBackend.objects.none()
+
+    def retrieve(self, request: Request, pk=None):
+        return Response(BackendSerializer(backend_for(request, pk)).data)
+
+    def partial_update(self, request: Request, pk=None):
+        backend = backend_for(request, pk)
+        serializer = BackendSerializer(backend, data=request.data, partial=True)
+        serializer.is_valid(raise_exception=True)
+        try:
+            backend = backends.backend_update(backend=backend, fields=serializer.validated_data)
+        except backends.BackendRefused as exc:
+            return refused(exc)
+        return Response(BackendSerializer(backend).data)
+
+    def destroy(self, request: Request, pk=None):
+        backend_for(request, pk).delete()
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    @extend_schema(request=None, responses={200: BackendSerializer})
+    @action(detail=True, methods=["post"])
+    def check(self, request: Request, pk=None):
+        """Check the backend's health now (GET /health) and call /setup again."""
+        backend = backend_for(request, pk)
+        if backends.backend_health_check(backend=backend) == ModelBackend.Health.UP:
+            backends.backend_setup(backend=backend)
+        backend.refresh_from_db()
+        return Response(BackendSerializer(backend).data)
+
+    @extend_schema(request=None, responses={202: BackendSerializer})
+    @action(detail=True, methods=["post"])
+    def train(self, request: Request, pk=None):
+        """Ask the backend to train on the project's resolved labels (in the background)."""
+        backend = backend_for(request, pk)
+        with transaction.atomic():
+            ModelBackend.objects.filter(pk=backend.pk).update(
+                training=ModelBackend.Training.REQUESTED, training_message=""
+            )
+            transaction.on_commit(lambda: tasks.backend_train.delay(backend.pk))
+        backend.refresh_from_db()
+        return Response(BackendSerializer(backend).data, status=status.HTTP_202_ACCEPTED)
+
+    @extend_schema(request=None, responses={202: BackendSerializer})
+    @action(detail=True, methods=["post"])
+    def predict(self, request: Request, pk=None):
+        """Pre-annotate every item of the project that has no prediction yet, in batches."""
+        backend = backend_for(request, pk)
+        with transaction.atomic():
+            backends_hooks.items_queue_for_prediction(backend=backend)
+        return Response(BackendSerializer(backend).data, status=status.HTTP_202_ACCEPTED)

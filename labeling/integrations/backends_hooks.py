@@ -7,6 +7,7 @@ from django.db import transaction
 from django.db.models import F
 
 from labeling.integrations.models import ModelBackend
+from projects.models import Item, Prediction
 
 
 def backends_pre_annotating(*, project_id: int) -> bool:
@@ -27,6 +28,23 @@ def items_created(*, project_id: int, item_ids: list[int]) -> None:
             transaction.on_commit(
                 lambda b=backend_id, ids=batch: backend_predict_items.delay(b, ids)
             )
+
+
+def items_queue_for_prediction(*, backend: ModelBackend) -> int:
+    """Queue every item of the project still without a prediction (a lead's "predict all")."""
+    from labeling.integrations.tasks import backend_predict_items
+
+    ids = list(
+        Item.objects.filter(project_id=backend.project_id, gold__isnull=True)
+        .exclude(pk__in=Prediction.objects.filter(item__project_id=backend.project_id).values("item_id"))
+        .order_by("id")
+        .values_list("pk", flat=True)
+    )
+    size = max(backend.batch_size, 1)
+    for start in range(0, len(ids), size):
+        batch = ids[start : start + size]
+        transaction.on_commit(lambda b=batch: backend_predict_items.delay(backend.pk, b))
+    return len(ids)
 
 
 def item_resolved(*, project_id: int) -> None:

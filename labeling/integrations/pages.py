@@ -8,10 +8,12 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
+from django.http import HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
-from labeling.integrations import webhooks
+from labeling.integrations import backends, tasks, webhooks
+from labeling.integrations import storage as storage_svc
 from labeling.integrations.models import CloudStorage, ModelBackend, Webhook, WebhookDelivery
 from projects import access
 from projects.models import Project
@@ -28,6 +30,26 @@ class WebhookForm(forms.Form):
     send_payload = forms.BooleanField(
         required=False, initial=True, label="Send the full object (off: ids only)"
     )
+
+
+class StorageForm(forms.ModelForm):
+    access_key = forms.CharField(required=False, max_length=500, widget=forms.PasswordInput)
+    secret_key = forms.CharField(required=False, max_length=500, widget=forms.PasswordInput)
+
+    class Meta:
+        model = CloudStorage
+        fields = [
+            "role", "title", "bucket", "prefix", "endpoint_url", "region", "object_kind",
+            "object_filter", "filter_kind", "presign_ttl", "sync_every_minutes", "write_exports",
+        ]
+
+
+class BackendForm(forms.ModelForm):
+    class Meta:
+        model = ModelBackend
+        fields = [
+            "title", "url", "pre_annotate", "predict_timeout_ms", "batch_size", "train_every",
+        ]
 
 
 def _lead_project(request, pk) -> Project:
@@ -57,11 +79,42 @@ def _context(project: Project) -> dict:
     }
 
 
+def _posted(request, kind: str):
+    return request.POST if request.method == "POST" and request.POST.get("add") == kind else None
+
+
 @login_required
 def integrations(request, pk):
-    """The project's integrations, and the forms that add them."""
+    """The project's integrations, the forms that add them, and their buttons (sync now,
+    check, train now)."""
     project = _lead_project(request, pk)
-    webhook_form = WebhookForm(request.POST if request.POST.get("add") == "webhook" else None)
+    if request.method == "POST" and request.POST.get("do"):
+        return _action(request, project)
+    webhook_form = WebhookForm(_posted(request, "webhook"))
+    storage_form = StorageForm(_posted(request, "storage"))
+    backend_form = BackendForm(_posted(request, "backend"))
+    if _posted(request, "storage") and storage_form.is_valid():
+        fields = {k: v for k, v in storage_form.cleaned_data.items() if k not in ("access_key", "secret_key")}
+        try:
+            storage_svc.storage_create(
+                project=project,
+                fields=fields,
+                access_key=storage_form.cleaned_data["access_key"],
+                secret_key=storage_form.cleaned_data["secret_key"],
+            )
+        except storage_svc.StorageRefused as exc:
+            storage_form.add_error(exc.field, str(exc))
+        else:
+            messages.success(request, "Storage connected.")
+            return redirect("integrations", pk=project.pk)
+    if _posted(request, "backend") and backend_form.is_valid():
+        try:
+            backend = backends.backend_create(project=project, fields=backend_form.cleaned_data)
+        except backends.BackendRefused as exc:
+            backend_form.add_error(exc.field, str(exc))
+        else:
+            messages.success(request, f"Model backend connected: {backend.health}.")
+            return redirect("integrations", pk=project.pk)
     if request.method == "POST" and request.POST.get("add") == "webhook" and webhook_form.is_valid():
         data = webhook_form.cleaned_data
         try:
@@ -78,8 +131,46 @@ def integrations(request, pk):
         else:
             messages.success(request, f"Webhook added. Its signing secret (shown once): {secret}")
             return redirect("integrations", pk=project.pk)
-    context = _context(project) | {"webhook_form": webhook_form}
+    context = _context(project) | {
+        "webhook_form": webhook_form,
+        "storage_form": storage_form,
+        "backend_form": backend_form,
+    }
     return render(request, "integrations/integrations.html", context)
+
+
+def _action(request, project: Project):
+    what, target = request.POST["do"], request.POST.get("id", "")
+    if what == "sync":
+        storage = get_object_or_404(CloudStorage, project=project, pk=target, role="source")
+        with transaction.atomic():
+            CloudStorage.objects.filter(pk=storage.pk).update(sync_status="queued")
+            transaction.on_commit(lambda: tasks.storage_sync.delay(storage.pk))
+        messages.success(request, "Sync started.")
+    elif what in ("train", "check"):
+        backend = get_object_or_404(ModelBackend, project=project, pk=target)
+        if what == "train":
+            with transaction.atomic():
+                ModelBackend.objects.filter(pk=backend.pk).update(training="requested")
+                transaction.on_commit(lambda: tasks.backend_train.delay(backend.pk))
+            messages.success(request, "Training requested.")
+        else:
+            backends.backend_health_check(backend=backend)
+            messages.info(request, f"Backend health: {backend.health}.")
+    return redirect("integrations", pk=project.pk)
+
+
+@login_required
+def storage_media(request, pk, key):
+    """An object of a source storage, for any member of its project: a redirect to a presigned
+    URL made now (items store this path, never an expiring URL)."""
+    storage = get_object_or_404(CloudStorage.objects.select_related("project"), pk=pk)
+    access.project_check_role(
+        user=request.user, project=storage.project, allowed=access.EVERY_MEMBER
+    )
+    response = HttpResponseRedirect(storage_svc.media_url(storage=storage, key=key))
+    response["Cache-Control"] = "private, no-store"
+    return response
 
 
 @login_required
