@@ -45,6 +45,8 @@ class StorageForm(forms.ModelForm):
 
 
 class BackendForm(forms.ModelForm):
+    url = forms.URLField(label="URL", max_length=2000, assume_scheme="https")
+
     class Meta:
         model = ModelBackend
         fields = [

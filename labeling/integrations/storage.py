@@ -190,8 +190,10 @@ def _images_take(storage: CloudStorage, objects: list[tuple[str, str]], report: 
             index,
             {
                 "external_id": key,
-                IMAGE_FIELD: media_path(storage, key),
-                "source_uri": f"s3://{storage.bucket}/{key}",
+                "data": {
+                    IMAGE_FIELD: media_path(storage, key),
+                    "source_uri": f"s3://{storage.bucket}/{key}",
+                },
             },
         )
         for index, (key, _) in enumerate(objects, start=1)

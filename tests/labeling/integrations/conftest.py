@@ -21,3 +21,21 @@ def flaky_receiver():
 @pytest.fixture
 def loopback_allowed(settings):
     settings.WEBHOOKS_ALLOW_PRIVATE_HOSTS = True
+
+
+@pytest.fixture
+def s3_endpoint():
+    from tests.labeling.integrations.s3_server import s3_server
+
+    with s3_server() as endpoint:
+        yield endpoint
+
+
+@pytest.fixture
+def bucket(s3_endpoint):
+    """An empty bucket `quorum-test` on the moto server, and a client for it."""
+    from tests.labeling.integrations.s3_server import s3_client
+
+    client = s3_client(s3_endpoint)
+    client.create_bucket(Bucket="quorum-test")
+    return client
