@@ -276,6 +276,11 @@ def items_predict(*, backend_id: int, item_ids: list[int]) -> int:
     return len(made)
 
 
+def backend_predicts(*, project: Project) -> bool:
+    """Whether the project has an active model backend (the workspace then asks it on demand)."""
+    return ModelBackend.objects.filter(project_id=project.pk, is_active=True).exists()
+
+
 def item_predict_on_demand(*, item: Item) -> Prediction | None:
     """A prediction for an item an annotator opens without one, if the project's backend
     answers within its time limit (default 1 s); else None, and the item shows without it."""

@@ -39,3 +39,12 @@ def bucket(s3_endpoint):
     client = s3_client(s3_endpoint)
     client.create_bucket(Bucket="quorum-test")
     return client
+
+
+@pytest.fixture
+def ml_backend():
+    from tests.labeling.integrations.ml_backend_server import MLBackend
+
+    server = MLBackend().start()
+    yield server
+    server.stop()
