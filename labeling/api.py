@@ -13,8 +13,8 @@ from rest_framework.response import Response
 from labeling.annotations import AnnotationRefused, annotation_submit
 from labeling.annotator_stats import annotator_summary, annotators_summary
 from labeling.drafts import DraftRefused, draft_delete, draft_get, draft_save
-from labeling.integrations.backends import backend_predicts, item_predict_on_demand
 from labeling.history import annotation_can_edit, annotations_of_annotator
+from labeling.integrations.backends import backend_predicts, item_predict_on_demand
 from labeling.models import Annotation, Assignment, Draft, Resolution
 from labeling.queue import QueueError, assignment_next, assignment_skip
 from projects import access

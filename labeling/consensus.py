@@ -216,6 +216,7 @@ def resolution_record(*, item: Item, **fields) -> Resolution:
     elif current_id is not None:
         rows_update(Resolution, {"pk": current_id}, set={"is_current": False})
     resolution = row_insert(Resolution(item=item, is_current=True, **fields))
+
     def ids() -> dict:  # the pk is known once held writes are sent
         return {"item": item.pk, "resolution": resolution.pk}
 

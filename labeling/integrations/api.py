@@ -31,7 +31,10 @@ class WebhookSerializer(serializers.ModelSerializer):
         child=serializers.ChoiceField(choices=webhooks.WEBHOOK_EVENTS), allow_empty=False
     )
     secret = serializers.CharField(
-        write_only=True, required=False, allow_blank=True, max_length=500,
+        write_only=True,
+        required=False,
+        allow_blank=True,
+        max_length=500,
         help_text="Signing secret; generated (and answered once) when left out.",
     )
 
@@ -202,11 +205,17 @@ class WebhookViewSet(viewsets.GenericViewSet):
 
 class StorageSerializer(serializers.ModelSerializer):
     access_key = serializers.CharField(
-        write_only=True, required=False, allow_blank=True, max_length=500,
+        write_only=True,
+        required=False,
+        allow_blank=True,
+        max_length=500,
         help_text="Stored encrypted; never answered.",
     )
     secret_key = serializers.CharField(
-        write_only=True, required=False, allow_blank=True, max_length=500,
+        write_only=True,
+        required=False,
+        allow_blank=True,
+        max_length=500,
         help_text="Stored encrypted; never answered.",
     )
     has_credentials = serializers.SerializerMethodField()
@@ -266,7 +275,9 @@ def _storage_save(request: Request, *, project=None, storage=None) -> Response:
     try:
         if storage is None:
             storage = storage_svc.storage_create(
-                project=project, fields=fields, access_key=access_key or "",
+                project=project,
+                fields=fields,
+                access_key=access_key or "",
                 secret_key=secret_key or "",
             )
             code = status.HTTP_201_CREATED

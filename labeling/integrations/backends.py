@@ -60,7 +60,12 @@ class BackendFailed(Exception):
 
 
 EDITABLE = {
-    "title", "url", "is_active", "pre_annotate", "predict_timeout_ms", "batch_size",
+    "title",
+    "url",
+    "is_active",
+    "pre_annotate",
+    "predict_timeout_ms",
+    "batch_size",
     "train_every",
 }
 
@@ -215,8 +220,10 @@ def _predictions_from(
             Prediction(
                 item_id=item.pk,
                 model_version=str(
-                    prediction.get("model_version") or answer.get("model_version")
-                    or backend.model_version or ""
+                    prediction.get("model_version")
+                    or answer.get("model_version")
+                    or backend.model_version
+                    or ""
                 )[:100],
                 result=result,
                 score=float(score) if isinstance(score, int | float) else None,
@@ -247,9 +254,7 @@ def _predictions_store(backend: ModelBackend, made: list[Prediction], problems: 
     if made and made[-1].model_version and made[-1].model_version != backend.model_version:
         ModelBackend.objects.filter(pk=backend.pk).update(model_version=made[-1].model_version)
     if problems:
-        _problem_record(
-            backend, f"{len(problems)} predictions refused; first: {problems[0]}"
-        )
+        _problem_record(backend, f"{len(problems)} predictions refused; first: {problems[0]}")
 
 
 def items_predict(*, backend_id: int, item_ids: list[int]) -> int:

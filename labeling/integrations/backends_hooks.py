@@ -36,7 +36,9 @@ def items_queue_for_prediction(*, backend: ModelBackend) -> int:
 
     ids = list(
         Item.objects.filter(project_id=backend.project_id, gold__isnull=True)
-        .exclude(pk__in=Prediction.objects.filter(item__project_id=backend.project_id).values("item_id"))
+        .exclude(
+            pk__in=Prediction.objects.filter(item__project_id=backend.project_id).values("item_id")
+        )
         .order_by("id")
         .values_list("pk", flat=True)
     )

@@ -60,9 +60,7 @@ def event_data_build(*, event: str, ids: dict[str, Any]) -> dict[str, Any]:
             "item": _item_json(annotation.item),
         }
     if event in ("item.resolved", "review.decided"):
-        resolution = Resolution.objects.select_related("item", "reviewer").get(
-            pk=ids["resolution"]
-        )
+        resolution = Resolution.objects.select_related("item", "reviewer").get(pk=ids["resolution"])
         return {"item": _item_json(resolution.item), "resolution": _resolution_json(resolution)}
     if event == "import.finished":
         job = ImportJob.objects.get(pk=ids["import"])

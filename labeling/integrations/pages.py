@@ -39,8 +39,18 @@ class StorageForm(forms.ModelForm):
     class Meta:
         model = CloudStorage
         fields = [
-            "role", "title", "bucket", "prefix", "endpoint_url", "region", "object_kind",
-            "object_filter", "filter_kind", "presign_ttl", "sync_every_minutes", "write_exports",
+            "role",
+            "title",
+            "bucket",
+            "prefix",
+            "endpoint_url",
+            "region",
+            "object_kind",
+            "object_filter",
+            "filter_kind",
+            "presign_ttl",
+            "sync_every_minutes",
+            "write_exports",
         ]
 
 
@@ -50,7 +60,12 @@ class BackendForm(forms.ModelForm):
     class Meta:
         model = ModelBackend
         fields = [
-            "title", "url", "pre_annotate", "predict_timeout_ms", "batch_size", "train_every",
+            "title",
+            "url",
+            "pre_annotate",
+            "predict_timeout_ms",
+            "batch_size",
+            "train_every",
         ]
 
 
@@ -96,7 +111,11 @@ def integrations(request, pk):
     storage_form = StorageForm(_posted(request, "storage"))
     backend_form = BackendForm(_posted(request, "backend"))
     if _posted(request, "storage") and storage_form.is_valid():
-        fields = {k: v for k, v in storage_form.cleaned_data.items() if k not in ("access_key", "secret_key")}
+        fields = {
+            k: v
+            for k, v in storage_form.cleaned_data.items()
+            if k not in ("access_key", "secret_key")
+        }
         try:
             storage_svc.storage_create(
                 project=project,
@@ -117,7 +136,11 @@ def integrations(request, pk):
         else:
             messages.success(request, f"Model backend connected: {backend.health}.")
             return redirect("integrations", pk=project.pk)
-    if request.method == "POST" and request.POST.get("add") == "webhook" and webhook_form.is_valid():
+    if (
+        request.method == "POST"
+        and request.POST.get("add") == "webhook"
+        and webhook_form.is_valid()
+    ):
         data = webhook_form.cleaned_data
         try:
             _, secret = webhooks.webhook_create(

@@ -79,8 +79,18 @@ def _filter_check(pattern: str, kind: str) -> None:
 
 
 EDITABLE = {
-    "role", "title", "bucket", "prefix", "endpoint_url", "region", "object_filter",
-    "filter_kind", "object_kind", "presign_ttl", "sync_every_minutes", "is_active",
+    "role",
+    "title",
+    "bucket",
+    "prefix",
+    "endpoint_url",
+    "region",
+    "object_filter",
+    "filter_kind",
+    "object_kind",
+    "presign_ttl",
+    "sync_every_minutes",
+    "is_active",
     "write_exports",
 }
 

@@ -20,9 +20,7 @@ def item_resolved(*, project_id: int, resolution_id: int) -> None:
     from labeling.integrations.tasks import storage_label_write  # tasks import the services
 
     for storage_id in _targets(project_id).values_list("pk", flat=True):
-        transaction.on_commit(
-            lambda s=storage_id: storage_label_write.delay(s, resolution_id)
-        )
+        transaction.on_commit(lambda s=storage_id: storage_label_write.delay(s, resolution_id))
 
 
 def export_finished(*, project_id: int, export: dict[str, Any] | None) -> None:
@@ -32,6 +30,4 @@ def export_finished(*, project_id: int, export: dict[str, Any] | None) -> None:
         return
     targets = _targets(project_id).filter(write_exports=True)
     for storage_id in targets.values_list("pk", flat=True):
-        transaction.on_commit(
-            lambda s=storage_id: storage_export_write.delay(s, export["file"])
-        )
+        transaction.on_commit(lambda s=storage_id: storage_export_write.delay(s, export["file"]))

@@ -273,8 +273,9 @@ def _attempt(*, webhook: Webhook, delivery: WebhookDelivery) -> AttemptOutcome:
         )
     except (requests.RequestException, WebhookRefused) as exc:
         elapsed = int((time.monotonic() - started) * 1000)
-        return AttemptOutcome(ok=False, error=f"{type(exc).__name__}: {exc}"[:EXCERPT_CHARS],
-                              duration_ms=elapsed)
+        return AttemptOutcome(
+            ok=False, error=f"{type(exc).__name__}: {exc}"[:EXCERPT_CHARS], duration_ms=elapsed
+        )
     elapsed = int((time.monotonic() - started) * 1000)
     ok = 200 <= response.status_code < 300
     return AttemptOutcome(

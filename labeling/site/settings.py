@@ -208,9 +208,7 @@ WEBHOOKS_RETRY_FOR_SECONDS = env.float("WEBHOOKS_RETRY_FOR_SECONDS", default=24 
 WEBHOOKS_PAUSE_AFTER_FAILURES = env.int("WEBHOOKS_PAUSE_AFTER_FAILURES", default=20)
 # Key for secrets at rest (webhook secrets, storage credentials); empty: derived from SECRET_KEY.
 INTEGRATIONS_SECRET_KEY = env.str("INTEGRATIONS_SECRET_KEY", default="")
-EMAIL_BACKEND = env.str(
-    "EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend"
-)
+EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="quorum@localhost")
 CELERY_BEAT_SCHEDULE = {
     # Retries whose task was lost (a broker restart) and storages due for a scheduled sync.

@@ -76,9 +76,7 @@ class MLBackend:
         if self.delay:
             time.sleep(self.delay)
         if self.model is None:
-            return [{"result": [], "score": None, "model_version": self.model_version}] * len(
-                tasks
-            )
+            return [{"result": [], "score": None, "model_version": self.model_version}] * len(tasks)
         name, source, _ = choices_control(label_config)
         probabilities = self.model.predict_proba([t["data"][source] for t in tasks])
         classes = list(self.model.classes_)
@@ -130,8 +128,14 @@ class MLBackend:
                     self.answer(200, {"results": results, "model_version": backend.model_version})
                 elif self.path == "/train" and not backend.train_path_missing:
                     count = backend.fit(body["annotations"], body["label_config"])
-                    self.answer(201, {"job_id": backend.version, "trained_on": count,
-                                      "model_version": backend.model_version})
+                    self.answer(
+                        201,
+                        {
+                            "job_id": backend.version,
+                            "trained_on": count,
+                            "model_version": backend.model_version,
+                        },
+                    )
                 elif self.path == "/webhook" and body.get("action") == "START_TRAINING":
                     backend.fit(body["annotations"], body["project"]["label_config"])
                     self.answer(201, {"model_version": backend.model_version})

@@ -54,8 +54,11 @@ def test_a_lead_trains_the_backend_on_resolved_labels_and_new_items_are_pre_anno
     assert backend.training == "done" and backend.training_message == "trained on 6 resolved items"
     assert backend.model_version == "tfidf-logreg-v1"
     (train,) = ml_backend.paths("/train")
-    choices = {a["result"][0]["value"]["choices"][0] for t in train["annotations"]
-               for a in t["annotations"]}
+    choices = {
+        a["result"][0]["value"]["choices"][0]
+        for t in train["annotations"]
+        for a in t["annotations"]
+    }
     assert choices == {"positive", "negative"}
 
     upload = SimpleUploadedFile(
@@ -64,12 +67,13 @@ def test_a_lead_trains_the_backend_on_resolved_labels_and_new_items_are_pre_anno
         b"n3,great lovely music\n",
     )
     with django_capture_on_commit_callbacks(execute=True):
-        assert lead_api.post(
-            f"/api/projects/{project.pk}/imports/", {"file": upload}, format="multipart"
-        ).status_code == 202
-    predicted = {
-        p.item.external_id: p for p in Prediction.objects.select_related("item")
-    }
+        assert (
+            lead_api.post(
+                f"/api/projects/{project.pk}/imports/", {"file": upload}, format="multipart"
+            ).status_code
+            == 202
+        )
+    predicted = {p.item.external_id: p for p in Prediction.objects.select_related("item")}
     assert set(predicted) == {"n1", "n2", "n3"}
     assert predicted["n1"].result == {"sentiment": "positive"}
     assert predicted["n2"].result == {"sentiment": "negative"}

@@ -35,7 +35,10 @@ def source(project, endpoint, **fields):
     return storage_svc.storage_create(
         project=project,
         fields={
-            "role": "source", "bucket": BUCKET, "endpoint_url": endpoint, "region": REGION,
+            "role": "source",
+            "bucket": BUCKET,
+            "endpoint_url": endpoint,
+            "region": REGION,
             **fields,
         },
         access_key=ACCESS_KEY,
@@ -86,20 +89,27 @@ def test_glob_and_regex_filters_pick_the_keys(image_project, bucket, s3_endpoint
     globbed = source(project, s3_endpoint, prefix="a/", object_filter="cam1_*")
     assert storage_svc.storage_sync(storage_id=globbed.pk).seen == 1  # a/cam1_1.jpg
     regex = source(
-        project, s3_endpoint, prefix="a/", object_filter=r"(^|/)cam1_\d+\.jpg$",
+        project,
+        s3_endpoint,
+        prefix="a/",
+        object_filter=r"(^|/)cam1_\d+\.jpg$",
         filter_kind="regex",
     )
     assert storage_svc.storage_sync(storage_id=regex.pk).seen == 2
     assert sorted(Item.objects.values_list("external_id", flat=True)) == [
-        "a/cam1_1.jpg", "a/sub/cam1_2.jpg"
+        "a/cam1_1.jpg",
+        "a/sub/cam1_2.jpg",
     ]
 
 
 def test_json_jsonl_and_csv_objects_are_imported_as_rows_once(
     project, bucket, s3_endpoint, django_capture_on_commit_callbacks
 ):
-    put(bucket, "rows/one.jsonl", b'{"external_id": "r1", "text": "hi"}\n'
-        b'{"external_id": "r2", "text": "yo"}\n')
+    put(
+        bucket,
+        "rows/one.jsonl",
+        b'{"external_id": "r1", "text": "hi"}\n{"external_id": "r2", "text": "yo"}\n',
+    )
     put(bucket, "rows/two.csv", b"external_id,text\nr3,hello\n")
     put(bucket, "rows/three.json", b'[{"external_id": "r4", "text": "hey"}]')
     put(bucket, "rows/image.jpg")
@@ -112,8 +122,11 @@ def test_json_jsonl_and_csv_objects_are_imported_as_rows_once(
 
     with django_capture_on_commit_callbacks(execute=True):
         assert storage_svc.storage_sync(storage_id=storage.pk).imports == 0
-    put(bucket, "rows/one.jsonl", b'{"external_id": "r1", "text": "hi"}\n'
-        b'{"external_id": "r5", "text": "new"}\n')
+    put(
+        bucket,
+        "rows/one.jsonl",
+        b'{"external_id": "r1", "text": "hi"}\n{"external_id": "r5", "text": "new"}\n',
+    )
     with django_capture_on_commit_callbacks(execute=True):
         assert storage_svc.storage_sync(storage_id=storage.pk).imports == 1
     assert Item.objects.count() == 5  # r1 again is skipped as a duplicate
@@ -142,9 +155,15 @@ def test_a_target_storage_gets_each_resolved_label_overwritten_on_re_resolution(
 ):
     storage_svc.storage_create(
         project=project,
-        fields={"role": "target", "bucket": BUCKET, "prefix": "labels", "endpoint_url":
-                s3_endpoint, "region": REGION},
-        access_key=ACCESS_KEY, secret_key=SECRET_KEY,
+        fields={
+            "role": "target",
+            "bucket": BUCKET,
+            "prefix": "labels",
+            "endpoint_url": s3_endpoint,
+            "region": REGION,
+        },
+        access_key=ACCESS_KEY,
+        secret_key=SECRET_KEY,
     )
     item = ItemFactory(project=project, external_id="doc-7")
     with django_capture_on_commit_callbacks(execute=True):
@@ -156,9 +175,7 @@ def test_a_target_storage_gets_each_resolved_label_overwritten_on_re_resolution(
     item.refresh_from_db()
     with django_capture_on_commit_callbacks(execute=True):
         resolution_edit(item=item, reviewer=lead, result={"sentiment": "negative"})
-    rewritten = json.loads(
-        bucket.get_object(Bucket=BUCKET, Key="labels/doc-7.json")["Body"].read()
-    )
+    rewritten = json.loads(bucket.get_object(Bucket=BUCKET, Key="labels/doc-7.json")["Body"].read())
     assert rewritten["result"] == {"sentiment": "negative"} and rewritten["reviewer"] == "lead"
     keys = [o["Key"] for o in bucket.list_objects_v2(Bucket=BUCKET)["Contents"]]
     assert keys == ["labels/doc-7.json"]
@@ -169,9 +186,15 @@ def test_a_finished_export_is_copied_to_the_target_bucket(
 ):
     storage_svc.storage_create(
         project=project,
-        fields={"role": "target", "bucket": BUCKET, "prefix": "out", "endpoint_url":
-                s3_endpoint, "region": REGION},
-        access_key=ACCESS_KEY, secret_key=SECRET_KEY,
+        fields={
+            "role": "target",
+            "bucket": BUCKET,
+            "prefix": "out",
+            "endpoint_url": s3_endpoint,
+            "region": REGION,
+        },
+        access_key=ACCESS_KEY,
+        secret_key=SECRET_KEY,
     )
     item = ItemFactory(project=project)
     with django_capture_on_commit_callbacks(execute=True):
@@ -181,8 +204,9 @@ def test_a_finished_export_is_copied_to_the_target_bucket(
             f"/api/projects/{project.pk}/exports/", {"format": "jsonl"}, format="json"
         )
     assert response.status_code == 202, response.content
-    keys = [o["Key"] for o in bucket.list_objects_v2(Bucket=BUCKET, Prefix="out/exports/")[
-        "Contents"]]
+    keys = [
+        o["Key"] for o in bucket.list_objects_v2(Bucket=BUCKET, Prefix="out/exports/")["Contents"]
+    ]
     assert len(keys) == 1 and keys[0].endswith(".jsonl")
     body = bucket.get_object(Bucket=BUCKET, Key=keys[0])["Body"].read().decode()
     assert json.loads(body.splitlines()[0])["external_id"] == item.external_id
@@ -194,15 +218,22 @@ def test_the_api_keeps_credentials_encrypted_and_never_answers_them(
     project = image_project
     put(bucket, "k/a.jpg")
     payload = {
-        "role": "source", "bucket": BUCKET, "prefix": "k/", "endpoint_url": s3_endpoint,
-        "region": REGION, "access_key": ACCESS_KEY, "secret_key": SECRET_KEY,
+        "role": "source",
+        "bucket": BUCKET,
+        "prefix": "k/",
+        "endpoint_url": s3_endpoint,
+        "region": REGION,
+        "access_key": ACCESS_KEY,
+        "secret_key": SECRET_KEY,
         "sync_every_minutes": 15,
     }
     response = lead_api.post(f"/api/projects/{project.pk}/storages/", payload, format="json")
     assert response.status_code == 201, response.content
     body = response.json()
     assert body["has_credentials"] is True
-    assert ACCESS_KEY not in response.content.decode() and SECRET_KEY not in response.content.decode()
+    assert (
+        ACCESS_KEY not in response.content.decode() and SECRET_KEY not in response.content.decode()
+    )
     row = CloudStorage.objects.get()
     assert SECRET_KEY not in row.secret_key_encrypted and row.secret_key_encrypted
     listed = lead_api.get(f"/api/projects/{project.pk}/storages/").content.decode()
@@ -229,8 +260,13 @@ def test_bad_storage_settings_answer_the_field_and_store_nothing(
     project, lead_api, bucket, s3_endpoint, changes, field
 ):
     payload = {
-        "role": "source", "bucket": BUCKET, "endpoint_url": s3_endpoint, "region": REGION,
-        "access_key": ACCESS_KEY, "secret_key": SECRET_KEY, **changes,
+        "role": "source",
+        "bucket": BUCKET,
+        "endpoint_url": s3_endpoint,
+        "region": REGION,
+        "access_key": ACCESS_KEY,
+        "secret_key": SECRET_KEY,
+        **changes,
     }
     response = lead_api.post(f"/api/projects/{project.pk}/storages/", payload, format="json")
     assert response.status_code == 400 and field in response.json(), response.content
@@ -261,10 +297,19 @@ def test_the_page_connects_a_storage_and_syncs_it(
     client.force_login(lead)
     response = client.post(
         f"/projects/{project.pk}/integrations/",
-        {"add": "storage", "role": "source", "bucket": BUCKET, "prefix": "p/",
-         "endpoint_url": s3_endpoint, "region": REGION, "object_kind": "images",
-         "filter_kind": "glob", "presign_ttl": 900, "access_key": ACCESS_KEY,
-         "secret_key": SECRET_KEY},
+        {
+            "add": "storage",
+            "role": "source",
+            "bucket": BUCKET,
+            "prefix": "p/",
+            "endpoint_url": s3_endpoint,
+            "region": REGION,
+            "object_kind": "images",
+            "filter_kind": "glob",
+            "presign_ttl": 900,
+            "access_key": ACCESS_KEY,
+            "secret_key": SECRET_KEY,
+        },
     )
     assert response.status_code == 302, response.content.decode()[-2000:]
     storage = CloudStorage.objects.get()

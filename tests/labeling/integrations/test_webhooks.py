@@ -22,7 +22,11 @@ pytestmark = pytest.mark.django_db
 
 def webhook_for(project, url, events, *, lead, send_payload=True, secret="s3cret"):
     webhook, _ = webhooks.webhook_create(
-        project=project, url=url, events=events, user=lead, secret=secret,
+        project=project,
+        url=url,
+        events=events,
+        user=lead,
+        secret=secret,
         send_payload=send_payload,
     )
     return webhook
@@ -119,19 +123,23 @@ def test_events_reach_the_receiver_in_order_per_item(
     assert received[0].json["event"] == "item.created"
     assert [i["external_id"] for i in received[0].json["data"]["items"]] == ["e0", "e1", "e2"]
     for item in items:
-        mine = [
-            r.json["event"]
-            for r in received[1:]
-            if r.json["data"]["item"]["id"] == item.pk
-        ]
+        mine = [r.json["event"] for r in received[1:] if r.json["data"]["item"]["id"] == item.pk]
         assert mine == [
-            "annotation.created", "annotation.updated", "annotation.created", "item.resolved"
+            "annotation.created",
+            "annotation.updated",
+            "annotation.created",
+            "item.resolved",
         ]
     assert len({r.json["id"] for r in received}) == len(received)  # one id per event
 
 
 def test_a_failing_receiver_is_retried_with_backoff_keeping_order_and_event_ids(
-    project, lead, annotator, flaky_receiver, loopback_allowed, settings,
+    project,
+    lead,
+    annotator,
+    flaky_receiver,
+    loopback_allowed,
+    settings,
     django_capture_on_commit_callbacks,
 ):
     settings.WEBHOOKS_RETRY_BASE_SECONDS = 0.0  # each retry due at once: the test drives them
@@ -167,7 +175,14 @@ def test_backoff_doubles_up_to_its_cap(settings):
     settings.WEBHOOKS_RETRY_BASE_SECONDS = 30
     settings.WEBHOOKS_RETRY_MAX_DELAY_SECONDS = 3600
     assert [webhooks.retry_delay(n) for n in range(1, 9)] == [
-        30, 60, 120, 240, 480, 960, 1920, 3600
+        30,
+        60,
+        120,
+        240,
+        480,
+        960,
+        1920,
+        3600,
     ]
 
 
@@ -273,7 +288,13 @@ def test_unknown_events_are_refused_naming_the_field(lead_api, project, loopback
 
 
 def test_the_api_creates_lists_logs_and_redelivers_with_the_same_event_id(
-    project, lead, lead_api, annotator, annotator_api, receiver, loopback_allowed,
+    project,
+    lead,
+    lead_api,
+    annotator,
+    annotator_api,
+    receiver,
+    loopback_allowed,
     django_capture_on_commit_callbacks,
 ):
     response = lead_api.post(
@@ -336,9 +357,12 @@ def test_import_finished_and_project_updated_come_from_projects_through_the_hook
 
     upload = SimpleUploadedFile("rows.csv", b"external_id,text\na,hello\nb,world\n")
     with django_capture_on_commit_callbacks(execute=True):
-        assert lead_api.post(
-            f"/api/projects/{project.pk}/imports/", {"file": upload}, format="multipart"
-        ).status_code == 202
+        assert (
+            lead_api.post(
+                f"/api/projects/{project.pk}/imports/", {"file": upload}, format="multipart"
+            ).status_code
+            == 202
+        )
     with django_capture_on_commit_callbacks(execute=True):
         lead_api.patch(f"/api/projects/{project.pk}/", {"name": "Renamed"}, format="json")
     imported, updated = receiver.wait_for(2)
@@ -356,8 +380,12 @@ def test_the_pages_add_a_webhook_and_show_its_delivery_log(
     assert page.status_code == 200 and b"Add a webhook" in page.content
     response = client.post(
         f"/projects/{project.pk}/integrations/",
-        {"add": "webhook", "url": receiver.url, "events": ["annotation.created"],
-         "send_payload": "on"},
+        {
+            "add": "webhook",
+            "url": receiver.url,
+            "events": ["annotation.created"],
+            "send_payload": "on",
+        },
     )
     assert response.status_code == 302
     webhook = Webhook.objects.get()

@@ -36,7 +36,8 @@ def test_a_worker_retries_a_failing_receiver_with_backoff_until_it_recovers(
     api = api_client_for(annotator)
     for item in (first, second):
         response = api.post(
-            f"/api/items/{item.pk}/annotations/", {"result": {"sentiment": "positive"}},
+            f"/api/items/{item.pk}/annotations/",
+            {"result": {"sentiment": "positive"}},
             format="json",
         )
         assert response.status_code == 201
