@@ -22,6 +22,7 @@ import json
 import logging
 import re
 import tempfile
+import threading
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import PurePosixPath
@@ -29,6 +30,7 @@ from typing import Any
 from urllib.parse import quote
 
 import boto3
+import botocore.session
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 from django.core.files.storage import default_storage
@@ -59,8 +61,24 @@ class StorageRefused(ValueError):
         self.field = field
 
 
+def _raw_timestamps_session() -> boto3.session.Session:
+    """A boto3 session whose responses keep timestamps as the strings S3 sent: botocore parses
+    each one with dateutil, most of a listing's client-side time (LastModified is not used)."""
+    core = botocore.session.Session()
+    core.get_component("response_parser_factory").set_parser_defaults(
+        timestamp_parser=lambda value: value
+    )
+    return boto3.session.Session(botocore_session=core)
+
+
+_sessions = threading.local()
+
+
 def storage_client(storage: CloudStorage):
-    return boto3.client(
+    session = getattr(_sessions, "session", None)
+    if session is None:  # one per thread: boto3 sessions are not thread-safe
+        session = _sessions.session = _raw_timestamps_session()
+    return session.client(
         "s3",
         endpoint_url=storage.endpoint_url or None,
         region_name=storage.region or None,

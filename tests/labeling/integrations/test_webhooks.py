@@ -406,3 +406,35 @@ def test_the_pages_add_a_webhook_and_show_its_delivery_log(
     annotator_client.force_login(annotator)
     assert annotator_client.get(f"/projects/{project.pk}/integrations/").status_code == 403
     assert json.loads(b"{}") == {}
+
+
+def test_the_beat_sweep_sends_a_retry_whose_delayed_task_was_lost(
+    project, lead, annotator, loopback_allowed, settings, django_capture_on_commit_callbacks
+):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from tests.labeling.integrations.receivers import Receiver
+
+    receiver = Receiver(fail_first=1).start()
+    try:
+        settings.WEBHOOKS_RETRY_BASE_SECONDS = 3600.0  # the retry is an hour away
+        webhook = webhook_for(project, receiver.url, ["annotation.created"], lead=lead)
+        item = ItemFactory(project=project)
+        with django_capture_on_commit_callbacks(execute=True):
+            annotation_submit(item=item, annotator=annotator, result={"sentiment": "positive"})
+        delivery = WebhookDelivery.objects.get()
+        assert delivery.status == "retrying"
+        with django_capture_on_commit_callbacks(execute=True):
+            assert webhooks.deliveries_due() == 0  # not due yet
+        WebhookDelivery.objects.filter(pk=delivery.pk).update(
+            next_attempt_at=timezone.now() - timedelta(seconds=1)
+        )
+        with django_capture_on_commit_callbacks(execute=True):
+            assert webhooks.deliveries_due() == 1
+        delivery.refresh_from_db()
+        assert delivery.status == "succeeded" and delivery.attempts == 2
+        assert webhook.pk == delivery.webhook_id
+    finally:
+        receiver.stop()
