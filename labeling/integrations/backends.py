@@ -45,7 +45,8 @@ REQUEST_TIMEOUT = 30.0  # batch prediction, setup and training requests
 HEALTH_TIMEOUT = 5.0
 MAX_ON_DEMAND_MS = 10_000
 MEDIA_PATH = re.compile(r"^/storages/(\d+)/media/(.+)$")
-# One thread for on-demand predictions: the request thread waits on it at most the time limit.
+# Threads for on-demand predictions (HTTP only, no database): the request waits at most the
+# time limit for one; a late answer is dropped.
 _on_demand = ThreadPoolExecutor(max_workers=4, thread_name_prefix="backend-on-demand")
 
 
@@ -232,15 +233,14 @@ def _predictions_from(
     return made, problems
 
 
-def _predict_request(backend: ModelBackend, items: list[Item], timeout: float) -> dict:
+def _predict_body(backend: ModelBackend, items: list[Item]) -> dict:
     project = backend.project
-    body = {
+    return {
         "tasks": [ls_task(item) for item in items],
         "project": ls_project_ref(project),
         "label_config": project_label_config(project),
         "params": {"login": None, "password": None, "context": None},
     }
-    return _post(backend, "/predict", body, timeout)
 
 
 def _predictions_store(backend: ModelBackend, made: list[Prediction], problems: list[str]):
@@ -272,7 +272,7 @@ def items_predict(*, backend_id: int, item_ids: list[int]) -> int:
     if not items:
         return 0
     try:
-        answer = _predict_request(backend, items, REQUEST_TIMEOUT)
+        answer = _post(backend, "/predict", _predict_body(backend, items), REQUEST_TIMEOUT)
         made, problems = _predictions_from(backend, items, answer)
     except BackendFailed as exc:
         _problem_record(backend, str(exc))
@@ -300,7 +300,8 @@ def item_predict_on_demand(*, item: Item) -> Prediction | None:
         return None
     limit = backend.predict_timeout_ms / 1000
     started = time.monotonic()
-    future = _on_demand.submit(_predict_request, backend, [item], limit)
+    body = _predict_body(backend, [item])  # here: the thread below only waits on HTTP
+    future = _on_demand.submit(_post, backend, "/predict", body, limit)
     try:
         answer = future.result(timeout=limit)
         made, problems = _predictions_from(backend, [item], answer)
