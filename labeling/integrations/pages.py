@@ -234,3 +234,31 @@ def delivery_redeliver(request, pk, n):
         webhooks.delivery_redeliver(delivery=delivery)
     messages.success(request, f"Delivery {n} queued again.")
     return redirect("webhook-detail", pk=webhook.pk)
+
+
+@login_required
+def global_webhooks(request):
+    """Staff: the webhooks told of every project's events, and the form that adds one."""
+    if not request.user.is_staff:
+        raise PermissionDenied("Global webhooks are managed by staff.")
+    form = WebhookForm(_posted(request, "webhook"))
+    if _posted(request, "webhook") and form.is_valid():
+        data = form.cleaned_data
+        try:
+            _, secret = webhooks.webhook_create(
+                project=None,
+                url=data["url"],
+                events=data["events"],
+                secret=data["secret"],
+                send_payload=data["send_payload"],
+                user=request.user,
+            )
+        except webhooks.WebhookRefused as exc:
+            form.add_error(exc.field, str(exc))
+        else:
+            messages.success(request, f"Global webhook added. Its secret (shown once): {secret}")
+            return redirect("global-webhooks")
+    rows = Webhook.objects.filter(project__isnull=True).order_by("id")
+    return render(
+        request, "integrations/global_webhooks.html", {"webhooks": rows, "webhook_form": form}
+    )

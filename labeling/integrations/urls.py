@@ -20,6 +20,7 @@ urlpatterns = [
         name="integrations-panel",
     ),
     path("storages/<int:pk>/media/<path:key>", pages.storage_media, name="storage-media"),
+    path("integrations/webhooks/", pages.global_webhooks, name="global-webhooks"),
     path("webhooks/<int:pk>/", pages.webhook_detail, name="webhook-detail"),
     path(
         "webhooks/<int:pk>/deliveries/<int:n>/redeliver/",

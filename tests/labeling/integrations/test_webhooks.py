@@ -438,3 +438,22 @@ def test_the_beat_sweep_sends_a_retry_whose_delayed_task_was_lost(
         assert webhook.pk == delivery.webhook_id
     finally:
         receiver.stop()
+
+
+def test_staff_add_global_webhooks_on_their_page(lead, annotator, loopback_allowed, receiver):
+    staff = Client()
+    staff.force_login(lead)  # the lead fixture is staff
+    assert staff.get("/integrations/webhooks/").status_code == 200
+    response = staff.post(
+        "/integrations/webhooks/",
+        {"add": "webhook", "url": receiver.url, "events": ["item.resolved"]},
+    )
+    assert response.status_code == 302
+    webhook = Webhook.objects.get()
+    assert webhook.project is None and webhook.send_payload is False  # box left unticked
+    assert receiver.url.encode() in staff.get("/integrations/webhooks/").content
+    assert staff.get(f"/webhooks/{webhook.pk}/").status_code == 200
+    other = Client()
+    other.force_login(annotator)
+    assert other.get("/integrations/webhooks/").status_code == 403
+    assert other.get(f"/webhooks/{webhook.pk}/").status_code == 403
