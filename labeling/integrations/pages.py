@@ -107,9 +107,10 @@ def integrations(request, pk):
     project = _lead_project(request, pk)
     if request.method == "POST" and request.POST.get("do"):
         return _action(request, project)
-    webhook_form = WebhookForm(_posted(request, "webhook"))
-    storage_form = StorageForm(_posted(request, "storage"))
-    backend_form = BackendForm(_posted(request, "backend"))
+    # Own id prefixes: the three forms share field names (url, title) on one page.
+    webhook_form = WebhookForm(_posted(request, "webhook"), auto_id="webhook_%s")
+    storage_form = StorageForm(_posted(request, "storage"), auto_id="storage_%s")
+    backend_form = BackendForm(_posted(request, "backend"), auto_id="backend_%s")
     if _posted(request, "storage") and storage_form.is_valid():
         fields = {
             k: v
