@@ -8,9 +8,13 @@ Public: integrations_listener, event_data_build.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
+from django.db.models import Exists, Q
+
 from labeling.integrations import backends_hooks, storage_hooks
+from labeling.integrations.models import CloudStorage, ModelBackend, Webhook
 from labeling.integrations.webhooks import webhooks_event_record, webhooks_listening
 from labeling.models import Annotation, Resolution
 from projects.models import ImportJob, Item, Project
@@ -91,31 +95,75 @@ def event_data_build(*, event: str, ids: dict[str, Any]) -> dict[str, Any]:
     return dict(ids)  # monitor.alert and any event whose ids are its whole story
 
 
+@dataclass(frozen=True)
+class ProjectIntegrations:
+    webhooks: bool  # active webhooks of the project, or global ones
+    backends: bool  # active model backends
+    targets: bool  # active target storages
+
+    @property
+    def any(self) -> bool:
+        return self.webhooks or self.backends or self.targets
+
+
+def project_integrations(*, project_id: int) -> ProjectIntegrations:
+    """What the project has connected, in one query: events cost one round trip in a project
+    with no integrations (most of them, and the answer path is the hottest there is)."""
+    found = (
+        Project.objects.filter(pk=project_id)
+        .annotate(
+            has_webhooks=Exists(
+                Webhook.objects.filter(
+                    Q(project_id=project_id) | Q(project__isnull=True), is_active=True
+                )
+            ),
+            has_backends=Exists(ModelBackend.objects.filter(project_id=project_id, is_active=True)),
+            has_targets=Exists(
+                CloudStorage.objects.filter(
+                    project_id=project_id, role=CloudStorage.Role.TARGET, is_active=True
+                )
+            ),
+        )
+        .values_list("has_webhooks", "has_backends", "has_targets")
+        .first()
+    )
+    return ProjectIntegrations(*(found or (False, False, False)))
+
+
 class IntegrationsListener:
     """Registered with projects.event_hooks by LabelingConfig.ready()."""
 
     def wanted(self, *, project_id: int, event: str) -> bool:
-        if webhooks_listening(project_id=project_id, event=event):
+        connected = project_integrations(project_id=project_id)
+        if connected.webhooks and webhooks_listening(project_id=project_id, event=event):
             return True
-        return event == "item.created" and backends_hooks.backends_pre_annotating(
-            project_id=project_id
+        return (
+            event == "item.created"
+            and connected.backends
+            and backends_hooks.backends_pre_annotating(project_id=project_id)
         )
 
     def emit(
         self, *, project_id: int, event: str, ids: dict[str, Any], data: dict[str, Any] | None
     ) -> None:
-        webhooks_event_record(
-            project_id=project_id,
-            event=event,
-            ids=ids,
-            data_build=lambda: data if data is not None else event_data_build(event=event, ids=ids),
-        )
-        if event == "item.created":
+        connected = project_integrations(project_id=project_id)
+        if connected.webhooks:
+            webhooks_event_record(
+                project_id=project_id,
+                event=event,
+                ids=ids,
+                data_build=lambda: (
+                    data if data is not None else event_data_build(event=event, ids=ids)
+                ),
+            )
+        if event == "item.created" and connected.backends:
             backends_hooks.items_created(project_id=project_id, item_ids=ids["items"])
         elif event == "item.resolved":
-            backends_hooks.item_resolved(project_id=project_id)
-            storage_hooks.item_resolved(project_id=project_id, resolution_id=ids["resolution"])
-        elif event == "export.finished":
+            if connected.backends:
+                backends_hooks.item_resolved(project_id=project_id)
+            if connected.targets:
+                storage_hooks.item_resolved(project_id=project_id, resolution_id=ids["resolution"])
+        elif event == "export.finished" and connected.targets:
             storage_hooks.export_finished(project_id=project_id, export=(data or {}).get("export"))
 
 

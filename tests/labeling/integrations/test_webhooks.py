@@ -457,3 +457,20 @@ def test_staff_add_global_webhooks_on_their_page(lead, annotator, loopback_allow
     other.force_login(annotator)
     assert other.get("/integrations/webhooks/").status_code == 403
     assert other.get(f"/webhooks/{webhook.pk}/").status_code == 403
+
+
+def test_an_event_in_a_project_without_integrations_costs_one_query(
+    project, django_assert_num_queries
+):
+    from labeling.integrations.events import integrations_listener
+
+    with django_assert_num_queries(1):
+        integrations_listener.emit(
+            project_id=project.pk,
+            event="item.resolved",
+            ids={"item": 1, "resolution": 1},
+            data=None,
+        )
+    with django_assert_num_queries(1):
+        assert not integrations_listener.wanted(project_id=project.pk, event="item.created")
+    assert not WebhookEvent.objects.exists()
