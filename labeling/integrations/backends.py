@@ -92,8 +92,8 @@ def backend_create(*, project: Project, fields: dict[str, Any]) -> ModelBackend:
     """Store the backend, then check its health and call /setup (their outcome is its status,
     not a refusal: a backend may come up later)."""
     backend = backend_update(backend=ModelBackend(project=project), fields=fields)
-    backend_health_check(backend=backend)
-    backend_setup(backend=backend)
+    if backend_health_check(backend=backend) == ModelBackend.Health.UP:
+        backend_setup(backend=backend)
     backend.refresh_from_db()
     return backend
 

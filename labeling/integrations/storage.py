@@ -85,7 +85,12 @@ def storage_client(storage: CloudStorage):
         region_name=storage.region or None,
         aws_access_key_id=secret_decrypt(storage.access_key_encrypted) or None,
         aws_secret_access_key=secret_decrypt(storage.secret_key_encrypted) or None,
-        config=Config(signature_version="s3v4", retries={"max_attempts": 3, "mode": "standard"}),
+        config=Config(
+            signature_version="s3v4",
+            connect_timeout=5,
+            read_timeout=60,
+            retries={"max_attempts": 3, "mode": "standard"},
+        ),
     )
 
 

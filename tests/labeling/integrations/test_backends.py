@@ -106,7 +106,8 @@ def test_a_backend_without_train_gets_the_start_training_webhook(
 def test_an_annotator_opening_an_item_without_a_prediction_gets_one_on_demand(
     project, annotator, annotator_api, ml_backend, django_capture_on_commit_callbacks
 ):
-    backend = connect(project, ml_backend, pre_annotate=False)
+    # A generous limit: the machine running the tests may be busy (the limit has its own test).
+    backend = connect(project, ml_backend, pre_annotate=False, predict_timeout_ms=10_000)
     labeled(project, annotator, django_capture_on_commit_callbacks)
     backends.backend_train(backend_id=backend.pk)
     item = ItemFactory(project=project, data={"text": "terrible awful awful day"})
