@@ -8,7 +8,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
-from django.http import HttpResponseRedirect
+from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
@@ -167,6 +167,8 @@ def integrations(request, pk):
 
 def _action(request, project: Project):
     what, target = request.POST["do"], request.POST.get("id", "")
+    if not target.isdigit():
+        raise Http404("No such storage or backend.")
     if what == "sync":
         storage = get_object_or_404(CloudStorage, project=project, pk=target, role="source")
         with transaction.atomic():
