@@ -17,7 +17,7 @@ from exports.models import ExportJob
 from exports.options import BOOLEAN_OPTIONS, OptionsError
 from exports.tasks import export_job_enqueue
 from projects import access
-from projects.api import project_for
+from projects.access import project_for
 from projects.models import Project
 
 OPTION_NAMES = (*BOOLEAN_OPTIONS, "split", "split_seed", "stratify_by")

@@ -13,7 +13,6 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
-import pyarrow as pa
 from django.core.files import File
 from django.utils import timezone
 
@@ -125,6 +124,8 @@ def _export_write(job: ExportJob) -> None:
             options=options,
         )
         # Hand the planning pass's Arrow buffers back before the writing pass takes its own.
+        import pyarrow as pa
+
         pa.default_memory_pool().release_unused()
     tally = ExportTally(schema=schema)
     extension, content_type = export_format.output(options)

@@ -8,10 +8,10 @@ class LabelingConfig(AppConfig):
     def ready(self):
         # Models are loaded only now, so the store is imported here (Django's ready() idiom):
         # imports of projects/ hand carried annotations to labeling through this registration.
-        from labeling.imported_annotations import imported_annotations_store
+        from labeling.annotate.imported import imported_annotations_store
         from labeling.integrations.events import integrations_listener
         from projects.event_hooks import event_listener_register
-        from projects.import_hooks import annotations_store_register
+        from projects.imports.hooks import annotations_store_register
 
         annotations_store_register(imported_annotations_store)
         # Events of projects/ (and of the layers above) reach webhooks, backends and storages.

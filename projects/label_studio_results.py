@@ -1,6 +1,6 @@
 """Quorum results as Label Studio result items: what the Label Studio export writes and what
 model backends (Label Studio's ML backend protocol) are sent for training. The opposite way,
-Label Studio results into ours, is projects.importers.label_studio.ls_result_convert."""
+Label Studio results into ours, is projects.imports.readers.label_studio.ls_result_convert."""
 
 from __future__ import annotations
 

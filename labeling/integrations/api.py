@@ -16,7 +16,7 @@ from labeling.integrations import backends, backends_hooks, tasks, webhooks
 from labeling.integrations import storage as storage_svc
 from labeling.integrations.models import CloudStorage, ModelBackend, Webhook, WebhookDelivery
 from projects import access
-from projects.api import id_from_url, project_for
+from projects.access import id_from_url, project_for
 
 
 def refused(exc) -> Response:

@@ -24,7 +24,6 @@ from concurrent.futures import TimeoutError as FutureTimeout
 from typing import Any
 from urllib.parse import unquote
 
-import requests
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
@@ -32,12 +31,12 @@ from django.utils import timezone
 from labeling.integrations.models import CloudStorage, ModelBackend
 from labeling.integrations.storage import media_url
 from labeling.models import Resolution
-from projects.importers.label_studio import ConversionError, ls_result_convert
+from projects.imports.readers.label_studio import ConversionError, ls_result_convert
+from projects.items.predictions import item_prediction_scores_set
 from projects.label_schema import LabelSchema, ResultError
 from projects.label_studio_config import label_studio_config_from_schema
 from projects.label_studio_results import label_studio_result
 from projects.models import Item, Prediction, Project
-from projects.predictions import item_prediction_scores_set
 
 log = logging.getLogger(__name__)
 
@@ -107,6 +106,8 @@ def _problem_record(backend: ModelBackend, message: str) -> None:
 
 
 def _post(backend: ModelBackend, path: str, body: dict, timeout: float) -> dict:
+    import requests  # where it is used (every web process imports this module)
+
     try:
         response = requests.post(f"{backend.url}{path}", json=body, timeout=timeout)
     except requests.Timeout as exc:
@@ -132,6 +133,8 @@ def ls_project_ref(project: Project) -> str:
 
 def backend_health_check(*, backend: ModelBackend) -> str:
     """GET /health: `{"status": "UP", ...}` is up; anything else (or nothing) is down."""
+    import requests
+
     now = timezone.now()
     try:
         response = requests.get(f"{backend.url}/health", timeout=HEALTH_TIMEOUT)

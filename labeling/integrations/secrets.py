@@ -5,12 +5,13 @@ import base64
 import hashlib
 from functools import lru_cache
 
-from cryptography.fernet import Fernet, InvalidToken
 from django.conf import settings
 
 
 @lru_cache(maxsize=4)
-def _fernet(key_material: str) -> Fernet:
+def _fernet(key_material: str):
+    from cryptography.fernet import Fernet  # loaded when a secret is first used
+
     # SHA-256 of the material gives the 32 bytes Fernet wants, whatever the material's form.
     digest = hashlib.sha256(f"quorum-integrations:{key_material}".encode()).digest()
     return Fernet(base64.urlsafe_b64encode(digest))
@@ -30,6 +31,8 @@ def secret_decrypt(token: str) -> str:
     """The plain secret; raises ValueError if it was encrypted under another key."""
     if not token:
         return ""
+    from cryptography.fernet import InvalidToken
+
     try:
         return _fernet(_key_material()).decrypt(token.encode()).decode()
     except InvalidToken as exc:

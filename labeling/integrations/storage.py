@@ -30,10 +30,6 @@ from pathlib import PurePosixPath
 from typing import Any
 from urllib.parse import quote
 
-import boto3
-import botocore.session
-from botocore.config import Config
-from botocore.exceptions import BotoCoreError, ClientError
 from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import UploadedFile
 from django.db import connection, transaction
@@ -43,8 +39,8 @@ from django.utils import timezone
 from labeling.integrations.models import CloudStorage, StorageObject
 from labeling.integrations.secrets import secret_decrypt, secret_encrypt
 from labeling.models import Resolution
-from projects.imports import ImportRefused, import_job_create
-from projects.items import items_create
+from projects.imports.jobs import ImportRefused, import_job_create
+from projects.items.create import items_create
 from projects.models import Project
 from projects.tasks import import_job_enqueue
 
@@ -62,9 +58,13 @@ class StorageRefused(ValueError):
         self.field = field
 
 
-def _raw_timestamps_session() -> boto3.session.Session:
+def _raw_timestamps_session():
     """A boto3 session whose responses keep timestamps as the strings S3 sent: botocore parses
     each one with dateutil, most of a listing's client-side time (LastModified is not used)."""
+    # boto3 is imported where it is used (about 15 MB): a web process needs it only to presign.
+    import boto3
+    import botocore.session
+
     core = botocore.session.Session()
     core.get_component("response_parser_factory").set_parser_defaults(
         timestamp_parser=lambda value: value
@@ -75,7 +75,15 @@ def _raw_timestamps_session() -> boto3.session.Session:
 _sessions = threading.local()
 
 
+def _s3_errors() -> tuple[type[Exception], ...]:
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    return (BotoCoreError, ClientError)
+
+
 def storage_client(storage: CloudStorage):
+    from botocore.config import Config
+
     session = getattr(_sessions, "session", None)
     if session is None:  # one per thread: boto3 sessions are not thread-safe
         session = _sessions.session = _raw_timestamps_session()
@@ -125,7 +133,7 @@ def storage_check(storage: CloudStorage) -> None:
         storage_client(storage).list_objects_v2(
             Bucket=storage.bucket, Prefix=storage.prefix, MaxKeys=1
         )
-    except (BotoCoreError, ClientError, ValueError) as exc:
+    except _s3_errors() + (ValueError,) as exc:
         raise StorageRefused("bucket", f"The bucket cannot be listed: {exc}") from exc
 
 
@@ -325,7 +333,7 @@ def storage_sync(*, storage_id: int) -> SyncReport:
             if changed:
                 report.new += len(changed)
                 take(storage, changed, report)
-    except (BotoCoreError, ClientError) as exc:
+    except _s3_errors() as exc:
         CloudStorage.objects.filter(pk=storage.pk).update(
             sync_status="failed",
             sync_message=f"The sync stopped: {exc}"[:2000],

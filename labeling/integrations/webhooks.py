@@ -22,7 +22,6 @@ from datetime import timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
-import requests
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.mail import send_mail
@@ -251,6 +250,8 @@ class AttemptOutcome:
 
 
 def _attempt(*, webhook: Webhook, delivery: WebhookDelivery) -> AttemptOutcome:
+    import requests  # where it is used: every process loads this module, few send webhooks
+
     body = payload_body(event=delivery.event, full=webhook.send_payload)
     headers = {
         "Content-Type": "application/json",

@@ -16,7 +16,7 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("", include("projects.urls")),
-    path("", include("labeling.urls")),
+    path("", include("labeling.web.urls")),
     path("", include("labeling.integrations.urls")),
     path("", include("exports.urls")),
 ] + static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)

@@ -3,7 +3,7 @@ backend's health and the webhook's delivery log, and the project page's summary.
 
 import pytest
 
-from labeling.annotations import annotation_submit
+from labeling.annotate.submit import annotation_submit
 from labeling.integrations.models import Webhook
 from projects.models import Membership
 from tests.browser.conftest import login, screenshot

@@ -9,10 +9,10 @@ import pytest
 import requests
 from django.test import Client
 
-from labeling.annotations import annotation_submit
+from labeling.annotate.submit import annotation_submit
 from labeling.integrations import storage as storage_svc
 from labeling.integrations.models import CloudStorage, StorageObject
-from labeling.review import resolution_edit
+from labeling.consensus.review import resolution_edit
 from projects.models import ImportJob, Item
 from tests.factories import ItemFactory, UserFactory
 from tests.labeling.integrations.s3_server import ACCESS_KEY, REGION, SECRET_KEY

@@ -11,7 +11,7 @@ import pytest
 from django.core import mail
 from django.test import Client
 
-from labeling.annotations import annotation_submit
+from labeling.annotate.submit import annotation_submit
 from labeling.integrations import webhooks
 from labeling.integrations.models import Webhook, WebhookDelivery, WebhookEvent
 from tests.conftest import api_client_for
