@@ -23,6 +23,7 @@ from exports.options import ExportOptions, export_options_parse
 from exports.records import ExportRecord, export_batches, export_items_count
 from exports.splits import SplitPlan, split_plan_build
 from exports.writers.base import WriteContext
+from projects.event_hooks import event_emit
 from projects.label_schema import LabelSchema
 from projects.models import Project
 
@@ -206,4 +207,21 @@ def export_job_run(*, job_id: int) -> ExportJob:
             finished_at=timezone.now(),
         )
     job.refresh_from_db()
+    if job.status in (ExportJob.Status.DONE, ExportJob.Status.FAILED):
+        event_emit(
+            project_id=job.project_id,
+            event="export.finished",
+            ids={"export": job.pk},
+            data={
+                "export": {
+                    "id": job.pk,
+                    "status": job.status,
+                    "format": job.format,
+                    "items_written": job.items_written,
+                    "checksum": job.checksum,
+                    "file": job.file.name or None,
+                    "message": job.message,
+                }
+            },
+        )
     return job

@@ -33,3 +33,9 @@ class LabelingConfig(AppConfig):
         from projects.members import member_activity_register
 
         member_activity_register(member_activity)
+
+        # Events of projects/ (and of the layers above) reach webhooks, backends and storages.
+        from labeling.integrations.events import integrations_listener
+        from projects.event_hooks import event_listener_register
+
+        event_listener_register(integrations_listener)

@@ -312,3 +312,14 @@ class ItemBulkJob(models.Model):
     @property
     def is_finished(self) -> bool:
         return self.status in {self.Status.DONE, self.Status.FAILED, self.Status.CANCELLED}
+
+
+# The integrations' rows live with their concern; imported here so Django sees them.
+from labeling.integrations.models import (  # noqa: E402, F401
+    CloudStorage,
+    ModelBackend,
+    StorageObject,
+    Webhook,
+    WebhookDelivery,
+    WebhookEvent,
+)

@@ -14,6 +14,7 @@ from rest_framework.response import Response
 
 from projects import access
 from projects.access import project_for
+from projects.event_hooks import event_emit
 from projects.imports.formats import FORMATS
 from projects.imports.hooks import ANONYMOUS_CHOICES, ANONYMOUS_DISTINCT
 from projects.imports.jobs import (
@@ -400,6 +401,7 @@ class ProjectViewSet(
                     user=self.request.user,
                 )
             items_refile_if_reordered(project, previous_ordering)
+            event_emit(project_id=project.pk, event="project.updated", ids={"project": project.pk})
 
     @extend_schema(
         request=SchemaChangeBodySerializer,

@@ -50,11 +50,13 @@ def writes_batched() -> Iterator[None]:
         yield
         return
     _batch.held = []
+    _batch.after = []
     try:
         yield
-        held = _batch.held
+        held, after = _batch.held, _batch.after
     finally:
         _batch.held = None
+        _batch.after = None
     if held:
         with connection.cursor() as cursor:
             # psycopg's client-side binding (Django's default) sends several statements at once.
@@ -66,6 +68,17 @@ def writes_batched() -> Iterator[None]:
                     cursor.cursor.nextset()
                 if on_result is not None:
                     on_result(cursor)
+    for callback in after:
+        callback()
+
+
+def after_held_writes(callback: Callable[[], None]) -> None:
+    """Run the callback once the writes held by the enclosing writes_batched() block are sent
+    (at once outside such a block): then it reads what they wrote, and their rows' pks."""
+    if getattr(_batch, "held", None) is None:
+        callback()
+    else:
+        _batch.after.append(callback)
 
 
 def _run(sql: str, params: list, on_result: Callable | None = None) -> int | None:

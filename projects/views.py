@@ -9,6 +9,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from projects import access
+from projects.event_hooks import event_emit
 from projects.forms import (
     AccountForm,
     MemberForm,
@@ -107,6 +108,9 @@ def project_settings(request, pk):
                     user=request.user,
                 )
                 reordered = items_refile_if_reordered(project, previous_ordering)
+                event_emit(
+                    project_id=project.pk, event="project.updated", ids={"project": project.pk}
+                )
         except SchemaChangeRefused as exc:  # answers arrived between the check and the save
             for message in exc.errors.values():
                 form.add_error("schema_json", message)

@@ -22,6 +22,7 @@ from labeling.consensus.fitted_model import consensus_answers_moved
 from labeling.consensus.resolve import item_resolve
 from labeling.models import Annotation, Assignment, Draft, Resolution
 from projects.direct_sql import row_insert, rows_update, writes_batched
+from projects.event_hooks import event_emit
 from projects.label_schema import LabelSchema
 from projects.models import Item
 
@@ -87,6 +88,11 @@ def annotation_submit(
             created = True
         if locked_item.my_draft_id is not None:  # the answer replaces the unfinished one
             Draft.objects.filter(pk=locked_item.my_draft_id).delete()
+        event_emit(
+            project_id=project.pk,
+            event="annotation.created" if created else "annotation.updated",
+            ids={"annotation": annotation.pk, "item": locked_item.pk},
+        )
         with writes_batched():  # the resolution, if any, and the item row
             _item_update(item=locked_item, annotator=annotator, annotation=annotation, new=created)
         if not created:  # a new answer is counted on the annotator's stats row already

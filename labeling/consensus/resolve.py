@@ -29,6 +29,7 @@ from labeling.consensus.fitted_model import (
 )
 from labeling.models import Annotation, Assignment, Resolution
 from projects.direct_sql import row_insert, rows_select, rows_update
+from projects.event_hooks import event_emit
 from projects.label_schema import CHOICE, PAIRWISE, Control, LabelSchema
 from projects.models import Item, Membership, Project
 
@@ -195,7 +196,16 @@ def resolution_record(*, item: Item, **fields) -> Resolution:
         rows_update(Resolution, {"item_id": item.pk, "is_current": True}, set={"is_current": False})
     elif current_id is not None:
         rows_update(Resolution, {"pk": current_id}, set={"is_current": False})
-    return row_insert(Resolution(item=item, is_current=True, **fields))
+    resolution = row_insert(Resolution(item=item, is_current=True, **fields))
+
+    def ids() -> dict:  # the pk is known once held writes are sent
+        return {"item": item.pk, "resolution": resolution.pk}
+
+    if fields.get("reviewer") is not None:
+        event_emit(project_id=item.project_id, event="review.decided", ids=ids)
+    if resolution.state == Resolution.State.ACCEPTED:
+        event_emit(project_id=item.project_id, event="item.resolved", ids=ids)
+    return resolution
 
 
 def item_outcome(

@@ -10,4 +10,4 @@ app = Celery("quorum")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 # Concern folders keep their own tasks modules (autodiscovery looks only at <app>.tasks).
-app.autodiscover_tasks(["labeling.datamanager", "labeling.monitor"])
+app.autodiscover_tasks(["labeling.datamanager", "labeling.integrations", "labeling.monitor"])

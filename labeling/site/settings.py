@@ -248,3 +248,27 @@ LOGGING = {
 if not DEBUG:
     SESSION_COOKIE_SECURE = env.bool("SECURE_COOKIES", default=True)
     CSRF_COOKIE_SECURE = env.bool("SECURE_COOKIES", default=True)
+
+# Integrations (labeling.integrations): webhooks, cloud storage sync, model backends.
+# Webhook URLs resolving to loopback, private or link-local addresses are refused unless allowed.
+WEBHOOKS_ALLOW_PRIVATE_HOSTS = env.bool("WEBHOOKS_ALLOW_PRIVATE_HOSTS", default=False)
+WEBHOOKS_TIMEOUT_SECONDS = env.float("WEBHOOKS_TIMEOUT_SECONDS", default=10.0)
+WEBHOOKS_RETRY_BASE_SECONDS = env.float("WEBHOOKS_RETRY_BASE_SECONDS", default=30.0)
+WEBHOOKS_RETRY_MAX_DELAY_SECONDS = env.float("WEBHOOKS_RETRY_MAX_DELAY_SECONDS", default=3600.0)
+WEBHOOKS_RETRY_FOR_SECONDS = env.float("WEBHOOKS_RETRY_FOR_SECONDS", default=24 * 3600.0)
+WEBHOOKS_PAUSE_AFTER_FAILURES = env.int("WEBHOOKS_PAUSE_AFTER_FAILURES", default=20)
+# Key for secrets at rest (webhook secrets, storage credentials); empty: derived from SECRET_KEY.
+INTEGRATIONS_SECRET_KEY = env.str("INTEGRATIONS_SECRET_KEY", default="")
+EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="quorum@localhost")
+CELERY_BEAT_SCHEDULE = {
+    # Retries whose task was lost (a broker restart) and storages due for a scheduled sync.
+    "webhook-deliveries-due": {
+        "task": "labeling.integrations.tasks.webhook_deliveries_due",
+        "schedule": 60.0,
+    },
+    "storage-syncs-due": {
+        "task": "labeling.integrations.tasks.storage_syncs_due",
+        "schedule": 60.0,
+    },
+}

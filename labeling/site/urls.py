@@ -33,6 +33,7 @@ urlpatterns = [
     path("", include("projects.urls")),
     path("", include("labeling.web.urls")),
     path("", include("labeling.monitor.urls")),
+    path("", include("labeling.integrations.urls")),
     path("", include("exports.urls")),
 ] + static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)
 

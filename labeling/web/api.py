@@ -1,5 +1,7 @@
 """REST API for the queue, annotations and items with their resolutions (thin)."""
 
+from dataclasses import replace
+
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field
@@ -12,6 +14,7 @@ from labeling.annotate.drafts import DraftRefused, draft_delete, draft_get, draf
 from labeling.annotate.history import annotation_can_edit, annotations_of_annotator
 from labeling.annotate.queue import QueueError, assignment_next, assignment_skip
 from labeling.annotate.submit import AnnotationRefused, annotation_submit
+from labeling.integrations.backends import backend_predicts, item_predict_on_demand
 from labeling.models import Annotation, Assignment, Draft, Resolution
 from labeling.quality.annotator_stats import annotator_summary, annotators_summary
 from projects import access
@@ -157,11 +160,17 @@ class QueueViewSet(viewsets.GenericViewSet):
     @action(detail=True, methods=["get"], url_path="next")
     def next(self, request: Request, pk=None):
         project = project_for(request, pk, access.LABELERS)
+        backend_connected = backend_predicts(project=project)
         found = assignment_next(
-            project=project, annotator=request.user, with_prediction=project.prefill_predictions
+            project=project,
+            annotator=request.user,
+            with_prediction=project.prefill_predictions or backend_connected,
         )
         if found is None:
             return Response(status=status.HTTP_204_NO_CONTENT)
+        if backend_connected and found.prediction is None and not found.assignment.is_gold:
+            # The model backend gets its time limit (1 s by default), never more.
+            found = replace(found, prediction=item_predict_on_demand(item=found.item))
         return Response(NextItemSerializer(found).data)
 
     @extend_schema(responses={200: MyAnnotationSerializer(many=True)})

@@ -27,6 +27,7 @@ from django.db import InterfaceError, OperationalError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from projects.event_hooks import event_emit
 from projects.imports.batch_writer import BatchWriter
 from projects.imports.formats import FORMATS, FormatUnknown, import_format_detect
 from projects.imports.hooks import ANONYMOUS_CHOICES, ANONYMOUS_DISTINCT, import_finished
@@ -127,9 +128,13 @@ def import_job_create(
 
 
 def import_job_fail(*, job_id: int, message: str) -> None:
-    ImportJob.objects.filter(
-        pk=job_id, status__in=[ImportJob.Status.QUEUED, ImportJob.Status.RUNNING]
-    ).update(status=ImportJob.Status.FAILED, message=message[:2000], finished_at=timezone.now())
+    with transaction.atomic():
+        failed = ImportJob.objects.filter(
+            pk=job_id, status__in=[ImportJob.Status.QUEUED, ImportJob.Status.RUNNING]
+        ).update(status=ImportJob.Status.FAILED, message=message[:2000], finished_at=timezone.now())
+        if failed:
+            project_id = ImportJob.objects.filter(pk=job_id).values_list("project_id", flat=True)
+            event_emit(project_id=project_id.get(), event="import.finished", ids={"import": job_id})
 
 
 def import_job_cancel(*, job: ImportJob) -> ImportJob:
@@ -299,6 +304,7 @@ def _job_finish_if_complete(job_id: int) -> None:
         job.save(update_fields=["status", "finished_at", "progress_done", "errors"])
         project, carried = job.project, job.answers_carried
         transaction.on_commit(lambda: import_finished(project, carried))
+        event_emit(project_id=job.project_id, event="import.finished", ids={"import": job.pk})
 
 
 @dataclass

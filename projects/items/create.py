@@ -18,6 +18,7 @@ from typing import Any
 
 from django.db import transaction
 
+from projects.event_hooks import event_emit, event_wanted
 from projects.imports.hooks import AnnotationsStored, CarriedAnnotations, annotations_store
 from projects.items.bulk import items_insert_new
 from projects.items.predictions import item_prediction_scores_set
@@ -219,10 +220,17 @@ def items_create_batch(
     """Insert one batch atomically, with the predictions and carried annotations of the items it
     creates. Duplicates (in the batch or the project) are skipped, so a batch may be re-run
     after a crash without harm."""
-    want_ids = any(row.predictions or row.annotations for row in rows)
+    announce = event_wanted(project_id=project.pk, event="item.created")
+    want_ids = announce or any(row.predictions or row.annotations for row in rows)
     stored = AnnotationsStored()
     with transaction.atomic():
         created, created_ids = items_insert_new(project_id=project.pk, rows=rows, want_ids=want_ids)
+        if announce and created_ids:  # one event per batch, items in insertion order
+            event_emit(
+                project_id=project.pk,
+                event="item.created",
+                ids={"items": sorted(created_ids.values())},
+            )
         if want_ids:
             taken = {}
             for row in rows:  # the first row of an external id is the one inserted

@@ -1,0 +1,433 @@
+"""Cloud storage sync with S3-compatible buckets (AWS, MinIO, ...) through boto3.
+
+Source storages: `storage_sync` lists the bucket under the prefix, keeps the keys the filter
+matches, and compares each page of keys with what the last sync saw (key and ETag, in
+StorageObject): only new or changed objects are taken. Images become items that reference the
+object (`data.image` is a stable Quorum path that answers with a fresh presigned URL; no expiring
+URL is ever stored); JSON / JSONL / CSV objects are imported as rows through the ordinary import
+jobs, keyed by external id, so a re-sync never duplicates an item.
+
+Target storages: `label_write` writes an item's current accepted resolution as one JSON object
+(`<prefix>/<external id>.json`, overwritten on a later resolution); `export_write` copies a
+finished export's file to `<prefix>/exports/`.
+
+Public: storage_create, storage_update, storage_check, storage_sync, storages_due, media_url,
+label_write, export_write, IMAGE_FIELD.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import json
+import logging
+import re
+import tempfile
+import threading
+import time
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import PurePosixPath
+from typing import Any
+from urllib.parse import quote
+
+from django.core.files.storage import default_storage
+from django.core.files.uploadedfile import UploadedFile
+from django.db import connection, transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from labeling.integrations.models import CloudStorage, StorageObject
+from labeling.integrations.secrets import secret_decrypt, secret_encrypt
+from labeling.models import Resolution
+from projects.imports.jobs import ImportRefused, import_job_create
+from projects.items.create import items_create
+from projects.models import Project
+from projects.tasks import import_job_enqueue
+
+log = logging.getLogger(__name__)
+
+IMAGE_FIELD = "image"
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".gif", ".webp", ".bmp", ".tif", ".tiff", ".svg"}
+ROW_SUFFIXES = {".json", ".jsonl", ".ndjson", ".csv", ".tsv"}
+PAGE_SIZE = 1000
+
+
+class StorageRefused(ValueError):
+    def __init__(self, field: str, message: str):
+        super().__init__(message)
+        self.field = field
+
+
+def _raw_timestamps_session():
+    """A boto3 session whose responses keep timestamps as the strings S3 sent: botocore parses
+    each one with dateutil, most of a listing's client-side time (LastModified is not used)."""
+    # boto3 is imported where it is used (about 15 MB): a web process needs it only to presign.
+    import boto3
+    import botocore.session
+
+    core = botocore.session.Session()
+    core.get_component("response_parser_factory").set_parser_defaults(
+        timestamp_parser=lambda value: value
+    )
+    return boto3.session.Session(botocore_session=core)
+
+
+_sessions = threading.local()
+
+
+def _s3_errors() -> tuple[type[Exception], ...]:
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    return (BotoCoreError, ClientError)
+
+
+def storage_client(storage: CloudStorage):
+    from botocore.config import Config
+
+    session = getattr(_sessions, "session", None)
+    if session is None:  # one per thread: boto3 sessions are not thread-safe
+        session = _sessions.session = _raw_timestamps_session()
+    return session.client(
+        "s3",
+        endpoint_url=storage.endpoint_url or None,
+        region_name=storage.region or None,
+        aws_access_key_id=secret_decrypt(storage.access_key_encrypted) or None,
+        aws_secret_access_key=secret_decrypt(storage.secret_key_encrypted) or None,
+        config=Config(
+            signature_version="s3v4",
+            connect_timeout=5,
+            read_timeout=60,
+            retries={"max_attempts": 3, "mode": "standard"},
+        ),
+    )
+
+
+def _filter_check(pattern: str, kind: str) -> None:
+    if pattern and kind == CloudStorage.FilterKind.REGEX:
+        try:
+            re.compile(pattern)
+        except re.error as exc:
+            raise StorageRefused("object_filter", f"Not a regular expression: {exc}.") from exc
+
+
+EDITABLE = {
+    "role",
+    "title",
+    "bucket",
+    "prefix",
+    "endpoint_url",
+    "region",
+    "object_filter",
+    "filter_kind",
+    "object_kind",
+    "presign_ttl",
+    "sync_every_minutes",
+    "is_active",
+    "write_exports",
+}
+
+
+def storage_check(storage: CloudStorage) -> None:
+    """Reach the bucket with the credentials (one listing of one key), or refuse."""
+    try:
+        storage_client(storage).list_objects_v2(
+            Bucket=storage.bucket, Prefix=storage.prefix, MaxKeys=1
+        )
+    except _s3_errors() + (ValueError,) as exc:
+        raise StorageRefused("bucket", f"The bucket cannot be listed: {exc}") from exc
+
+
+def storage_create(
+    *, project: Project, fields: dict[str, Any], access_key: str = "", secret_key: str = ""
+) -> CloudStorage:
+    """Check the settings (the filter, and that the bucket answers) and store the storage with
+    its credentials encrypted."""
+    storage = CloudStorage(project=project)
+    return storage_update(
+        storage=storage, fields=fields, access_key=access_key, secret_key=secret_key
+    )
+
+
+def storage_update(
+    *,
+    storage: CloudStorage,
+    fields: dict[str, Any],
+    access_key: str | None = None,
+    secret_key: str | None = None,
+) -> CloudStorage:
+    for name, value in fields.items():
+        if name in EDITABLE:
+            setattr(storage, name, value)
+    storage.prefix = storage.prefix.lstrip("/")
+    if storage.endpoint_url and not re.match(r"^https?://", storage.endpoint_url):
+        raise StorageRefused("endpoint_url", "The endpoint must be an http or https URL.")
+    _filter_check(storage.object_filter, storage.filter_kind)
+    if access_key is not None and access_key != "":
+        storage.access_key_encrypted = secret_encrypt(access_key)
+    if secret_key is not None and secret_key != "":
+        storage.secret_key_encrypted = secret_encrypt(secret_key)
+    storage_check(storage)
+    storage.save()
+    return storage
+
+
+def _key_matcher(storage: CloudStorage):
+    pattern = storage.object_filter
+    if not pattern:
+        return lambda key: True
+    if storage.filter_kind == CloudStorage.FilterKind.REGEX:
+        compiled = re.compile(pattern)
+        return lambda key: compiled.search(key) is not None
+    # A glob matches the key below the prefix (e.g. "*.jpg", "2024/*/cam1_*.png").
+    translated = re.compile(fnmatch.translate(pattern))
+    prefix_length = len(storage.prefix)
+    return lambda key: translated.match(key[prefix_length:].lstrip("/")) is not None
+
+
+def media_path(storage: CloudStorage, key: str) -> str:
+    """The stable Quorum path of an object (what items store): it answers with a redirect to a
+    presigned URL made on the spot."""
+    return f"/storages/{storage.pk}/media/{quote(key)}"
+
+
+def media_url(*, storage: CloudStorage, key: str) -> str:
+    """A presigned GET URL of the object, valid for the storage's presign_ttl seconds."""
+    return storage_client(storage).generate_presigned_url(
+        "get_object",
+        Params={"Bucket": storage.bucket, "Key": key},
+        ExpiresIn=storage.presign_ttl,
+    )
+
+
+@dataclass
+class SyncReport:
+    seen: int = 0
+    new: int = 0
+    created: int = 0
+    imports: int = 0
+    problems: int = 0
+    listing_seconds: float = 0.0  # waiting for the bucket's pages (the rest is Quorum's work)
+
+
+STORAGE_OBJECT_TABLE = StorageObject._meta.db_table
+# One statement per page of keys, with the keys as one array parameter: building and sending a
+# thousand parameters (the ORM's IN list, bulk_create's rows) cost more than the queries.
+KNOWN_SQL = f"SELECT key, etag FROM {STORAGE_OBJECT_TABLE} WHERE storage_id = %s AND key = ANY(%s)"
+REMEMBER_SQL = (
+    f"INSERT INTO {STORAGE_OBJECT_TABLE} (storage_id, key, etag, synced_at)"
+    " SELECT %s, k, e, now() FROM unnest(%s::text[], %s::text[]) AS u(k, e)"
+    " ON CONFLICT (storage_id, key) DO UPDATE SET etag = EXCLUDED.etag, synced_at = now()"
+)
+
+
+def _changed(storage: CloudStorage, page: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    keys = [k for k, _ in page]
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(KNOWN_SQL, [storage.pk, keys])
+            known = dict(cursor.fetchall())
+    else:
+        known = dict(
+            StorageObject.objects.filter(storage=storage, key__in=keys).values_list("key", "etag")
+        )
+    return [(key, etag) for key, etag in page if known.get(key) != etag]
+
+
+def _objects_remember(storage: CloudStorage, objects: list[tuple[str, str]]) -> None:
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(
+                REMEMBER_SQL, [storage.pk, [k for k, _ in objects], [e for _, e in objects]]
+            )
+        return
+    StorageObject.objects.bulk_create(
+        [StorageObject(storage=storage, key=key, etag=etag) for key, etag in objects],
+        update_conflicts=True,
+        unique_fields=["storage", "key"],
+        update_fields=["etag", "synced_at"],
+    )
+
+
+def _images_take(storage: CloudStorage, objects: list[tuple[str, str]], report: SyncReport):
+    rows = [
+        (
+            index,
+            {
+                "external_id": key,
+                "data": {
+                    IMAGE_FIELD: media_path(storage, key),
+                    "source_uri": f"s3://{storage.bucket}/{key}",
+                },
+            },
+        )
+        for index, (key, _) in enumerate(objects, start=1)
+    ]
+    with transaction.atomic():  # the items and the keys seen commit together
+        created = items_create(project=storage.project, raw_rows=rows)
+        _objects_remember(storage, objects)
+    report.created += created.created
+    report.problems += len(created.errors)
+
+
+def _rows_take(storage: CloudStorage, objects: list[tuple[str, str]], report: SyncReport):
+    """Each JSON / JSONL / CSV object becomes an import job of the ordinary importers."""
+    client = storage_client(storage)
+    for key, etag in objects:
+        name = PurePosixPath(key).name
+        with tempfile.TemporaryFile() as scratch:
+            client.download_fileobj(storage.bucket, key, scratch)
+            size = scratch.tell()
+            scratch.seek(0)
+            upload = UploadedFile(file=scratch, name=name, size=size)
+            try:
+                with transaction.atomic():
+                    job = import_job_create(
+                        project=storage.project,
+                        user=None,
+                        upload=upload,
+                        mapping=None,
+                    )
+                    job.options = {**job.options, "source": f"s3://{storage.bucket}/{key}"}
+                    job.save(update_fields=["options"])
+                    _objects_remember(storage, [(key, etag)])
+                    import_job_enqueue(job.pk)
+            except ImportRefused as exc:
+                log.info("storage %s: object %s not imported: %s", storage.pk, key, exc)
+                report.problems += 1
+                _objects_remember(storage, [(key, etag)])
+                continue
+        report.imports += 1
+
+
+def storage_sync(*, storage_id: int) -> SyncReport:
+    """List the bucket and take what is new or changed; the storage row carries the outcome."""
+    storage = CloudStorage.objects.select_related("project").get(pk=storage_id)
+    report = SyncReport()
+    if storage.role != CloudStorage.Role.SOURCE:
+        return report
+    CloudStorage.objects.filter(pk=storage.pk).update(sync_status="running", sync_message="")
+    matches = _key_matcher(storage)
+    take = _images_take if storage.object_kind == CloudStorage.ObjectKind.IMAGES else _rows_take
+    try:
+        paginator = storage_client(storage).get_paginator("list_objects_v2")
+        pages = paginator.paginate(
+            Bucket=storage.bucket,
+            Prefix=storage.prefix,
+            PaginationConfig={"PageSize": PAGE_SIZE},
+        )
+        pages = iter(pages)
+        while True:
+            waited = time.perf_counter()
+            page = next(pages, None)
+            report.listing_seconds += time.perf_counter() - waited
+            if page is None:
+                break
+            listed = [
+                (entry["Key"], entry.get("ETag", "").strip('"'))
+                for entry in page.get("Contents", ())
+                if not entry["Key"].endswith("/")
+            ]
+            listed = [(k, e) for k, e in listed if matches(k) and _kind_fits(storage, k)]
+            report.seen += len(listed)
+            changed = _changed(storage, listed)
+            if changed:
+                report.new += len(changed)
+                take(storage, changed, report)
+    except _s3_errors() as exc:
+        CloudStorage.objects.filter(pk=storage.pk).update(
+            sync_status="failed",
+            sync_message=f"The sync stopped: {exc}"[:2000],
+            last_synced_at=timezone.now(),
+        )
+        return report
+    message = f"{report.seen} objects listed, {report.new} new or changed"
+    if storage.object_kind == CloudStorage.ObjectKind.IMAGES:
+        message += f", {report.created} items created"
+    else:
+        message += f", {report.imports} imports started"
+    if report.problems:
+        message += f", {report.problems} not taken (see the import errors)"
+    CloudStorage.objects.filter(pk=storage.pk).update(
+        sync_status="done",
+        sync_message=message,
+        last_synced_at=timezone.now(),
+        objects_seen=report.seen,
+        objects_new=report.new,
+        items_created=storage.items_created + report.created,
+    )
+    return report
+
+
+def _kind_fits(storage: CloudStorage, key: str) -> bool:
+    suffix = PurePosixPath(key).suffix.lower()
+    if storage.object_kind == CloudStorage.ObjectKind.ROWS:
+        return suffix in ROW_SUFFIXES
+    # Images: any key the filter takes when there is one (object keys often have no
+    # extension), else the usual image extensions.
+    return bool(storage.object_filter) or suffix in IMAGE_SUFFIXES
+
+
+def storages_due(*, now=None) -> list[int]:
+    """Source storages whose scheduled sync is due (and none is queued or running)."""
+    now = now or timezone.now()
+    due = []
+    candidates = CloudStorage.objects.filter(
+        role=CloudStorage.Role.SOURCE, is_active=True, sync_every_minutes__isnull=False
+    ).exclude(sync_status__in=["queued", "running"])
+    for storage in candidates:
+        last = storage.last_synced_at
+        if last is None or last + timedelta(minutes=storage.sync_every_minutes) <= now:
+            due.append(storage.pk)
+    CloudStorage.objects.filter(pk__in=due).update(sync_status="queued")
+    return due
+
+
+def _label_key(storage: CloudStorage, external_id: str) -> str:
+    name = external_id.strip("/") or "item"
+    return f"{storage.prefix.rstrip('/')}/{name}.json".lstrip("/")
+
+
+def label_write(*, storage_id: int, resolution_id: int) -> str | None:
+    """Write the item's current accepted resolution (the one named, or a newer one) as JSON;
+    answer the key written, or None when the item has no accepted resolution any more."""
+    storage = CloudStorage.objects.get(pk=storage_id)
+    item_id = Resolution.objects.filter(pk=resolution_id).values_list("item_id", flat=True).first()
+    if item_id is None:
+        return None
+    resolution = (
+        Resolution.objects.filter(item_id=item_id, is_current=True)
+        .filter(Q(state=Resolution.State.ACCEPTED))
+        .select_related("item", "reviewer")
+        .first()
+    )
+    if resolution is None:
+        return None
+    item = resolution.item
+    document = {
+        "id": item.pk,
+        "external_id": item.external_id,
+        "project": item.project_id,
+        "data": item.data,
+        "result": resolution.result,
+        "method": resolution.method,
+        "agreement": resolution.agreement,
+        "reviewer": resolution.reviewer.username if resolution.reviewer else None,
+        "resolved_at": resolution.created_at.isoformat(),
+    }
+    key = _label_key(storage, item.external_id)
+    storage_client(storage).put_object(
+        Bucket=storage.bucket,
+        Key=key,
+        Body=json.dumps(document, ensure_ascii=False, sort_keys=True).encode(),
+        ContentType="application/json",
+    )
+    return key
+
+
+def export_write(*, storage_id: int, file_name: str) -> str:
+    """Copy a finished export's file to `<prefix>/exports/<its name>`."""
+    storage = CloudStorage.objects.get(pk=storage_id)
+    key = f"{storage.prefix.rstrip('/')}/exports/{PurePosixPath(file_name).name}".lstrip("/")
+    with default_storage.open(file_name, "rb") as stream:
+        storage_client(storage).upload_fileobj(stream, storage.bucket, key)
+    return key
