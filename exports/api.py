@@ -1,5 +1,7 @@
 """REST API for exports (thin): export jobs, their snapshots, and the direct download."""
 
+import json
+
 from django.http import FileResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
@@ -87,7 +89,16 @@ class ExportCreateSerializer(serializers.Serializer):
 
 
 def _raw_options(data) -> dict:
-    raw = dict(data.get("options") or {})
+    """The options as sent: an object in JSON; in a form, `options` is JSON text."""
+    options = data.get("options") or {}
+    if isinstance(options, str):
+        try:
+            options = json.loads(options)
+        except ValueError:
+            options = None
+    if not isinstance(options, dict):
+        raise OptionsError({"options": "must be a JSON object of option names and values"})
+    raw = dict(options)
     raw.update({name: data[name] for name in OPTION_NAMES if name in data})
     return raw
 
@@ -95,14 +106,20 @@ def _raw_options(data) -> dict:
 class ProjectExportViewSet(viewsets.ViewSet):
     """A project's exports (start, list) and its direct download."""
 
+    lookup_value_regex = access.ROW_ID_PATTERN
+
     queryset = Project.objects.none()  # only for the schema's path parameter type
+    pagination_class = PageNumberPagination  # the export list is paginated (and documented so)
 
     @extend_schema(
         parameters=[
             OpenApiParameter("format", enum=list(DIRECT_FORMATS), default="jsonl"),
             OpenApiParameter("only_resolved", bool, default=True),
         ],
-        responses={(200, "application/octet-stream"): OpenApiTypes.BINARY},
+        responses={
+            (200, "application/x-ndjson"): OpenApiTypes.BINARY,
+            (200, "text/csv"): OpenApiTypes.BINARY,
+        },
     )
     @action(detail=True, methods=["get"])
     def download(self, request: Request, pk=None):
@@ -125,7 +142,7 @@ class ProjectExportViewSet(viewsets.ViewSet):
         """Start an export (leads; 202, a worker writes it), or list the project's exports."""
         project = project_for(request, pk, access.LEAD_ONLY)
         if request.method == "GET":
-            paginator = PageNumberPagination()
+            paginator = self.pagination_class()
             page = paginator.paginate_queryset(
                 project.export_jobs.select_related("created_by"), request, view=self
             )
@@ -133,11 +150,12 @@ class ProjectExportViewSet(viewsets.ViewSet):
         body = ExportCreateSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         try:
+            raw_options = _raw_options(request.data)
             job = export_job_create(
                 project=project,
                 user=request.user,
                 format=body.validated_data["format"],
-                raw_options=_raw_options(request.data),
+                raw_options=raw_options,
             )
         except OptionsError as exc:
             return Response(exc.errors, status=status.HTTP_400_BAD_REQUEST)
@@ -146,6 +164,7 @@ class ProjectExportViewSet(viewsets.ViewSet):
 
 
 class ExportJobViewSet(mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    lookup_value_regex = access.ROW_ID_PATTERN
     serializer_class = ExportJobSerializer
     queryset = ExportJob.objects.select_related("project", "created_by")
 
@@ -156,7 +175,8 @@ class ExportJobViewSet(mixins.RetrieveModelMixin, viewsets.GenericViewSet):
         )
         return job
 
-    @extend_schema(responses={(200, "application/octet-stream"): OpenApiTypes.BINARY})
+    # The content type is the format's (JSON, JSONL, CSV, Parquet, zip...).
+    @extend_schema(responses={(200, "*/*"): OpenApiTypes.BINARY})
     @action(detail=True, methods=["get"])
     def download(self, request: Request, pk=None):
         """The snapshot's file, streamed, with its content type and file name."""

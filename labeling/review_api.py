@@ -86,6 +86,8 @@ def _reviewable_item(request: Request, pk) -> Item:
 class ReviewQueueViewSet(viewsets.ViewSet):
     """A project's review queue and its quality numbers (leads and reviewers)."""
 
+    lookup_value_regex = access.ROW_ID_PATTERN
+
     queryset = Project.objects.none()  # only for the schema's path parameter type
 
     @extend_schema(
@@ -124,6 +126,8 @@ class ReviewQueueViewSet(viewsets.ViewSet):
 
 class ItemReviewViewSet(viewsets.GenericViewSet):
     """Reviewer decisions on one item."""
+
+    lookup_value_regex = access.ROW_ID_PATTERN
 
     queryset = Item.objects.all()
     serializer_class = ResolutionActionSerializer

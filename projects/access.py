@@ -16,6 +16,8 @@ REVIEWERS = frozenset({Role.LEAD, Role.REVIEWER})
 EVERY_MEMBER = frozenset({Role.LEAD, Role.REVIEWER, Role.ANNOTATOR})
 # Who may label: annotators, and leads and reviewers who want to label too.
 LABELERS = EVERY_MEMBER
+# A row id in a URL: digits that fit a bigint. Anything else matches no route and answers 404.
+ROW_ID_PATTERN = r"[0-9]{1,18}"
 
 
 def _roles_remembered(user: AbstractBaseUser) -> dict[int, str | None]:

@@ -45,6 +45,8 @@ class ProjectSerializer(serializers.ModelSerializer):
             "role",
         ]
         read_only_fields = ["id", "created_at", "role"]
+        # Required on create (PATCH may leave it out): a project always has a valid schema.
+        extra_kwargs = {"label_schema": {"required": True}}
 
     def get_role(self, project: Project) -> str | None:
         return access.project_role(user=self.context["request"].user, project=project)
@@ -208,6 +210,7 @@ class ProjectViewSet(
     mixins.UpdateModelMixin,
     viewsets.GenericViewSet,
 ):
+    lookup_value_regex = access.ROW_ID_PATTERN
     serializer_class = ProjectSerializer
     http_method_names = ["get", "post", "patch", "head", "options"]
 
@@ -332,6 +335,8 @@ class ProjectViewSet(
 
 class ImportJobViewSet(mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     """Import jobs by id: state and counts, cancel, and the error report (leads only)."""
+
+    lookup_value_regex = access.ROW_ID_PATTERN
 
     serializer_class = ImportJobSerializer
     queryset = ImportJob.objects.select_related("project")

@@ -5,7 +5,7 @@ from django.core.exceptions import ValidationError
 from django.db import models, transaction
 
 from projects.item_order import ItemSequence, ItemShuffle
-from projects.label_schema import schema_validate
+from projects.label_schema import default_label_schema, schema_validate
 
 
 class Project(models.Model):
@@ -26,7 +26,7 @@ class Project(models.Model):
 
     name = models.CharField(max_length=200)
     instructions = models.TextField(blank=True, help_text="Markdown shown to annotators.")
-    label_schema = models.JSONField(default=dict)
+    label_schema = models.JSONField(default=default_label_schema)
     overlap = models.PositiveSmallIntegerField(default=1, help_text="Annotations wanted per item.")
     assignment_timeout = models.PositiveIntegerField(
         default=30 * 60, help_text="Seconds an annotator may hold an item."

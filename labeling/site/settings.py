@@ -151,6 +151,13 @@ REST_FRAMEWORK = {
     "PAGE_SIZE": 50,
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "labeling.site.api_errors.api_exception_handler",
+    # DRF's parsers, refusing a NUL character with a 400 naming the field.
+    "DEFAULT_PARSER_CLASSES": [
+        "labeling.site.api_errors.JSONParser",
+        "labeling.site.api_errors.FormParser",
+        "labeling.site.api_errors.MultiPartParser",
+    ],
     # "format" is a domain word here (import and export formats), not content negotiation.
     "URL_FORMAT_OVERRIDE": None,
 }

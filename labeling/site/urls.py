@@ -19,3 +19,9 @@ urlpatterns = [
     path("", include("labeling.urls")),
     path("", include("exports.urls")),
 ] + static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)
+
+# JSON for /api/, Django's pages elsewhere.
+handler400 = "labeling.site.api_errors.bad_request"
+handler403 = "labeling.site.api_errors.permission_denied"
+handler404 = "labeling.site.api_errors.page_not_found"
+handler500 = "labeling.site.api_errors.server_error"
