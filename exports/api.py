@@ -106,7 +106,7 @@ def _raw_options(data) -> dict:
 class ProjectExportViewSet(viewsets.ViewSet):
     """A project's exports (start, list) and its direct download."""
 
-    lookup_value_regex = access.ROW_ID_PATTERN
+    lookup_value_converter = "row_id"
 
     queryset = Project.objects.none()  # only for the schema's path parameter type
     pagination_class = PageNumberPagination  # the export list is paginated (and documented so)
@@ -164,7 +164,7 @@ class ProjectExportViewSet(viewsets.ViewSet):
 
 
 class ExportJobViewSet(mixins.RetrieveModelMixin, viewsets.GenericViewSet):
-    lookup_value_regex = access.ROW_ID_PATTERN
+    lookup_value_converter = "row_id"
     serializer_class = ExportJobSerializer
     queryset = ExportJob.objects.select_related("project", "created_by")
 

@@ -3,7 +3,7 @@ from rest_framework.routers import SimpleRouter
 
 from exports import api, views
 
-router = SimpleRouter()
+router = SimpleRouter(use_regex_path=False)  # ids through the row_id converter
 router.register("projects", api.ProjectExportViewSet, basename="project-download")
 router.register("exports", api.ExportJobViewSet, basename="export")
 

@@ -140,7 +140,7 @@ def item_for(request: Request, pk, allowed: frozenset) -> Item:
 class QueueViewSet(viewsets.GenericViewSet):
     """The annotator's queue within one project."""
 
-    lookup_value_regex = access.ROW_ID_PATTERN
+    lookup_value_converter = "row_id"
 
     queryset = Project.objects.none()  # only for the schema's path parameter type
 
@@ -181,7 +181,7 @@ class QueueViewSet(viewsets.GenericViewSet):
 
 
 class ItemViewSet(viewsets.GenericViewSet):
-    lookup_value_regex = access.ROW_ID_PATTERN
+    lookup_value_converter = "row_id"
     queryset = Item.objects.all()
     serializer_class = ItemDetailSerializer
 
@@ -247,7 +247,7 @@ class ItemViewSet(viewsets.GenericViewSet):
 
 
 class AssignmentViewSet(viewsets.GenericViewSet):
-    lookup_value_regex = access.ROW_ID_PATTERN
+    lookup_value_converter = "row_id"
     queryset = Assignment.objects.all()
     serializer_class = AssignmentSerializer
 

@@ -29,7 +29,8 @@ from projects.models import Item, Project
 
 
 class ResolutionRecordSerializer(serializers.ModelSerializer):
-    reviewer = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    # null for resolutions no reviewer made (unanimous, majority, Dawid-Skene).
+    reviewer = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
 
     class Meta:
         model = Resolution
@@ -86,7 +87,7 @@ def _reviewable_item(request: Request, pk) -> Item:
 class ReviewQueueViewSet(viewsets.ViewSet):
     """A project's review queue and its quality numbers (leads and reviewers)."""
 
-    lookup_value_regex = access.ROW_ID_PATTERN
+    lookup_value_converter = "row_id"
 
     queryset = Project.objects.none()  # only for the schema's path parameter type
 
@@ -127,7 +128,7 @@ class ReviewQueueViewSet(viewsets.ViewSet):
 class ItemReviewViewSet(viewsets.GenericViewSet):
     """Reviewer decisions on one item."""
 
-    lookup_value_regex = access.ROW_ID_PATTERN
+    lookup_value_converter = "row_id"
 
     queryset = Item.objects.all()
     serializer_class = ResolutionActionSerializer

@@ -16,8 +16,19 @@ REVIEWERS = frozenset({Role.LEAD, Role.REVIEWER})
 EVERY_MEMBER = frozenset({Role.LEAD, Role.REVIEWER, Role.ANNOTATOR})
 # Who may label: annotators, and leads and reviewers who want to label too.
 LABELERS = EVERY_MEMBER
-# A row id in a URL: digits that fit a bigint. Anything else matches no route and answers 404.
-ROW_ID_PATTERN = r"[0-9]{1,18}"
+
+
+class RowIdConverter:
+    """A row id in a URL (`<row_id:pk>`): digits that fit a bigint. Anything else matches no
+    route, so `/api/items/abc/` answers 404 and never reaches a query."""
+
+    regex = r"[0-9]{1,18}"
+
+    def to_python(self, value: str) -> int:
+        return int(value)
+
+    def to_url(self, value) -> str:
+        return str(value)
 
 
 def _roles_remembered(user: AbstractBaseUser) -> dict[int, str | None]:

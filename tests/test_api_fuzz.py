@@ -81,4 +81,3 @@ def test_fuzzing_finds_no_server_error_and_no_schema_violation(live_server, tmp_
     )
     print(run.stdout[-20000:])
     assert run.returncode == 0, run.stdout[-8000:]
-

@@ -1,57 +1,15 @@
-"""Every answer of the API is JSON, errors included, and no input reaches the database that it
-would refuse: DRF's exception handler extended to Django's own errors, JSON 404/500 for /api/,
-and request parsers that refuse a NUL character (PostgreSQL stores none in text or jsonb)."""
+"""Every answer of the API is JSON, errors included: DRF's exception handler extended to
+Django's own errors, and JSON 400/403/404/500 pages for /api/ (Django's HTML elsewhere)."""
 
 import logging
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import JsonResponse
 from django.views import defaults
-from rest_framework import exceptions, parsers
+from rest_framework import exceptions
 from rest_framework.views import exception_handler
 
-from projects.unstorable import nul_path
-
 logger = logging.getLogger(__name__)
-
-
-class NulCharacter(exceptions.ParseError):
-    def __init__(self, field: str):
-        super().__init__(
-            {field: ["contains a NUL character (\\u0000), which cannot be stored; remove it"]}
-        )
-
-
-def _form_fields(data) -> dict:
-    """A form's fields by name, one value as itself and repeated ones as a list."""
-    return {name: values[0] if len(values) == 1 else values for name, values in data.lists()}
-
-
-def nul_refuse(value) -> None:
-    if (field := nul_path(value)) is not None:
-        raise NulCharacter(field)
-
-
-class JSONParser(parsers.JSONParser):
-    def parse(self, stream, media_type=None, parser_context=None):
-        data = super().parse(stream, media_type, parser_context)
-        nul_refuse(data)
-        return data
-
-
-class FormParser(parsers.FormParser):
-    def parse(self, stream, media_type=None, parser_context=None):
-        data = super().parse(stream, media_type, parser_context)
-        nul_refuse(_form_fields(data))
-        return data
-
-
-class MultiPartParser(parsers.MultiPartParser):
-    def parse(self, stream, media_type=None, parser_context=None):
-        parsed = super().parse(stream, media_type, parser_context)
-        nul_refuse(_form_fields(parsed.data))
-        nul_refuse({name: file.name for name, file in parsed.files.items()})
-        return parsed
 
 
 def api_exception_handler(exc, context):

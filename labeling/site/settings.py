@@ -154,9 +154,9 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "labeling.site.api_errors.api_exception_handler",
     # DRF's parsers, refusing a NUL character with a 400 naming the field.
     "DEFAULT_PARSER_CLASSES": [
-        "labeling.site.api_errors.JSONParser",
-        "labeling.site.api_errors.FormParser",
-        "labeling.site.api_errors.MultiPartParser",
+        "labeling.site.parsers.JSONParser",
+        "labeling.site.parsers.FormParser",
+        "labeling.site.parsers.MultiPartParser",
     ],
     # "format" is a domain word here (import and export formats), not content negotiation.
     "URL_FORMAT_OVERRIDE": None,
@@ -171,6 +171,13 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # Items and jobs have different status choices: each set under its own name.
+    "ENUM_NAME_OVERRIDES": {
+        "ItemStatusEnum": "projects.models.Item.Status",
+        "JobStatusEnum": "projects.models.ImportJob.Status",  # export jobs share it
+    },
+    # Row ids in URLs are integers (labeling.site.urls registers the converter).
+    "PATH_CONVERTER_OVERRIDES": {"row_id": int},
 }
 
 # Celery: without a broker, jobs run in-process (the embedded default).

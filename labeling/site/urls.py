@@ -4,9 +4,13 @@ from django.conf import settings
 from django.conf.urls.static import static
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
-from django.urls import include, path
+from django.urls import include, path, register_converter
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.authtoken.views import obtain_auth_token
+
+from projects.access import RowIdConverter
+
+register_converter(RowIdConverter, "row_id")  # before the apps' URL modules are read
 
 urlpatterns = [
     path("admin/", admin.site.urls),
