@@ -1,9 +1,10 @@
 """DRF's request parsers, refusing a NUL character (\\u0000) with a 400 naming the field:
 PostgreSQL stores none in text or jsonb, so it would fail deep inside a request otherwise."""
 
+from django.conf import settings
 from rest_framework import exceptions, parsers
 
-from projects.unstorable import nul_path
+from projects.unstorable import nesting_depth, nul_path
 
 
 class NulCharacter(exceptions.ParseError):
@@ -24,8 +25,21 @@ def nul_refuse(value) -> None:
 
 
 class JSONParser(parsers.JSONParser):
+    """Also refuses JSON nested deeper than JSON_MAX_DEPTH (Python's parser and everything
+    walking the value after it recurse once per level)."""
+
     def parse(self, stream, media_type=None, parser_context=None):
-        data = super().parse(stream, media_type, parser_context)
+        try:
+            data = super().parse(stream, media_type, parser_context)
+        except RecursionError:
+            data = None
+            too_deep = True
+        else:
+            too_deep = nesting_depth(data) > settings.JSON_MAX_DEPTH
+        if too_deep:
+            raise exceptions.ParseError(
+                f"JSON parse error - nested deeper than {settings.JSON_MAX_DEPTH} levels"
+            )
         nul_refuse(data)
         return data
 

@@ -200,6 +200,8 @@ IMPORT_ZIP_MAX_RATIO = env.int("IMPORT_ZIP_MAX_RATIO", default=100)
 IMPORT_MAX_IMAGE_BYTES = env.int("IMPORT_MAX_IMAGE_BYTES", default=100 * 1024**2)
 IMPORT_MAX_IMAGE_PIXELS = env.int("IMPORT_MAX_IMAGE_PIXELS", default=89_478_485)  # Pillow's
 ITEMS_PER_API_CALL = 10_000
+# Deepest nesting of objects and arrays accepted in a JSON body or a JSON import.
+JSON_MAX_DEPTH = env.int("JSON_MAX_DEPTH", default=100)
 
 LOGGING = {
     "version": 1,
