@@ -82,8 +82,9 @@ class ExportCreateSerializer(serializers.Serializer):
         required=False,
         help_text=(
             "only_resolved (default true), include_annotations, include_gold, "
-            "include_predictions, bundle_images (true/false); split: [train, validation, test] "
-            "shares (or '80,10,10'); split_seed: integer; stratify_by: a control name"
+            "include_predictions, bundle_images, csv_raw (true/false); "
+            "split: [train, validation, test] shares (or '80,10,10'); split_seed: integer; "
+            "stratify_by: a control name"
         ),
     )
 
@@ -115,6 +116,13 @@ class ProjectExportViewSet(viewsets.ViewSet):
         parameters=[
             OpenApiParameter("format", enum=list(DIRECT_FORMATS), default="jsonl"),
             OpenApiParameter("only_resolved", bool, default=True),
+            OpenApiParameter(
+                "csv_raw",
+                bool,
+                default=False,
+                description="CSV: leave cells starting with = + - @ as they are (by default "
+                "they get a leading ' so that spreadsheets do not run them as formulas)",
+            ),
         ],
         responses={
             (200, "application/x-ndjson"): OpenApiTypes.BINARY,
@@ -127,8 +135,11 @@ class ProjectExportViewSet(viewsets.ViewSet):
         project = project_for(request, pk, access.LEAD_ONLY)
         format = request.query_params.get("format", "jsonl")
         only_resolved = request.query_params.get("only_resolved", "true").lower() != "false"
+        csv_raw = request.query_params.get("csv_raw", "false").lower() == "true"
         try:
-            download = download_open(project=project, format=format, only_resolved=only_resolved)
+            download = download_open(
+                project=project, format=format, only_resolved=only_resolved, csv_raw=csv_raw
+            )
         except ValueError as exc:
             return Response({"format": [str(exc)]}, status=status.HTTP_400_BAD_REQUEST)
         return streamed(download)

@@ -32,6 +32,8 @@ class ExportOptions:
     stratify_by: str | None = None
     # Image formats: copy the image files into the archive instead of referencing them.
     bundle_images: bool = False
+    # CSV: write cells that start like a formula (= + - @) as they are, not defused with '.
+    csv_raw: bool = False
 
     def as_json(self) -> dict[str, Any]:
         out = asdict(self)
@@ -45,6 +47,7 @@ BOOLEAN_OPTIONS = (
     "include_gold",
     "include_predictions",
     "bundle_images",
+    "csv_raw",
 )
 
 

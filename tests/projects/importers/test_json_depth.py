@@ -38,7 +38,7 @@ def random_value(rng: random.Random, depth: int = 1):
         return text
     if roll < 0.65:
         return [random_value(rng, depth + 1) for _ in range(rng.randint(0, 3))]
-    return {text: random_value(rng, depth + 1) for _ in range(rng.randint(0, 3))}
+    return {text + str(n): random_value(rng, depth + 1) for n in range(rng.randint(0, 3))}
 
 
 def test_the_guard_measures_the_depth_exactly_whatever_the_strings_and_blocks():
