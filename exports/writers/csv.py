@@ -29,17 +29,12 @@ def formula_defused(text: str) -> str:
     return "'" + text if text.startswith(FORMULA_STARTS) else text
 
 
-def _plain_cell(value: Any) -> Any:
+def _cell(value: Any) -> Any:
     if value is None:
         return ""
     if isinstance(value, str | int | float):
         return value
     return orjson.dumps(value, option=orjson.OPT_SORT_KEYS).decode()
-
-
-def _safe_cell(value: Any) -> Any:
-    value = _plain_cell(value)
-    return formula_defused(value) if type(value) is str else value
 
 
 def _defused_row(row: list) -> list:
@@ -66,7 +61,7 @@ def _row(
     schema: LabelSchema,
     data_fields: list[str],
     context: WriteContext | None,
-    _cell=_safe_cell,
+    raw: bool = False,
 ) -> list:
     result = record.result or {}
     row = [
@@ -87,7 +82,7 @@ def _row(
         for key in ("gold", "annotations", "predictions"):
             if key in extra:
                 row.append(_cell(extra[key]))
-    return row
+    return row if raw else _defused_row(row)
 
 
 def csv_lines(
@@ -98,7 +93,6 @@ def csv_lines(
     raw: bool = False,
 ) -> Iterator[bytes]:
     """Lines for the direct download (final results only); `raw` leaves formulas as they are."""
-    cell = _plain_cell if raw else _safe_cell
     header = _header(schema, data_fields, None)
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
@@ -107,7 +101,7 @@ def csv_lines(
     buffer.seek(0)
     buffer.truncate()
     for record in records:
-        writer.writerow(_row(record, schema, data_fields, None, cell))
+        writer.writerow(_row(record, schema, data_fields, None, raw))
         yield buffer.getvalue().encode()
         buffer.seek(0)
         buffer.truncate()
@@ -117,13 +111,12 @@ def csv_write(batches: Batches, out: BinaryIO, context: WriteContext) -> None:
     schema = context.schema
     data_fields = sorted(schema.source_fields)
     raw = context.options.csv_raw
-    cell = _plain_cell if raw else _safe_cell
     header = _header(schema, data_fields, context)
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(header if raw else _defused_row(header))
     for batch in batches:
-        writer.writerows(_row(r, schema, data_fields, context, cell) for r in batch)
+        writer.writerows(_row(r, schema, data_fields, context, raw) for r in batch)
         out.write(buffer.getvalue().encode())
         buffer.seek(0)
         buffer.truncate()
