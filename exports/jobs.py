@@ -24,6 +24,7 @@ from exports.options import ExportOptions, export_options_parse
 from exports.records import ExportRecord, export_batches, export_items_count
 from exports.splits import SplitPlan, split_plan_build
 from exports.writers.base import WriteContext
+from projects.job_attempts import TooManyCrashes, attempt_counted, crash_message
 from projects.label_schema import LabelSchema
 from projects.models import Project
 
@@ -194,7 +195,14 @@ def export_job_run(*, job_id: int) -> ExportJob:
         return job
     job.refresh_from_db()
     try:
-        _export_write(job)
+        with attempt_counted(ExportJob.objects.filter(pk=job.pk)):
+            _export_write(job)
+    except TooManyCrashes as exc:
+        ExportJob.objects.filter(pk=job.pk).update(
+            status=ExportJob.Status.FAILED,
+            message=crash_message(what="The export", crashes=exc.crashes),
+            finished_at=timezone.now(),
+        )
     except ExportCancelled:
         logger.info("export job %s was cancelled", job.pk)
     except Exception as exc:

@@ -27,6 +27,8 @@ class ExportJob(models.Model):
     manifest = models.JSONField(default=dict, blank=True)
     checksum = models.CharField(max_length=64, blank=True)
     message = models.TextField(blank=True)
+    # Attempts whose worker died (projects.job_attempts).
+    unfinished_attempts = models.PositiveSmallIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)

@@ -39,6 +39,7 @@ from projects.importers.rows import (
 )
 from projects.items import ItemRow, ItemRowParser, RowError, items_create_batch
 from projects.items_bulk import project_lock_for_items
+from projects.job_attempts import TooManyCrashes, attempt_counted, crash_message
 from projects.label_schema import LabelSchema
 from projects.models import ImportChunk, ImportJob, ImportRowError, Project
 
@@ -144,8 +145,12 @@ def import_job_plan(*, job_id: int) -> list[int]:
         )
     import_format = FORMATS[job.format]
     try:
-        with _open(job) as stream:
+        with attempt_counted(ImportJob.objects.filter(pk=job.pk)), _open(job) as stream:
             plan = import_format.plan(stream, job.file_size, job.options)
+    except TooManyCrashes as exc:
+        message = crash_message(what="Reading the file", crashes=exc.crashes)
+        import_job_fail(job_id=job.pk, message=message)
+        return []
     except FileError as exc:
         import_job_fail(job_id=job.pk, message=str(exc))
         return []
@@ -382,7 +387,11 @@ def import_chunk_run(*, chunk_id: int) -> bool:
         if chunk.status == ImportChunk.Status.DONE:
             return True
         try:
-            _chunk_import(job, chunk)
+            with attempt_counted(ImportChunk.objects.filter(pk=chunk.pk)):
+                _chunk_import(job, chunk)
+        except TooManyCrashes as exc:
+            where = f"The part of the file from line {chunk.line}"
+            import_job_fail(job_id=job.pk, message=crash_message(what=where, crashes=exc.crashes))
         except ChunkStopped as exc:
             logger.info("import job %s chunk %s stopped: %s", job.pk, chunk.index, exc)
         except FileError as exc:

@@ -257,6 +257,8 @@ class ImportJob(models.Model):
     progress_total = models.PositiveBigIntegerField(default=0)
     progress_done = models.PositiveBigIntegerField(default=0)
     chunk_count = models.PositiveIntegerField(default=0)
+    # Planning attempts whose worker died (projects.job_attempts).
+    unfinished_attempts = models.PositiveSmallIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
@@ -297,6 +299,8 @@ class ImportChunk(models.Model):
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.PENDING)
     rows_read = models.PositiveBigIntegerField(default=0)
     failed_count = models.PositiveBigIntegerField(default=0)
+    # Attempts on this chunk whose worker died (projects.job_attempts).
+    unfinished_attempts = models.PositiveSmallIntegerField(default=0)
 
     class Meta:
         ordering = ["job", "index"]

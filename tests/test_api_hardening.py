@@ -35,7 +35,7 @@ def test_a_project_made_without_a_schema_gets_a_valid_default(db):
 def test_migration_repairs_projects_stored_with_an_empty_schema(project):
     Project.objects.filter(pk=project.pk).update(label_schema={})
     good = ProjectFactory()
-    migration = importlib.import_module("projects.migrations.0005_i18_label_schema_default")
+    migration = importlib.import_module("projects.migrations.0005_i18_hardening")
     migration.schemas_repair(apps, None)
     project.refresh_from_db()
     LabelSchema(project.label_schema)

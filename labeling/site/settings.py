@@ -194,6 +194,8 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_IGNORE_RESULT = True
+# A job whose attempts killed their worker this many times fails instead of coming back.
+JOB_MAX_CRASHES = env.int("JOB_MAX_CRASHES", default=3)
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", 3600)}
 
 # Limits on what users may upload.
