@@ -1,7 +1,7 @@
 from django.urls import include, path
 from rest_framework.routers import SimpleRouter
 
-from exports import api, views
+from exports import api, media, views
 
 router = SimpleRouter(use_regex_path=False)  # ids through the row_id converter
 router.register("projects", api.ProjectExportViewSet, basename="project-download")
@@ -12,4 +12,5 @@ urlpatterns = [
     path("projects/<int:pk>/exports/", views.exports_panel, name="project-exports"),
     path("projects/<int:pk>/exports/jobs/", views.exports_list, name="project-export-jobs"),
     path("projects/<int:pk>/exports/start/", views.export_start, name="project-export-start"),
+    path("media/<path:name>", media.media_serve, name="media"),
 ]

@@ -1,5 +1,7 @@
 """Projects, their members, the raw items, predictions and import jobs."""
 
+import secrets
+
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models, transaction
@@ -229,6 +231,11 @@ class Prediction(models.Model):
         indexes = [models.Index(fields=["item", "-created_at"], name="prediction_item_recent")]
 
 
+def import_file_name(job: "ImportJob", filename: str) -> str:
+    """Under a random folder: an upload's URL cannot be guessed from its name."""
+    return f"imports/uploads/{secrets.token_urlsafe(18)}/{filename}"
+
+
 class ImportJob(models.Model):
     class Status(models.TextChoices):
         QUEUED = "queued", "Queued"
@@ -243,7 +250,7 @@ class ImportJob(models.Model):
     )
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.QUEUED)
     format = models.CharField(max_length=30, blank=True)
-    file = models.FileField(upload_to="imports/%Y/%m/", blank=True)
+    file = models.FileField(upload_to=import_file_name, blank=True, max_length=255)
     original_name = models.CharField(max_length=255, blank=True)
     options = models.JSONField(default=dict, blank=True)
     rows_read = models.PositiveBigIntegerField(default=0)

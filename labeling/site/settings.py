@@ -127,6 +127,9 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = Path(env.str("STATIC_ROOT", default=str(DATA_DIR / "staticfiles")))
 MEDIA_URL = "/media/"
 MEDIA_ROOT = Path(env.str("MEDIA_ROOT", default=str(DATA_DIR / "media")))
+# With a proxy in front (nginx): the internal location it serves MEDIA_ROOT from; media answers
+# then carry X-Accel-Redirect and the proxy sends the file (docker-compose.yml does this).
+MEDIA_ACCEL_REDIRECT = env.str("MEDIA_ACCEL_REDIRECT", default="")
 # Uploads and exports go to local disk, or to S3-compatible object storage when a bucket is named.
 S3_BUCKET = env.str("S3_BUCKET", default="")
 DEFAULT_STORAGE = (

@@ -1,7 +1,6 @@
 """Root URLs: each package brings its pages and API routes; auth and the API docs live here."""
 
 from django.conf import settings
-from django.conf.urls.static import static
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path, register_converter
@@ -37,7 +36,7 @@ urlpatterns = [
     path("", include("projects.urls")),
     path("", include("labeling.urls")),
     path("", include("exports.urls")),
-] + static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)
+]  # media: exports.media serves it to project members (with DEBUG off too)
 
 # JSON for /api/, Django's pages elsewhere.
 handler400 = "labeling.site.api_errors.bad_request"
