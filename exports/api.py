@@ -5,7 +5,7 @@ import json
 from django.http import FileResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.pagination import PageNumberPagination
@@ -14,12 +14,13 @@ from rest_framework.response import Response
 
 from exports.downloads import DIRECT_FORMATS, download_open
 from exports.formats import FORMATS
-from exports.jobs import export_job_cancel, export_job_create
+from exports.jobs import export_job_cancel, export_job_create, export_job_pin
 from exports.models import ExportJob
 from exports.options import BOOLEAN_OPTIONS, OptionsError
 from exports.tasks import export_job_enqueue
 from projects import access
 from projects.api import project_for
+from projects.job_queue import broker_refusal
 from projects.models import Project
 
 OPTION_NAMES = (*BOOLEAN_OPTIONS, "split", "split_seed", "stratify_by")
@@ -54,6 +55,7 @@ class ExportJobSerializer(serializers.ModelSerializer):
             "finished_at",
             "message",
             "checksum",
+            "pinned",
             "filename",
             "download_url",
             "manifest",
@@ -87,6 +89,10 @@ class ExportCreateSerializer(serializers.Serializer):
             "stratify_by: a control name"
         ),
     )
+
+
+class PinSerializer(serializers.Serializer):
+    pinned = serializers.BooleanField(default=True)
 
 
 def _raw_options(data) -> dict:
@@ -146,7 +152,11 @@ class ProjectExportViewSet(viewsets.ViewSet):
 
     @extend_schema(
         request=ExportCreateSerializer,
-        responses={202: ExportJobSerializer, 200: ExportJobSerializer(many=True)},
+        responses={
+            202: ExportJobSerializer,
+            200: ExportJobSerializer(many=True),
+            503: OpenApiResponse(description="The job queue is unreachable; nothing stored."),
+        },
     )
     @action(detail=True, methods=["get", "post"])
     def exports(self, request: Request, pk=None):
@@ -160,6 +170,8 @@ class ProjectExportViewSet(viewsets.ViewSet):
             return paginator.get_paginated_response(ExportJobSerializer(page, many=True).data)
         body = ExportCreateSerializer(data=request.data)
         body.is_valid(raise_exception=True)
+        if refusal := broker_refusal():
+            return Response({"detail": refusal}, status=status.HTTP_503_SERVICE_UNAVAILABLE)
         try:
             raw_options = _raw_options(request.data)
             job = export_job_create(
@@ -209,6 +221,16 @@ class ExportJobViewSet(mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     def manifest(self, request: Request, pk=None):
         """Schema, counts, label distribution, options, time and checksum of the snapshot."""
         return Response(self.get_object().manifest)
+
+    @extend_schema(request=PinSerializer, responses={200: ExportJobSerializer})
+    @action(detail=True, methods=["post"])
+    def pin(self, request: Request, pk=None):
+        """Pin the snapshot (`{"pinned": true}`) so the retention task never removes its file,
+        or unpin it."""
+        payload = PinSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        job = export_job_pin(job=self.get_object(), pinned=payload.validated_data["pinned"])
+        return Response(ExportJobSerializer(job).data)
 
     @extend_schema(request=None, responses={200: ExportJobSerializer})
     @action(detail=True, methods=["post"])

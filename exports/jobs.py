@@ -11,9 +11,11 @@ import logging
 import re
 import tempfile
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 
 import pyarrow as pa
+from django.conf import settings
 from django.core.files import File
 from django.utils import timezone
 
@@ -212,5 +214,31 @@ def export_job_run(*, job_id: int) -> ExportJob:
             message=f"The export failed: {exc}"[:2000],
             finished_at=timezone.now(),
         )
+    job.refresh_from_db()
+    return job
+
+
+def export_files_expired(*, now=None) -> int:
+    """Delete the files of exports finished more than EXPORT_RETENTION_DAYS ago (0 keeps them),
+    never a pinned one; the job row stays and says why its file is gone. Returns the count."""
+    days = settings.EXPORT_RETENTION_DAYS
+    if days <= 0:
+        return 0
+    cutoff = (now or timezone.now()) - timedelta(days=days)
+    removed = 0
+    expired = ExportJob.objects.filter(finished_at__lt=cutoff, pinned=False).exclude(file="")
+    for job in expired:
+        job.file.delete(save=False)
+        ExportJob.objects.filter(pk=job.pk, pinned=False).update(
+            file="",
+            message=f"The file was removed {days} days after the export (EXPORT_RETENTION_DAYS); "
+            "pin an export to keep it.",
+        )
+        removed += 1
+    return removed
+
+
+def export_job_pin(*, job: ExportJob, pinned: bool) -> ExportJob:
+    ExportJob.objects.filter(pk=job.pk).update(pinned=pinned)
     job.refresh_from_db()
     return job

@@ -34,6 +34,8 @@ class ExportJob(models.Model):
     manifest = models.JSONField(default=dict, blank=True)
     checksum = models.CharField(max_length=64, blank=True)
     message = models.TextField(blank=True)
+    # A lead's pinned snapshot is never removed by the retention task.
+    pinned = models.BooleanField(default=False)
     # Attempts whose worker died (projects.job_attempts).
     unfinished_attempts = models.PositiveSmallIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)

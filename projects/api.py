@@ -6,7 +6,7 @@ from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.http import Http404, StreamingHttpResponse
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.request import Request
@@ -16,6 +16,7 @@ from projects import access
 from projects.import_formats import FORMATS
 from projects.imports import ImportRefused, import_errors_csv, import_job_cancel, import_job_create
 from projects.items import items_create
+from projects.job_queue import broker_refusal
 from projects.label_schema import LabelSchema, SchemaError
 from projects.members import membership_set
 from projects.models import ImportJob, Item, Membership, Project
@@ -275,7 +276,11 @@ class ProjectViewSet(
 
     @extend_schema(
         request={"multipart/form-data": ImportUploadSerializer},
-        responses={202: ImportJobSerializer, 200: ImportJobSerializer(many=True)},
+        responses={
+            202: ImportJobSerializer,
+            200: ImportJobSerializer(many=True),
+            503: OpenApiResponse(description="The job queue is unreachable; nothing stored."),
+        },
     )
     @action(detail=True, methods=["get", "post"], serializer_class=ImportJobSerializer)
     def imports(self, request: Request, pk=None):
@@ -289,6 +294,8 @@ class ProjectViewSet(
             )
         upload = ImportUploadSerializer(data=request.data)
         upload.is_valid(raise_exception=True)
+        if refusal := broker_refusal():
+            return Response({"detail": refusal}, status=status.HTTP_503_SERVICE_UNAVAILABLE)
         try:
             with transaction.atomic():
                 job = import_job_create(

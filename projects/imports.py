@@ -264,7 +264,17 @@ def import_batch_commit(*, job: ImportJob, chunk: ImportChunk, batch: Batch) -> 
         chunk.progress = last.progress
         chunk.rows_read += read
         chunk.failed_count += len(problems) + len(report.problems)
-        chunk.save(update_fields=["position", "line", "progress", "rows_read", "failed_count"])
+        chunk.heartbeat_at = timezone.now()
+        chunk.save(
+            update_fields=[
+                "position",
+                "line",
+                "progress",
+                "rows_read",
+                "failed_count",
+                "heartbeat_at",
+            ]
+        )
 
 
 def _job_finish_if_complete(job_id: int) -> None:

@@ -308,6 +308,8 @@ class ImportChunk(models.Model):
     failed_count = models.PositiveBigIntegerField(default=0)
     # Attempts on this chunk whose worker died (projects.job_attempts).
     unfinished_attempts = models.PositiveSmallIntegerField(default=0)
+    # Stamped with each committed batch: a stalled chunk is sent again (projects.job_queue).
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["job", "index"]

@@ -11,6 +11,7 @@ from django.views.decorators.http import require_POST
 from projects import access
 from projects.forms import MemberForm, ProjectForm, ProjectSettingsForm, UploadForm
 from projects.imports import ImportRefused, import_job_cancel, import_job_create
+from projects.job_queue import broker_refusal
 from projects.members import membership_set
 from projects.models import ImportJob, Membership, Project
 from projects.progress import project_progress
@@ -130,6 +131,9 @@ def project_upload(request, pk):
     form = UploadForm(request.POST, request.FILES)
     if not form.is_valid():
         messages.error(request, "Choose a file to upload.")
+        return redirect("project-detail", pk=project.pk)
+    if refusal := broker_refusal():
+        messages.error(request, refusal)
         return redirect("project-detail", pk=project.pk)
     try:
         with transaction.atomic():

@@ -211,6 +211,26 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_IGNORE_RESULT = True
+# Jobs: a queued job or a chunk nobody has worked on for JOB_STALL_SECONDS is sent again by
+# the sweep celery beat runs every JOBS_SWEEP_SECONDS (so a lost worker's import goes on within
+# a minute, whatever the broker's visibility timeout).
+JOB_STALL_SECONDS = env.int("JOB_STALL_SECONDS", default=45)
+JOBS_SWEEP_SECONDS = env.int("JOBS_SWEEP_SECONDS", default=15)
+# Days to keep import source files and export files (0: forever); pinned exports stay.
+IMPORT_FILE_RETENTION_DAYS = env.int("IMPORT_FILE_RETENTION_DAYS", default=30)
+EXPORT_RETENTION_DAYS = env.int("EXPORT_RETENTION_DAYS", default=90)
+CELERY_BEAT_SCHEDULE = {
+    "imports-sweep": {"task": "projects.tasks.imports_sweep_task", "schedule": JOBS_SWEEP_SECONDS},
+    "exports-sweep": {"task": "exports.tasks.exports_sweep_task", "schedule": JOBS_SWEEP_SECONDS},
+    "import-files-retention": {
+        "task": "projects.tasks.import_files_retention_task",
+        "schedule": 3600,
+    },
+    "export-files-retention": {
+        "task": "exports.tasks.export_files_retention_task",
+        "schedule": 3600,
+    },
+}
 # A job whose attempts killed their worker this many times fails instead of coming back.
 JOB_MAX_CRASHES = env.int("JOB_MAX_CRASHES", default=3)
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", 3600)}
