@@ -58,3 +58,23 @@ def test_the_login_page_is_throttled_too(client, victim, settings):
     assert page.status_code == 429
     assert b"Too many failed logins" in page.content
     assert "_auth_user_id" not in client.session
+
+
+def test_behind_the_proxy_the_address_it_appended_counts(victim, settings):
+    settings.LOGIN_FAILURES_PER_ADDRESS = 2
+    settings.TRUST_X_FORWARDED_FOR = True
+    client = APIClient()
+
+    def attempt(forwarded, password="wrong"):
+        return client.post(
+            "/api/auth/token/",
+            {"username": "victim", "password": password},
+            REMOTE_ADDR="172.18.0.5",  # the proxy, for everyone
+            HTTP_X_FORWARDED_FOR=forwarded,
+        )
+
+    settings.LOGIN_FAILURES_PER_USER = 100
+    assert attempt("6.6.6.6, 10.1.1.1").status_code == 400
+    assert attempt("7.7.7.7, 10.1.1.1").status_code == 400  # a forged first entry changes nothing
+    assert attempt("10.1.1.1", PASSWORD).status_code == 429
+    assert attempt("10.2.2.2", PASSWORD).status_code == 200  # another client is not held up

@@ -13,8 +13,18 @@ from rest_framework.response import Response
 KEY_PREFIX = "login-failures"
 
 
+def client_address(request) -> str:
+    """The client's address: behind our proxy (TRUST_X_FORWARDED_FOR), the one it appended to
+    X-Forwarded-For last; a client can write the earlier entries, not that one."""
+    if settings.TRUST_X_FORWARDED_FOR:
+        forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
+        if last := forwarded.rsplit(",", 1)[-1].strip():
+            return last
+    return request.META.get("REMOTE_ADDR", "")
+
+
 def _keys(request, username: str) -> list[tuple[str, int]]:
-    address = request.META.get("REMOTE_ADDR", "")  # the proxy sets it (see README)
+    address = client_address(request)
     return [
         (f"{KEY_PREFIX}:user:{username.strip().lower()[:150]}", settings.LOGIN_FAILURES_PER_USER),
         (f"{KEY_PREFIX}:address:{address}", settings.LOGIN_FAILURES_PER_ADDRESS),

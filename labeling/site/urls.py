@@ -6,6 +6,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path, register_converter
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
+from labeling.site.health import health
 from labeling.site.login_throttle import ThrottledLoginView, ThrottledTokenView
 from projects.access import RowIdConverter
 
@@ -28,6 +29,7 @@ class ApiDocsView(SpectacularSwaggerSplitView):
 
 urlpatterns = [
     path("admin/", admin.site.urls),
+    path("health/", health, name="health"),
     path("accounts/login/", ThrottledLoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("api/auth/token/", ThrottledTokenView.as_view(), name="api-token"),
