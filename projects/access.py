@@ -1,12 +1,13 @@
 """Who may do what in a project: the one place roles are enforced, for pages and API alike.
 
-Functions raise django.core.exceptions.PermissionDenied, which Django renders as 403 for pages
-and DRF turns into a 403 JSON answer for the API.
+Functions raise Http404 for someone outside the project and PermissionDenied (403) for a member
+whose role is not enough; Django renders them for pages, DRF as JSON for the API.
 """
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
+from django.http import Http404
 
 from projects.models import Item, Membership, Project
 
@@ -79,10 +80,12 @@ def project_with_role(
 
 
 def project_check_role(*, user: AbstractBaseUser, project: Project, allowed: frozenset) -> str:
-    """Return the user's role if it is one of `allowed`; otherwise refuse with 403."""
+    """Return the user's role if it is one of `allowed`; otherwise refuse: 404 to someone
+    outside the project (its objects are not there for them), 403 to a member whose role is
+    not enough."""
     role = project_role(user=user, project=project)
     if role is None:
-        raise PermissionDenied("You are not a member of this project.")
+        raise Http404("No such project.")
     if role not in allowed:
         raise PermissionDenied(f"This needs the role {' or '.join(sorted(allowed))}.")
     return role
