@@ -135,7 +135,7 @@ def test_annotators_and_strangers_cannot_export(
     stranger.force_authenticate(UserFactory(username="stranger"))
     assert (
         stranger.get(f"/api/exports/{job.pk}/").status_code == 404
-    )  # outsiders: the project is not there for them (issue 18)
+    )  # outsiders: not there for them
     assert APIClient().get(f"/api/exports/{job.pk}/").status_code in (401, 403)
 
 

@@ -103,7 +103,7 @@ def test_an_annotator_cannot_skip_an_assignment_of_another_project(project, anno
     response = annotator_api.post(
         f"/api/assignments/{found['assignment']['id']}/skip/", {}, format="json"
     )
-    assert response.status_code == 404  # outsiders: the project is not there for them (issue 18)
+    assert response.status_code == 404  # outsiders: not there for them
 
 
 def test_the_activity_panel_shows_states_workers_and_held_items(

@@ -97,7 +97,7 @@ def test_non_members_are_refused_with_404(project, method, path):
     url = path.format(p=project.pk, i=item.pk)
     body = {"result": {"sentiment": "positive"}} if "annotations" in path else {}
     response = getattr(stranger, method)(url, body, format="json")
-    assert response.status_code == 404  # outsiders: the project is not there for them (issue 18)
+    assert response.status_code == 404  # outsiders: not there for them
 
 
 def test_project_list_shows_only_the_users_projects(project, annotator_api):
