@@ -19,7 +19,7 @@ from exports.models import ExportJob
 from exports.options import BOOLEAN_OPTIONS, OptionsError
 from exports.tasks import export_job_enqueue
 from projects import access
-from projects.api import project_for
+from projects.access import project_for
 from projects.job_queue import broker_refusal
 from projects.models import Project
 

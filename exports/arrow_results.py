@@ -7,46 +7,62 @@ costs no Python per item.
 
 from __future__ import annotations
 
+import functools
 import io
+from typing import TYPE_CHECKING
 
 import orjson
-import pyarrow as pa
-import pyarrow.compute as pc
-import pyarrow.json as pa_json
 
 from projects import label_schema as ls
 from projects.label_schema import LabelSchema
 
-SPAN = pa.struct([("start", pa.int64()), ("end", pa.int64()), ("label", pa.string())])
-BOX = pa.struct(
-    [
-        ("x", pa.float64()),
-        ("y", pa.float64()),
-        ("width", pa.float64()),
-        ("height", pa.float64()),
-        ("label", pa.string()),
-    ]
-)
-POLYGON = pa.struct([("points", pa.list_(pa.list_(pa.float64()))), ("label", pa.string())])
-CONTROL_TYPES = {
-    ls.CHOICE: pa.string(),
-    ls.MULTI: pa.list_(pa.string()),
-    ls.SPANS: pa.list_(SPAN),
-    ls.BOXES: pa.list_(BOX),
-    ls.POLYGONS: pa.list_(POLYGON),
-    ls.TEXT: pa.string(),
-    ls.PAIRWISE: pa.string(),
-}
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+
+@functools.cache
+def control_types() -> dict[str, pa.DataType]:
+    """The Arrow type of each control kind's column (built on first use: pyarrow loads only in
+    the processes that export)."""
+    import pyarrow as pa
+
+    span = pa.struct([("start", pa.int64()), ("end", pa.int64()), ("label", pa.string())])
+    box = pa.struct(
+        [
+            ("x", pa.float64()),
+            ("y", pa.float64()),
+            ("width", pa.float64()),
+            ("height", pa.float64()),
+            ("label", pa.string()),
+        ]
+    )
+    polygon = pa.struct([("points", pa.list_(pa.list_(pa.float64()))), ("label", pa.string())])
+    return {
+        ls.CHOICE: pa.string(),
+        ls.MULTI: pa.list_(pa.string()),
+        ls.SPANS: pa.list_(span),
+        ls.BOXES: pa.list_(box),
+        ls.POLYGONS: pa.list_(polygon),
+        ls.TEXT: pa.string(),
+        ls.PAIRWISE: pa.string(),
+    }
+
+
 EMPTY_RESULT = "{}"
 
 
 def results_arrow_schema(schema: LabelSchema) -> pa.Schema:
-    return pa.schema([(c.name, CONTROL_TYPES[c.kind]) for c in schema.controls])
+    import pyarrow as pa
+
+    types = control_types()
+    return pa.schema([(c.name, types[c.kind]) for c in schema.controls])
 
 
 def results_table(result_texts: list[str | None], schema: LabelSchema) -> pa.Table:
     """One row per result's JSON text (None, for an item without a final result, is a row of
     nulls)."""
+    import pyarrow.json as pa_json
+
     arrow_schema = results_arrow_schema(schema)
     if not result_texts:
         return arrow_schema.empty_table()
@@ -61,6 +77,9 @@ def results_table(result_texts: list[str | None], schema: LabelSchema) -> pa.Tab
 
 def data_fields_table(data_texts: list[str], fields: list[str]) -> pa.Table:
     """The named fields of each item's data as string columns (JSON text for non-strings)."""
+    import pyarrow as pa
+    import pyarrow.json as pa_json
+
     arrow_schema = pa.schema([(name, pa.string()) for name in fields])
     if not data_texts or not fields:
         return pa.table({name: pa.array([], pa.string()) for name in fields})
@@ -85,6 +104,8 @@ def _text(value) -> str | None:
 
 
 def _counts(values: pa.Array) -> dict[str, int]:
+    import pyarrow.compute as pc
+
     counted = pc.value_counts(values)
     out: dict[str, int] = {}
     for label, count in zip(
@@ -97,6 +118,8 @@ def _counts(values: pa.Array) -> dict[str, int]:
 
 def table_label_counts(table: pa.Table, schema: LabelSchema) -> dict[str, dict[str, int]]:
     """control name -> label -> occurrences (a box or span counts once each)."""
+    import pyarrow.compute as pc
+
     counts: dict[str, dict[str, int]] = {}
     for control in schema.controls:
         column = table.column(control.name)

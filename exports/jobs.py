@@ -14,7 +14,6 @@ from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
-import pyarrow as pa
 from django.conf import settings
 from django.core.files import File
 from django.utils import timezone
@@ -127,6 +126,8 @@ def _export_write(job: ExportJob) -> None:
             options=options,
         )
         # Hand the planning pass's Arrow buffers back before the writing pass takes its own.
+        import pyarrow as pa
+
         pa.default_memory_pool().release_unused()
     tally = ExportTally(schema=schema)
     extension, content_type = export_format.output(options)

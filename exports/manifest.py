@@ -9,9 +9,6 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-import pyarrow as pa
-import pyarrow.compute as pc
-
 from exports.arrow_results import table_label_counts
 from exports.options import SPLIT_NAMES, ExportOptions
 from exports.records import ExportBatch
@@ -52,6 +49,9 @@ class ExportTally:
         table = batch.results(self.schema)
         _merge(self.labels, table_label_counts(table, self.schema))
         if batch and batch[0].split is not None:
+            import pyarrow as pa
+            import pyarrow.compute as pc
+
             splits = pa.array([r.split for r in batch])
             for name in SPLIT_NAMES:
                 mask = pc.equal(splits, name)

@@ -24,6 +24,7 @@ from django.db.models.functions import Cast
 from exports.arrow_results import results_table
 from exports.options import ExportOptions
 from labeling.models import Annotation
+from projects.direct_sql import rows_fetch
 from projects.label_schema import LabelSchema
 from projects.models import Item, Prediction, Project
 
@@ -157,15 +158,6 @@ def _predictions_by_item(first_id: int, last_id: int, item_ids: set[int]) -> dic
     return by_item
 
 
-def _rows_fetch(queryset) -> list[tuple]:
-    """The queryset's rows as plain tuples (Django's per-row iteration costs more than the rows
-    themselves at this volume; these columns need no converters)."""
-    sql, params = queryset.query.sql_with_params()
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        return cursor.fetchall()
-
-
 def _batches_read(
     project: Project, options: ExportOptions, batch_size: int, schema: LabelSchema | None
 ):
@@ -193,7 +185,7 @@ def _batches_read(
             "resolutions",
             condition=Q(resolutions__is_current=True, resolutions__item_id__gt=last_id),
         )
-        rows = _rows_fetch(
+        rows = rows_fetch(
             items.annotate(current=current)
             .filter(id__gt=last_id)
             .order_by("id")

@@ -8,7 +8,7 @@ class LabelingConfig(AppConfig):
     def ready(self):
         # Models are loaded only now, so the store is imported here (Django's ready() idiom):
         # imports of projects/ hand carried annotations to labeling through this registration.
-        from labeling.imported_annotations import imported_annotations_store
-        from projects.import_hooks import annotations_store_register
+        from labeling.annotate.imported import imported_annotations_store
+        from projects.imports.hooks import annotations_store_register
 
         annotations_store_register(imported_annotations_store)

@@ -57,7 +57,7 @@ class Annotation(models.Model):
     )
     result = models.JSONField()
     lead_time = models.FloatField(default=0.0, help_text="Seconds spent on the item.")
-    # On gold items only: how well the answer matches the known one, 0-1 (labeling.gold).
+    # On gold items only: how well the answer matches the known one, 0-1 (labeling.annotate.gold).
     gold_score = models.FloatField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -84,7 +84,7 @@ class Annotation(models.Model):
 
 
 class AnnotatorStats(models.Model):
-    """One annotator's queue counters in one project (kept by labeling.queue and annotations).
+    """One annotator's queue counters in one project (kept by the queue and the submit path).
 
     The row is also the annotator's queue lock: assignment_next locks it first, so one
     annotator's concurrent requests (two tabs) are served one after the other.

@@ -104,3 +104,33 @@ def user_can_create_projects(user: AbstractBaseUser) -> bool:
     if user.is_staff or user.is_superuser:
         return True
     return Membership.objects.filter(user=user, role=Role.LEAD).exists()
+
+
+# The API's lookups: an id from the URL, then the project with the caller's role checked.
+def id_from_url(pk) -> int:
+    """A row id from the URL; anything that cannot be one names no row (404)."""
+    text = str(pk)
+    if not (text.isascii() and text.isdigit()) or int(text) >= 2**63:
+        raise Http404("No such row.")
+    return int(text)
+
+
+def project_checked(
+    request,
+    allowed: frozenset,
+    *,
+    project_id: int | None = None,
+    item_id: int | None = None,
+) -> Project:
+    """The project, or the item's project (404 if there is none), once the caller's role in it
+    is checked (403)."""
+    project = project_with_role(user=request.user, project_id=project_id, item_id=item_id)
+    if project is None:
+        raise Http404("No such project." if item_id is None else "No such item.")
+    project_check_role(user=request.user, project=project, allowed=allowed)
+    return project
+
+
+def project_for(request, pk, allowed: frozenset) -> Project:
+    """Load a project the user may see (404 otherwise) and check their role (403)."""
+    return project_checked(request, allowed, project_id=id_from_url(pk))

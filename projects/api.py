@@ -4,7 +4,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
-from django.http import Http404, StreamingHttpResponse
+from django.http import StreamingHttpResponse
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import mixins, serializers, status, viewsets
@@ -13,14 +13,20 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from projects import access
-from projects.import_formats import FORMATS
-from projects.imports import ImportRefused, import_errors_csv, import_job_cancel, import_job_create
-from projects.items import items_create
+from projects.access import project_for
+from projects.imports.formats import FORMATS
+from projects.imports.jobs import (
+    ImportRefused,
+    import_errors_csv,
+    import_job_cancel,
+    import_job_create,
+)
+from projects.items.create import items_create
+from projects.items.predictions import PredictionsRefused, predictions_create
 from projects.job_queue import broker_refusal
 from projects.label_schema import LabelSchema, SchemaError
 from projects.members import membership_set
 from projects.models import ImportJob, Item, Membership, Project
-from projects.predictions import PredictionsRefused, predictions_create
 from projects.tasks import import_job_enqueue, items_refile_if_reordered
 
 
@@ -82,7 +88,7 @@ class ItemSerializer(serializers.Serializer):
 
 
 class ItemRowSerializer(serializers.Serializer):
-    """Documents one element of the bulk item list; rows are checked by projects.items."""
+    """Documents one element of the bulk item list; rows are checked by projects.items.create."""
 
     data = serializers.DictField()
     external_id = serializers.CharField(required=False)
@@ -92,7 +98,7 @@ class ItemRowSerializer(serializers.Serializer):
 
 class PredictionRowSerializer(serializers.Serializer):
     """Documents one element of the bulk prediction list; rows are checked by
-    projects.predictions (all or nothing: any bad row -> 400 listing each, nothing stored)."""
+    projects.items.predictions (all or nothing: any bad row -> 400 listing each, nothing stored)."""
 
     item = serializers.IntegerField(required=False, help_text="The item's id, or:")
     external_id = serializers.CharField(required=False)
@@ -165,35 +171,6 @@ def bulk_list_refusal(rows, *, shape: str, noun: str) -> Response | None:
     else:
         return None
     return Response({"detail": message}, status=status.HTTP_400_BAD_REQUEST)
-
-
-def id_from_url(pk) -> int:
-    """A row id from the URL; anything that cannot be one names no row (404)."""
-    text = str(pk)
-    if not (text.isascii() and text.isdigit()) or int(text) >= 2**63:
-        raise Http404("No such row.")
-    return int(text)
-
-
-def project_checked(
-    request: Request,
-    allowed: frozenset,
-    *,
-    project_id: int | None = None,
-    item_id: int | None = None,
-) -> Project:
-    """The project, or the item's project (404 if there is none), once the caller's role in it
-    is checked (403)."""
-    project = access.project_with_role(user=request.user, project_id=project_id, item_id=item_id)
-    if project is None:
-        raise Http404("No such project." if item_id is None else "No such item.")
-    access.project_check_role(user=request.user, project=project, allowed=allowed)
-    return project
-
-
-def project_for(request: Request, pk, allowed: frozenset) -> Project:
-    """Load a project the user may see (404 otherwise) and check their role (403)."""
-    return project_checked(request, allowed, project_id=id_from_url(pk))
 
 
 class ProjectViewSet(

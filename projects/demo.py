@@ -5,7 +5,7 @@ import random
 from django.contrib.auth import get_user_model
 from django.db import transaction
 
-from projects.items import items_create
+from projects.items.create import items_create
 from projects.label_schema import LabelSchema
 from projects.members import membership_set
 from projects.models import Membership, Project

@@ -4,7 +4,7 @@ import json
 
 from django import forms
 
-from projects.import_formats import FORMATS
+from projects.imports.formats import FORMATS
 from projects.label_schema import LabelSchema, SchemaError
 from projects.models import Membership, Project
 

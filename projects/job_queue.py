@@ -19,7 +19,7 @@ from django.db.models import Q
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from projects.imports import ADVISORY_LOCK_CLASS
+from projects.imports.jobs import ADVISORY_LOCK_CLASS
 from projects.models import ImportChunk, ImportJob
 
 logger = logging.getLogger(__name__)

@@ -6,7 +6,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models, transaction
 
-from projects.item_order import ItemSequence, ItemShuffle
+from projects.items.order import ItemSequence, ItemShuffle
 from projects.label_schema import default_label_schema, schema_validate
 
 
@@ -65,7 +65,7 @@ class Project(models.Model):
 
     def delete(self, *args, **kwargs):
         # Items reference the project with no database constraint: inserts of items lock the
-        # project row (projects.items_bulk.project_lock_for_items), so locking it first makes
+        # project row (projects.items.bulk.project_lock_for_items), so locking it first makes
         # this wait for batches in flight, and later batches find the project gone.
         with transaction.atomic():
             list(Project.objects.select_for_update().filter(pk=self.pk).values_list("pk"))
@@ -100,7 +100,7 @@ class Membership(models.Model):
         return f"{self.user} as {self.role} in {self.project}"
 
 
-# Item states the queue's partial indexes cover (see Item.Meta.indexes and labeling.queue).
+# Item states the queue's partial indexes cover (see Item.Meta.indexes and labeling.annotate.queue).
 ITEM_FRESH = models.Q(status="open", gold__isnull=True, annotation_count=0, assigned_count=0)
 ITEM_STARTED = models.Q(status="open", gold__isnull=True) & (
     models.Q(annotation_count__gt=0) | models.Q(assigned_count__gt=0)
@@ -123,7 +123,7 @@ class Item(models.Model):
     # index costs every import and every queue write. No database constraint either: its check
     # locks the project row once per inserted row, about a quarter of an import's time.
     # Django still cascades deletes; item inserts lock the project row once per batch instead
-    # (projects.items_bulk.project_lock_for_items) and Project.delete locks it first, so a
+    # (projects.items.bulk.project_lock_for_items) and Project.delete locks it first, so a
     # project deleted during an import leaves no orphan items.
     project = models.ForeignKey(
         Project,
@@ -139,17 +139,17 @@ class Item(models.Model):
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.OPEN)
     width = models.PositiveIntegerField(null=True, blank=True, help_text="Image width, pixels.")
     height = models.PositiveIntegerField(null=True, blank=True, help_text="Image height, pixels.")
-    # Counters the queue reads instead of counting rows (kept by labeling.queue).
+    # Counters the queue reads instead of counting rows (kept by labeling.annotate.queue).
     annotation_count = models.PositiveIntegerField(default=0)
     assigned_count = models.PositiveIntegerField(default=0)  # active, unexpired assignments
     extra_slots = models.PositiveSmallIntegerField(default=0)  # added by "send back" in review
     skip_count = models.PositiveIntegerField(default=0)
-    # Score of the newest prediction (kept by projects.predictions): the uncertainty ordering
+    # Score of the newest prediction (kept by projects.items.predictions): the uncertainty ordering
     # serves the lowest first, items without a prediction last.
     prediction_score = models.FloatField(null=True, blank=True)
     # The queue ordering the item is filed under: only that ordering's "fresh" index holds it,
     # so an insert updates one of those indexes, not four. New items take their project's
-    # ordering; when the project changes it, projects.item_filing refiles the items.
+    # ordering; when the project changes it, projects.items.filing refiles the items.
     queue_ordering = models.CharField(
         max_length=20, choices=Project.Ordering.choices, default=Project.Ordering.SEQUENTIAL
     )
@@ -171,7 +171,7 @@ class Item(models.Model):
                 name="item_status_seq",
                 condition=~models.Q(status="open"),
             ),
-            # The queue (labeling.queue) reads only these partial indexes, so the next item is
+            # The queue (labeling.annotate) reads only these partial indexes, so the next item is
             # found in time independent of the project's size: "fresh" items nobody holds or
             # answered, one index per ordering, each holding the items filed under it; "started"
             # items (few: everyone finishes those first); and gold items.

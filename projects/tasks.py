@@ -7,8 +7,8 @@ killed worker's task is redelivered; the services make a re-run harmless.
 from celery import shared_task
 from django.db import InterfaceError, OperationalError, transaction
 
-from projects.imports import import_chunk_run, import_job_plan
-from projects.item_filing import items_refile
+from projects.imports.jobs import import_chunk_run, import_job_plan
+from projects.items.filing import items_refile
 from projects.job_queue import import_files_expired, send_after_commit, stale_queued, stalled_chunks
 from projects.models import ImportJob, Project
 

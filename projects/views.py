@@ -10,7 +10,7 @@ from django.views.decorators.http import require_POST
 
 from projects import access
 from projects.forms import MemberForm, ProjectForm, ProjectSettingsForm, UploadForm
-from projects.imports import ImportRefused, import_job_cancel, import_job_create
+from projects.imports.jobs import ImportRefused, import_job_cancel, import_job_create
 from projects.job_queue import broker_refusal
 from projects.members import membership_set
 from projects.models import ImportJob, Membership, Project

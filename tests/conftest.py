@@ -4,7 +4,6 @@ The database is whatever DATABASE_URL names: `make test` runs the suite on Postg
 fast subset again on SQLite. Tests marked `postgres` are skipped on SQLite.
 """
 
-import os
 from pathlib import Path
 
 import pytest
@@ -16,12 +15,8 @@ from tests.factories import MembershipFactory, ProjectFactory, UserFactory
 
 pytest_plugins = ["tests.celery_worker"]
 
-# Real Label Studio 1.23.2 exports, in the team's shared folder beside the checkout
-# (QUORUM_SHARED_DIR names it for a checkout elsewhere).
-SHARED_DIR = Path(
-    os.environ.get("QUORUM_SHARED_DIR") or Path(__file__).resolve().parents[2] / "shared"
-)
-LABEL_STUDIO_FIXTURES = SHARED_DIR / "fixtures/label-studio"
+# Real Label Studio 1.23.2 exports, kept in the repository (see their README.md).
+LABEL_STUDIO_FIXTURES = Path(__file__).resolve().parent / "fixtures" / "label-studio"
 
 
 @pytest.fixture(autouse=True)

@@ -15,7 +15,7 @@ from django.test import RequestFactory
 from projects.label_schema import LabelSchema
 from projects.models import Item, Prediction, Project
 from tests.factories import ItemFactory, ProjectFactory
-from tests.projects.import_support import error_report, import_file
+from tests.projects.imports.import_support import error_report, import_file
 
 NUL = "\x00"
 

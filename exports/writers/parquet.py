@@ -11,33 +11,42 @@ row groups hold ROWS_PER_GROUP rows.
 
 from __future__ import annotations
 
-from typing import Any, BinaryIO
+import functools
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 import orjson
-import pyarrow as pa
-import pyarrow.parquet as pq
 
-from exports.arrow_results import CONTROL_TYPES, data_fields_table
+from exports.arrow_results import control_types, data_fields_table
 from exports.records import ExportBatch
 from exports.writers.base import Batches, WriteContext
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 CONTENT_TYPE = "application/vnd.apache.parquet"
 EXTENSION = "parquet"
 ROWS_PER_GROUP = 20_000
 
-ANNOTATION = pa.struct(
-    [
-        ("id", pa.int64()),
-        ("annotator", pa.string()),
-        ("annotator_id", pa.int64()),
-        ("lead_time", pa.float64()),
-        ("created_at", pa.timestamp("us", tz="UTC")),
-        ("result", pa.string()),
-    ]
-)
-PREDICTION = pa.struct(
-    [("model_version", pa.string()), ("score", pa.float64()), ("result", pa.string())]
-)
+
+@functools.cache
+def _nested_types() -> tuple[pa.DataType, pa.DataType]:
+    """The annotation and prediction struct types (built on first use, like control_types)."""
+    import pyarrow as pa
+
+    annotation = pa.struct(
+        [
+            ("id", pa.int64()),
+            ("annotator", pa.string()),
+            ("annotator_id", pa.int64()),
+            ("lead_time", pa.float64()),
+            ("created_at", pa.timestamp("us", tz="UTC")),
+            ("result", pa.string()),
+        ]
+    )
+    prediction = pa.struct(
+        [("model_version", pa.string()), ("score", pa.float64()), ("result", pa.string())]
+    )
+    return annotation, prediction
 
 
 def _json(value: Any) -> str | None:
@@ -45,11 +54,15 @@ def _json(value: Any) -> str | None:
 
 
 def parquet_schema(context: WriteContext) -> pa.Schema:
+    import pyarrow as pa
+
+    annotation, prediction = _nested_types()
     schema = context.schema
     fields = [("id", pa.int64()), ("external_id", pa.string())]
     fields += [(name, pa.string()) for name in sorted(schema.source_fields)]
     fields += [("data", pa.string()), ("status", pa.string())]
-    fields += [(c.name, CONTROL_TYPES[c.kind]) for c in schema.controls]
+    types = control_types()
+    fields += [(c.name, types[c.kind]) for c in schema.controls]
     fields += [("method", pa.string()), ("agreement", pa.float64())]
     options = context.options
     if options.split:
@@ -57,9 +70,9 @@ def parquet_schema(context: WriteContext) -> pa.Schema:
     if options.include_gold:
         fields.append(("gold", pa.string()))
     if options.include_annotations:
-        fields.append(("annotations", pa.list_(ANNOTATION)))
+        fields.append(("annotations", pa.list_(annotation)))
     if options.include_predictions:
-        fields.append(("predictions", pa.list_(PREDICTION)))
+        fields.append(("predictions", pa.list_(prediction)))
     names = [name for name, _ in fields]
     if len(set(names)) != len(names):
         # A control named like a data field or a base column: the data model allows it,
@@ -70,6 +83,9 @@ def parquet_schema(context: WriteContext) -> pa.Schema:
 
 
 def parquet_record_batch(batch: ExportBatch, context: WriteContext, schema: pa.Schema):
+    import pyarrow as pa
+
+    annotation, prediction = _nested_types()
     label_schema = context.schema
     options = context.options
     source_fields = sorted(label_schema.source_fields)
@@ -108,7 +124,7 @@ def parquet_record_batch(batch: ExportBatch, context: WriteContext, schema: pa.S
                 ]
                 for r in batch
             ],
-            pa.list_(ANNOTATION),
+            pa.list_(annotation),
         )
     if options.include_predictions:
         columns["predictions"] = pa.array(
@@ -119,13 +135,16 @@ def parquet_record_batch(batch: ExportBatch, context: WriteContext, schema: pa.S
                 ]
                 for r in batch
             ],
-            pa.list_(PREDICTION),
+            pa.list_(prediction),
         )
     arrays = [columns[field.name] for field in schema]
     return pa.Table.from_arrays(arrays, schema=schema)
 
 
 def parquet_write(batches: Batches, out: BinaryIO, context: WriteContext) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
     schema = parquet_schema(context)
     pending: list[pa.Table] = []
     rows = 0

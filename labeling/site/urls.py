@@ -36,7 +36,7 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", ApiDocsView.as_view(url_name="api-schema"), name="api-docs"),
     path("", include("projects.urls")),
-    path("", include("labeling.urls")),
+    path("", include("labeling.web.urls")),
     path("", include("exports.urls")),
 ]  # media: exports.media serves it to project members (with DEBUG off too)
 

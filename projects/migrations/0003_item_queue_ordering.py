@@ -2,7 +2,7 @@
 reference their project with no database constraint (see Item.project)."""
 
 import django.db.models.deletion
-import projects.item_order
+import projects.items.order
 from django.db import migrations, models
 
 
@@ -67,7 +67,7 @@ class Migration(migrations.Migration):
             model_name="item",
             index=models.Index(
                 models.F("project"),
-                projects.item_order.ItemSequence("id"),
+                projects.items.order.ItemSequence("id"),
                 condition=models.Q(
                     ("annotation_count", 0),
                     ("assigned_count", 0),
@@ -110,7 +110,7 @@ class Migration(migrations.Migration):
             model_name="item",
             index=models.Index(
                 models.F("project"),
-                projects.item_order.ItemShuffle("id"),
+                projects.items.order.ItemShuffle("id"),
                 models.F("id"),
                 condition=models.Q(
                     ("annotation_count", 0),

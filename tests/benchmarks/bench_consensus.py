@@ -5,8 +5,8 @@ COPY (items, 1,000,000 annotations of a 3-label choice from 20 annotators of dif
 accuracy, one current resolution per item, 1% gold items, some skips), then times:
 
 - aggregation alone: majority vote, then Dawid-Skene, for every item
-  (labeling.project_aggregation, each with its own bulk read),
-- aggregation and all metrics in one pass: labeling.quality.project_quality (majority and
+  (labeling.consensus.project_aggregation, each with its own bulk read),
+- aggregation and all metrics in one pass: labeling.quality.report.project_quality (majority and
   Dawid-Skene labels, agreement per control and per label, Cohen, Fleiss, Krippendorff,
   Dawid-Skene confusion matrices, per-annotator numbers, progress) - the figure of issue 6,
 
@@ -177,8 +177,8 @@ def main() -> None:
     import django
 
     django.setup()
-    from labeling.project_aggregation import project_choice_aggregate
-    from labeling.quality import project_quality
+    from labeling.consensus.project_aggregation import project_choice_aggregate
+    from labeling.quality.report import project_quality
     from projects.models import Project
 
     try:

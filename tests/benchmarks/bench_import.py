@@ -82,7 +82,7 @@ def job_start(project, lead, path: Path):
     from django.core.files import File
     from django.db import transaction
 
-    from projects.imports import import_job_create
+    from projects.imports.jobs import import_job_create
     from projects.tasks import import_job_enqueue
 
     with path.open("rb") as f, transaction.atomic():

@@ -12,7 +12,7 @@ projects by COPY (10,000, 100,000 and 1,000,000 items). For each project it prin
   waiting for the CPU, so it shows how the queue degrades, beyond the target's scenario;
 - EXPLAIN ANALYZE of the next-item queries (the plan's index and its execution time), for every
   ordering: the time must not grow with the project's size. The project is switched to each
-  ordering in turn and its items refiled (projects.item_filing), which is timed too;
+  ordering in turn and its items refiled (projects.items.filing), which is timed too;
 - then, under gunicorn (--workers x --threads, default 2 x 4) on a fresh project: one client
   submitting (p50), 8 clients submitting at once (annotations/s), and 8 annotators doing
   next+submit over 200 items with overlap 1 (cycles/s, and how many items went to two
@@ -165,8 +165,8 @@ def explain_next(project, annotator) -> list[str]:
     a lead changing the ordering waits for, in the background), then switched back."""
     from django.db import connection, transaction
 
-    from labeling.queue import fresh_candidates, started_candidates
-    from projects.item_filing import items_refile
+    from labeling.annotate.queue import fresh_candidates, started_candidates
+    from projects.items.filing import items_refile
     from projects.models import Item, Project
 
     def reorder(ordering: str) -> str:
@@ -229,8 +229,8 @@ def _annotator_loop(project_id, user_id, seconds, think, seed, start_at, out):
     from django.contrib.auth import get_user_model
     from django.db import connection
 
-    from labeling.annotations import annotation_submit
-    from labeling.queue import assignment_next
+    from labeling.annotate.queue import assignment_next
+    from labeling.annotate.submit import annotation_submit
     from projects.models import Project
 
     project = Project.objects.get(pk=project_id)
@@ -281,8 +281,8 @@ def _burst_loop(project_id, user_id, rounds, barrier, out):
     from django.contrib.auth import get_user_model
     from django.db import connection
 
-    from labeling.annotations import annotation_submit
-    from labeling.queue import assignment_next
+    from labeling.annotate.queue import assignment_next
+    from labeling.annotate.submit import annotation_submit
     from projects.models import Project
 
     project = Project.objects.get(pk=project_id)

@@ -7,7 +7,7 @@ import json
 import pytest
 from PIL import Image, ImageDraw
 
-from labeling.annotations import annotation_submit
+from labeling.annotate.submit import annotation_submit
 from labeling.models import Annotation
 from projects.models import Item, Membership, Project
 from tests.browser.conftest import login, screenshot

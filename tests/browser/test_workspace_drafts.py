@@ -2,7 +2,7 @@
 
 import pytest
 
-from labeling.annotations import annotation_submit
+from labeling.annotate.submit import annotation_submit
 from labeling.models import Annotation, Draft
 from projects.models import Item
 from tests.browser.conftest import login, screenshot

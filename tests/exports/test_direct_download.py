@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from labeling.annotations import annotation_submit
+from labeling.annotate.submit import annotation_submit
 from tests.factories import ItemFactory
 
 pytestmark = pytest.mark.django_db

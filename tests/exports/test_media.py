@@ -13,7 +13,7 @@ from PIL import Image
 from exports.jobs import export_job_create, export_job_run
 from projects.models import ImportJob, Membership
 from tests.factories import MembershipFactory, ProjectFactory, UserFactory
-from tests.projects.import_support import import_file
+from tests.projects.imports.import_support import import_file
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -1,5 +1,5 @@
 """Label Studio JSON goes back and forth: importing our own export gives the same items and
-answers (through the import API and the Label Studio importer of projects/importers/)."""
+answers (through the import API and the Label Studio importer of projects/imports/readers/)."""
 
 from __future__ import annotations
 

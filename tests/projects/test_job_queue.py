@@ -12,11 +12,11 @@ from django.utils import timezone
 
 from exports.jobs import export_files_expired, export_job_create, export_job_run
 from exports.models import ExportJob
-from projects.imports import ADVISORY_LOCK_CLASS, import_job_plan
+from projects.imports.jobs import ADVISORY_LOCK_CLASS, import_job_plan
 from projects.job_queue import import_files_expired, send_after_commit, stalled_chunks
 from projects.models import ImportChunk, ImportJob, Item
 from projects.tasks import imports_sweep_task
-from tests.projects.import_support import import_file, upload
+from tests.projects.imports.import_support import import_file, upload
 
 
 @pytest.fixture

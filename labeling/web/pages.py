@@ -1,0 +1,90 @@
+"""The annotator's workspace page (the widgets themselves are ES modules under static/js/)."""
+
+import json
+
+import markdown
+import nh3
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.shortcuts import get_object_or_404, render
+from django.urls import reverse
+
+from labeling.annotate.history import annotation_can_edit, annotation_own, annotations_of_annotator
+from labeling.quality.activity import project_activity
+from projects import access
+from projects.api import ItemSerializer
+from projects.models import Item, Project
+
+HISTORY_PAGE_SIZE = 25
+
+
+def instructions_html(text: str) -> str:
+    """Markdown to HTML, sanitised: instructions are written by leads but shown to everyone."""
+    return nh3.clean(markdown.markdown(text or "", extensions=["extra"]))
+
+
+def _edit_config(request, project: Project) -> dict | None:
+    """With ?item=<id>, the workspace reopens the annotator's own answer to that item."""
+    item_id = request.GET.get("item", "")
+    if not item_id.isdigit():
+        return None
+    item = get_object_or_404(Item, pk=int(item_id), project=project)
+    annotation = annotation_own(item=item, annotator=request.user)
+    if annotation is None:
+        return None
+    return {
+        "item": ItemSerializer(item).data,
+        "result": annotation.result,
+        "canEdit": annotation_can_edit(annotation=annotation),
+    }
+
+
+@login_required
+def workspace(request, pk):
+    project = get_object_or_404(Project, pk=pk)
+    access.project_check_role(user=request.user, project=project, allowed=access.LABELERS)
+    config = {
+        "projectId": project.pk,
+        "schema": project.label_schema,
+        "prefillPredictions": project.prefill_predictions,
+        "historyUrl": reverse("labeling-history", args=[project.pk]),
+        "edit": _edit_config(request, project),
+    }
+    return render(
+        request,
+        "labeling/workspace.html",
+        {
+            "project": project,
+            "instructions": instructions_html(project.instructions),
+            "config_json": json.dumps(config),
+        },
+    )
+
+
+@login_required
+def history(request, pk):
+    """The annotator's own answers, newest first, each reopenable until its item is resolved."""
+    project = get_object_or_404(Project, pk=pk)
+    access.project_check_role(user=request.user, project=project, allowed=access.LABELERS)
+    annotations = annotations_of_annotator(project=project, annotator=request.user)
+    page = Paginator(annotations, HISTORY_PAGE_SIZE).get_page(request.GET.get("page"))
+    rows = [
+        {
+            "annotation": annotation,
+            "can_edit": annotation_can_edit(annotation=annotation),
+            "result_json": json.dumps(annotation.result, ensure_ascii=False),
+        }
+        for annotation in page
+    ]
+    return render(
+        request, "labeling/history.html", {"project": project, "page": page, "rows": rows}
+    )
+
+
+@login_required
+def project_activity_partial(request, pk):
+    """The project page's live panel (htmx polls it): items by state, who works, what is held."""
+    project = get_object_or_404(Project, pk=pk)
+    access.project_check_role(user=request.user, project=project, allowed=access.REVIEWERS)
+    context = {"project": project, **project_activity(project=project)}
+    return render(request, "labeling/_activity.html", context)

@@ -1,0 +1,14 @@
+"""Items: creating, filing and ordering the raw data the queue serves.
+
+- create: `items_create(project=, rows=)`, `items_create_batch(...)`, `ItemRowParser`: rows from
+  the API and every importer become items (validated, gold and predictions carried).
+- bulk: `items_insert_new(...)`, `project_lock_for_items(...)`: the fast insert that skips
+  external ids the project already has.
+- filing: `items_refile(project_id=)`: file items under the project's queue ordering.
+- order: `ItemSequence`, `ItemShuffle`, `annotator_shuffle_offset`: the queue's index expressions.
+- predictions: `predictions_create(...)`, `predictions_check(...)`: model predictions, validated
+  like answers.
+
+May import: `projects.models`, `projects.label_schema`, `projects.direct_sql`,
+`projects.imports.hooks`. Not `labeling` or `exports`.
+"""
