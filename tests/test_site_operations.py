@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 import yaml
-from celery import current_app
 from django.conf import settings
 
 from labeling.site.request_logging import JsonFormatter, RequestIdFilter, request_id_var
+from tests.celery_worker import app_connections_reset
 
 ROOT = Path(settings.BASE_DIR)
 
@@ -26,14 +26,12 @@ def test_health_answers_ok_when_everything_answers(client):
 @pytest.mark.django_db
 def test_health_names_what_fails(client, settings):
     settings.CELERY_TASK_ALWAYS_EAGER = False
-    previous = current_app.conf.broker_url
-    current_app.conf.broker_url = "redis://127.0.0.1:9/0"  # nothing listens there
-    current_app._pool = None
+    settings.CELERY_BROKER_URL = "redis://127.0.0.1:9/0"  # nothing listens there
+    app_connections_reset()  # the Celery app reads the settings anew
     try:
         response = client.get("/health/")
     finally:
-        current_app.conf.broker_url = previous
-        current_app._pool = None
+        app_connections_reset()
     assert response.status_code == 503
     assert response.json() == {"database": "ok", "cache": "ok", "broker": "failing"}
 

@@ -6,7 +6,6 @@ from datetime import timedelta
 
 import psycopg
 import pytest
-from celery import current_app
 from django.db import connection
 from django.utils import timezone
 
@@ -16,18 +15,19 @@ from projects.imports.jobs import ADVISORY_LOCK_CLASS, import_job_plan
 from projects.job_queue import import_files_expired, send_after_commit, stalled_chunks
 from projects.models import ImportChunk, ImportJob, Item
 from projects.tasks import imports_sweep_task
+from tests.celery_worker import app_connections_reset
 from tests.projects.imports.import_support import import_file, upload
 
 
 @pytest.fixture
 def broker_down(settings):
+    # Through Django's settings, which the Celery app reads when asked (never app.conf: a value
+    # set there would stay for the rest of the session); its cached pools are dropped.
     settings.CELERY_TASK_ALWAYS_EAGER = False
-    previous = current_app.conf.broker_url
-    current_app.conf.broker_url = "redis://127.0.0.1:9/0"  # nothing listens there
-    current_app._pool = None
+    settings.CELERY_BROKER_URL = "redis://127.0.0.1:9/0"  # nothing listens there
+    app_connections_reset()
     yield
-    current_app.conf.broker_url = previous
-    current_app._pool = None
+    app_connections_reset()  # the settings fixture restores the broker after this
 
 
 @pytest.mark.django_db
