@@ -9,7 +9,7 @@ PORT ?= 8000
 TEST_DATABASE_URL ?= postgres://postgres:postgres@127.0.0.1:5432/quorum
 TEST_BROKER_URL ?= redis://127.0.0.1:6379/15
 
-.PHONY: run test test-fast bench lint format install services browser-deps clean
+.PHONY: run test test-fast fuzz bench lint format install services browser-deps clean
 
 install: $(STAMP)
 
@@ -39,6 +39,13 @@ test: install services browser-deps
 
 test-fast: install
 	$(PY) -m pytest -q -m "not browser and not worker and not postgres"
+
+# Schemathesis over every API operation, longer than the run `make test` includes (a fixed seed:
+# the same cases each time; FUZZ_EXAMPLES cases per operation and phase).
+FUZZ_EXAMPLES ?= 60
+fuzz: install services
+	DATABASE_URL=$(TEST_DATABASE_URL) FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) \
+		$(PY) -m pytest -p no:cacheprovider -q -s tests/test_api_fuzz.py
 
 bench: install services
 	DATABASE_URL=$(TEST_DATABASE_URL) QUORUM_TEST_BROKER_URL=$(TEST_BROKER_URL) \

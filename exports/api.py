@@ -1,9 +1,11 @@
 """REST API for exports (thin): export jobs, their snapshots, and the direct download."""
 
+import json
+
 from django.http import FileResponse, Http404, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.pagination import PageNumberPagination
@@ -12,12 +14,13 @@ from rest_framework.response import Response
 
 from exports.downloads import DIRECT_FORMATS, download_open
 from exports.formats import FORMATS
-from exports.jobs import export_job_cancel, export_job_create
+from exports.jobs import export_job_cancel, export_job_create, export_job_pin
 from exports.models import ExportJob
 from exports.options import BOOLEAN_OPTIONS, OptionsError
 from exports.tasks import export_job_enqueue
 from projects import access
 from projects.access import project_for
+from projects.job_queue import broker_refusal
 from projects.models import Project
 
 OPTION_NAMES = (*BOOLEAN_OPTIONS, "split", "split_seed", "stratify_by", "conll_tokens")
@@ -52,6 +55,7 @@ class ExportJobSerializer(serializers.ModelSerializer):
             "finished_at",
             "message",
             "checksum",
+            "pinned",
             "filename",
             "download_url",
             "manifest",
@@ -80,15 +84,28 @@ class ExportCreateSerializer(serializers.Serializer):
         required=False,
         help_text=(
             "only_resolved (default true), include_annotations, include_gold, "
-            "include_predictions, bundle_images (true/false); split: [train, validation, test] "
-            "shares (or '80,10,10'); split_seed: integer; stratify_by: a control with labels; "
-            "conll_tokens: conll2003 (default) or label_studio"
+            "include_predictions, bundle_images, csv_raw (true/false); "
+            "split: [train, validation, test] shares (or '80,10,10'); split_seed: integer; "
+            "stratify_by: a control with labels; conll_tokens: conll2003 (default) or label_studio"
         ),
     )
 
 
+class PinSerializer(serializers.Serializer):
+    pinned = serializers.BooleanField(default=True)
+
+
 def _raw_options(data) -> dict:
-    raw = dict(data.get("options") or {})
+    """The options as sent: an object in JSON; in a form, `options` is JSON text."""
+    options = data.get("options") or {}
+    if isinstance(options, str):
+        try:
+            options = json.loads(options)
+        except ValueError:
+            options = None
+    if not isinstance(options, dict):
+        raise OptionsError({"options": "must be a JSON object of option names and values"})
+    raw = dict(options)
     raw.update({name: data[name] for name in OPTION_NAMES if name in data})
     return raw
 
@@ -96,14 +113,27 @@ def _raw_options(data) -> dict:
 class ProjectExportViewSet(viewsets.ViewSet):
     """A project's exports (start, list) and its direct download."""
 
+    lookup_value_converter = "row_id"
+
     queryset = Project.objects.none()  # only for the schema's path parameter type
+    pagination_class = PageNumberPagination  # the export list is paginated (and documented so)
 
     @extend_schema(
         parameters=[
             OpenApiParameter("format", enum=list(DIRECT_FORMATS), default="jsonl"),
             OpenApiParameter("only_resolved", bool, default=True),
+            OpenApiParameter(
+                "csv_raw",
+                bool,
+                default=False,
+                description="CSV: leave cells starting with = + - @ as they are (by default "
+                "they get a leading ' so that spreadsheets do not run them as formulas)",
+            ),
         ],
-        responses={(200, "application/octet-stream"): OpenApiTypes.BINARY},
+        responses={
+            (200, "application/x-ndjson"): OpenApiTypes.BINARY,
+            (200, "text/csv"): OpenApiTypes.BINARY,
+        },
     )
     @action(detail=True, methods=["get"])
     def download(self, request: Request, pk=None):
@@ -111,34 +141,44 @@ class ProjectExportViewSet(viewsets.ViewSet):
         project = project_for(request, pk, access.LEAD_ONLY)
         format = request.query_params.get("format", "jsonl")
         only_resolved = request.query_params.get("only_resolved", "true").lower() != "false"
+        csv_raw = request.query_params.get("csv_raw", "false").lower() == "true"
         try:
-            download = download_open(project=project, format=format, only_resolved=only_resolved)
+            download = download_open(
+                project=project, format=format, only_resolved=only_resolved, csv_raw=csv_raw
+            )
         except ValueError as exc:
             return Response({"format": [str(exc)]}, status=status.HTTP_400_BAD_REQUEST)
         return streamed(download)
 
     @extend_schema(
         request=ExportCreateSerializer,
-        responses={202: ExportJobSerializer, 200: ExportJobSerializer(many=True)},
+        responses={
+            202: ExportJobSerializer,
+            200: ExportJobSerializer(many=True),
+            503: OpenApiResponse(description="The job queue is unreachable; nothing stored."),
+        },
     )
     @action(detail=True, methods=["get", "post"])
     def exports(self, request: Request, pk=None):
         """Start an export (leads; 202, a worker writes it), or list the project's exports."""
         project = project_for(request, pk, access.LEAD_ONLY)
         if request.method == "GET":
-            paginator = PageNumberPagination()
+            paginator = self.pagination_class()
             page = paginator.paginate_queryset(
                 project.export_jobs.select_related("created_by"), request, view=self
             )
             return paginator.get_paginated_response(ExportJobSerializer(page, many=True).data)
         body = ExportCreateSerializer(data=request.data)
         body.is_valid(raise_exception=True)
+        if refusal := broker_refusal():
+            return Response({"detail": refusal}, status=status.HTTP_503_SERVICE_UNAVAILABLE)
         try:
+            raw_options = _raw_options(request.data)
             job = export_job_create(
                 project=project,
                 user=request.user,
                 format=body.validated_data["format"],
-                raw_options=_raw_options(request.data),
+                raw_options=raw_options,
             )
         except OptionsError as exc:
             return Response(exc.errors, status=status.HTTP_400_BAD_REQUEST)
@@ -147,6 +187,7 @@ class ProjectExportViewSet(viewsets.ViewSet):
 
 
 class ExportJobViewSet(mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    lookup_value_converter = "row_id"
     serializer_class = ExportJobSerializer
     queryset = ExportJob.objects.select_related("project", "created_by")
 
@@ -157,7 +198,8 @@ class ExportJobViewSet(mixins.RetrieveModelMixin, viewsets.GenericViewSet):
         )
         return job
 
-    @extend_schema(responses={(200, "application/octet-stream"): OpenApiTypes.BINARY})
+    # The content type is the format's (JSON, JSONL, CSV, Parquet, zip...).
+    @extend_schema(responses={(200, "*/*"): OpenApiTypes.BINARY})
     @action(detail=True, methods=["get"])
     def download(self, request: Request, pk=None):
         """The snapshot's file, streamed, with its content type and file name."""
@@ -191,6 +233,16 @@ class ExportJobViewSet(mixins.RetrieveModelMixin, viewsets.GenericViewSet):
         response = HttpResponse(report["label_config"], content_type="application/xml")
         response["Content-Disposition"] = f'attachment; filename="label-config-{pk}.xml"'
         return response
+
+    @extend_schema(request=PinSerializer, responses={200: ExportJobSerializer})
+    @action(detail=True, methods=["post"])
+    def pin(self, request: Request, pk=None):
+        """Pin the snapshot (`{"pinned": true}`) so the retention task never removes its file,
+        or unpin it."""
+        payload = PinSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        job = export_job_pin(job=self.get_object(), pinned=payload.validated_data["pinned"])
+        return Response(ExportJobSerializer(job).data)
 
     @extend_schema(request=None, responses={200: ExportJobSerializer})
     @action(detail=True, methods=["post"])

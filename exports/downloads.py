@@ -22,7 +22,9 @@ class Download:
     filename: str
 
 
-def download_open(*, project: Project, format: str, only_resolved: bool = True) -> Download:
+def download_open(
+    *, project: Project, format: str, only_resolved: bool = True, csv_raw: bool = False
+) -> Download:
     if format not in DIRECT_FORMATS:
         raise ValueError(f"format must be one of {', '.join(DIRECT_FORMATS)}")
     records = export_records(project=project, only_resolved=only_resolved)
@@ -30,5 +32,7 @@ def download_open(*, project: Project, format: str, only_resolved: bool = True) 
     if format == "jsonl":
         return Download(jsonl_writer.jsonl_lines(records), jsonl_writer.CONTENT_TYPE, filename)
     schema = LabelSchema(project.label_schema)
-    lines = csv_writer.csv_lines(records, schema=schema, data_fields=sorted(schema.source_fields))
+    lines = csv_writer.csv_lines(
+        records, schema=schema, data_fields=sorted(schema.source_fields), raw=csv_raw
+    )
     return Download(lines, csv_writer.CONTENT_TYPE, filename)

@@ -11,8 +11,10 @@ import logging
 import re
 import tempfile
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 
+from django.conf import settings
 from django.core.files import File
 from django.utils import timezone
 
@@ -24,6 +26,7 @@ from exports.records import ExportRecord, export_batches, export_items_count
 from exports.splits import SplitPlan, split_plan_build
 from exports.writers.base import WriteContext
 from projects.event_hooks import event_emit
+from projects.job_attempts import TooManyCrashes, attempt_counted, crash_message
 from projects.label_schema import LabelSchema
 from projects.models import Project
 
@@ -196,7 +199,14 @@ def export_job_run(*, job_id: int) -> ExportJob:
         return job
     job.refresh_from_db()
     try:
-        _export_write(job)
+        with attempt_counted(ExportJob.objects.filter(pk=job.pk)):
+            _export_write(job)
+    except TooManyCrashes as exc:
+        ExportJob.objects.filter(pk=job.pk).update(
+            status=ExportJob.Status.FAILED,
+            message=crash_message(what="The export", crashes=exc.crashes),
+            finished_at=timezone.now(),
+        )
     except ExportCancelled:
         logger.info("export job %s was cancelled", job.pk)
     except Exception as exc:
@@ -224,4 +234,30 @@ def export_job_run(*, job_id: int) -> ExportJob:
                 }
             },
         )
+    return job
+
+
+def export_files_expired(*, now=None) -> int:
+    """Delete the files of exports finished more than EXPORT_RETENTION_DAYS ago (0 keeps them),
+    never a pinned one; the job row stays and says why its file is gone. Returns the count."""
+    days = settings.EXPORT_RETENTION_DAYS
+    if days <= 0:
+        return 0
+    cutoff = (now or timezone.now()) - timedelta(days=days)
+    removed = 0
+    expired = ExportJob.objects.filter(finished_at__lt=cutoff, pinned=False).exclude(file="")
+    for job in expired:
+        job.file.delete(save=False)
+        ExportJob.objects.filter(pk=job.pk, pinned=False).update(
+            file="",
+            message=f"The file was removed {days} days after the export (EXPORT_RETENTION_DAYS); "
+            "pin an export to keep it.",
+        )
+        removed += 1
+    return removed
+
+
+def export_job_pin(*, job: ExportJob, pinned: bool) -> ExportJob:
+    ExportJob.objects.filter(pk=job.pk).update(pinned=pinned)
+    job.refresh_from_db()
     return job

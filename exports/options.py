@@ -43,6 +43,8 @@ class ExportOptions:
     # Only items routed from production prediction events (labeling.monitor): any of
     # {"rule": id, "model_version": str, "since": iso, "until": iso}; None for every item.
     monitor: dict[str, Any] | None = None
+    # CSV: write cells that start like a formula (= + - @) as they are, not defused with '.
+    csv_raw: bool = False
 
     def as_json(self) -> dict[str, Any]:
         out = asdict(self)
@@ -56,6 +58,7 @@ BOOLEAN_OPTIONS = (
     "include_gold",
     "include_predictions",
     "bundle_images",
+    "csv_raw",
 )
 
 

@@ -1,9 +1,9 @@
 from django.urls import include, path
 from rest_framework.routers import SimpleRouter
 
-from exports import api, views
+from exports import api, media, views
 
-router = SimpleRouter()
+router = SimpleRouter(use_regex_path=False)  # ids through the row_id converter
 router.register("projects", api.ProjectExportViewSet, basename="project-download")
 router.register("exports", api.ExportJobViewSet, basename="export")
 
@@ -22,4 +22,5 @@ urlpatterns = [
         views.export_selection_start,
         name="project-export-selection-start",
     ),
+    path("media/<path:name>", media.media_serve, name="media"),
 ]

@@ -16,6 +16,7 @@ from exports.options import SPLIT_NAMES, OptionsError
 from exports.tasks import export_job_enqueue
 from projects import access
 from projects import label_schema as ls
+from projects.job_queue import broker_refusal
 from projects.label_schema import LabelSchema
 from projects.models import Project
 
@@ -78,6 +79,12 @@ def _form_options(post) -> dict:
 @require_POST
 def export_start(request, pk):
     project = _lead_project(request, pk)
+    if refusal := broker_refusal():
+        if request.headers.get("HX-Request"):
+            context = _jobs_context(project) | {"export_error": refusal}
+            return render(request, "exports/_export_jobs.html", context)
+        messages.error(request, refusal)
+        return redirect("project-detail", pk=project.pk)
     try:
         with transaction.atomic():
             job = export_job_create(

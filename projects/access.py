@@ -1,7 +1,7 @@
 """Who may do what in a project: the one place roles are enforced, for pages and API alike.
 
-Functions raise django.core.exceptions.PermissionDenied, which Django renders as 403 for pages
-and DRF turns into a 403 JSON answer for the API.
+Functions raise Http404 for someone outside the project and PermissionDenied (403) for a member
+whose role is not enough; Django renders them for pages, DRF as JSON for the API.
 """
 
 from django.contrib.auth.models import AbstractBaseUser
@@ -17,6 +17,19 @@ REVIEWERS = frozenset({Role.LEAD, Role.REVIEWER})
 EVERY_MEMBER = frozenset({Role.LEAD, Role.REVIEWER, Role.ANNOTATOR})
 # Who may label: annotators, and leads and reviewers who want to label too.
 LABELERS = EVERY_MEMBER
+
+
+class RowIdConverter:
+    """A row id in a URL (`<row_id:pk>`): digits that fit a bigint. Anything else matches no
+    route, so `/api/items/abc/` answers 404 and never reaches a query."""
+
+    regex = r"[0-9]{1,18}"
+
+    def to_python(self, value: str) -> int:
+        return int(value)
+
+    def to_url(self, value) -> str:
+        return str(value)
 
 
 def _roles_remembered(user: AbstractBaseUser) -> dict[int, str | None]:
@@ -67,10 +80,12 @@ def project_with_role(
 
 
 def project_check_role(*, user: AbstractBaseUser, project: Project, allowed: frozenset) -> str:
-    """Return the user's role if it is one of `allowed`; otherwise refuse with 403."""
+    """Return the user's role if it is one of `allowed`; otherwise refuse: 404 to someone
+    outside the project (its objects are not there for them), 403 to a member whose role is
+    not enough."""
     role = project_role(user=user, project=project)
     if role is None:
-        raise PermissionDenied("You are not a member of this project.")
+        raise Http404("No such project.")
     if role not in allowed:
         raise PermissionDenied(f"This needs the role {' or '.join(sorted(allowed))}.")
     return role

@@ -189,6 +189,14 @@ class LabelSchema:
         return result
 
 
+def default_label_schema() -> dict[str, Any]:
+    """The schema of a project created without one: a free-text note on the item's `text`.
+    Every project has a valid schema, so everything reading it can rely on one."""
+    return LabelSchema(
+        {"controls": [{"name": "note", "kind": TEXT, "source": "text", "required": False}]}
+    ).as_json()
+
+
 def schema_validate(raw: Any) -> LabelSchema:
     return LabelSchema(raw)
 

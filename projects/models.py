@@ -1,11 +1,13 @@
 """Projects, their members, the raw items, predictions and import jobs."""
 
+import secrets
+
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models, transaction
 
 from projects.items.order import ItemSequence, ItemShuffle
-from projects.label_schema import schema_validate
+from projects.label_schema import default_label_schema, schema_validate
 
 
 class Project(models.Model):
@@ -26,7 +28,7 @@ class Project(models.Model):
 
     name = models.CharField(max_length=200)
     instructions = models.TextField(blank=True, help_text="Markdown shown to annotators.")
-    label_schema = models.JSONField(default=dict)
+    label_schema = models.JSONField(default=default_label_schema)
     overlap = models.PositiveSmallIntegerField(default=1, help_text="Annotations wanted per item.")
     max_overlap = models.PositiveSmallIntegerField(
         default=5,
@@ -264,6 +266,11 @@ class Prediction(models.Model):
         ]
 
 
+def import_file_name(job: "ImportJob", filename: str) -> str:
+    """Under a random folder: an upload's URL cannot be guessed from its name."""
+    return f"imports/uploads/{secrets.token_urlsafe(18)}/{filename}"
+
+
 class ImportJob(models.Model):
     class Status(models.TextChoices):
         QUEUED = "queued", "Queued"
@@ -278,7 +285,7 @@ class ImportJob(models.Model):
     )
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.QUEUED)
     format = models.CharField(max_length=30, blank=True)
-    file = models.FileField(upload_to="imports/%Y/%m/", blank=True)
+    file = models.FileField(upload_to=import_file_name, blank=True, max_length=255)
     original_name = models.CharField(max_length=255, blank=True)
     options = models.JSONField(default=dict, blank=True)
     rows_read = models.PositiveBigIntegerField(default=0)
@@ -295,6 +302,8 @@ class ImportJob(models.Model):
     progress_total = models.PositiveBigIntegerField(default=0)
     progress_done = models.PositiveBigIntegerField(default=0)
     chunk_count = models.PositiveIntegerField(default=0)
+    # Planning attempts whose worker died (projects.job_attempts).
+    unfinished_attempts = models.PositiveSmallIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
@@ -335,6 +344,10 @@ class ImportChunk(models.Model):
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.PENDING)
     rows_read = models.PositiveBigIntegerField(default=0)
     failed_count = models.PositiveBigIntegerField(default=0)
+    # Attempts on this chunk whose worker died (projects.job_attempts).
+    unfinished_attempts = models.PositiveSmallIntegerField(default=0)
+    # Stamped with each committed batch: a stalled chunk is sent again (projects.job_queue).
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["job", "index"]

@@ -9,7 +9,8 @@ from django.db import InterfaceError, OperationalError, transaction
 
 from projects.imports.jobs import import_chunk_run, import_job_plan
 from projects.items.filing import items_refile
-from projects.models import Project
+from projects.job_queue import import_files_expired, send_after_commit, stale_queued, stalled_chunks
+from projects.models import ImportJob, Project
 
 CHUNK_BUSY_RETRY_SECONDS = 5
 CHUNK_BUSY_MAX_RETRIES = 720  # an hour of waiting for a chunk another task holds
@@ -40,8 +41,25 @@ def import_chunk_run_task(self, chunk_id: int) -> None:
 
 
 def import_job_enqueue(job_id: int) -> None:
-    """Start the job once the transaction that created it commits."""
-    transaction.on_commit(lambda: import_job_start_task.delay(job_id))
+    """Start the job once the transaction that created it commits (a send that fails then
+    leaves it queued for imports_sweep_task)."""
+    send_after_commit(import_job_start_task.delay, job_id)
+
+
+@shared_task(ignore_result=True)
+def imports_sweep_task() -> None:
+    """Celery beat, every JOBS_SWEEP_SECONDS: send again the imports whose message was lost
+    and the chunks whose worker stopped beating."""
+    for job_id in stale_queued(ImportJob).values_list("pk", flat=True):
+        import_job_start_task.delay(job_id)
+    for chunk_id in stalled_chunks():
+        import_chunk_run_task.delay(chunk_id)
+
+
+@shared_task(ignore_result=True)
+def import_files_retention_task() -> None:
+    """Celery beat, hourly: remove source files past IMPORT_FILE_RETENTION_DAYS."""
+    import_files_expired()
 
 
 @shared_task(

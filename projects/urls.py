@@ -3,7 +3,7 @@ from rest_framework.routers import SimpleRouter
 
 from projects import api, views
 
-router = SimpleRouter()
+router = SimpleRouter(use_regex_path=False)  # ids through the row_id converter
 router.register("projects", api.ProjectViewSet, basename="project")
 router.register("imports", api.ImportJobViewSet, basename="import-job")
 router.register("label-schema", api.LabelSchemaViewSet, basename="label-schema")

@@ -19,6 +19,7 @@ from projects.forms import (
     UploadForm,
 )
 from projects.imports.jobs import ImportRefused, import_job_cancel, import_job_create
+from projects.job_queue import broker_refusal
 from projects.members import (
     MembershipRefused,
     account_create,
@@ -279,6 +280,9 @@ def project_upload(request, pk):
     form = UploadForm(request.POST, request.FILES)
     if not form.is_valid():
         messages.error(request, "Choose a file to upload.")
+        return redirect("project-detail", pk=project.pk)
+    if refusal := broker_refusal():
+        messages.error(request, refusal)
         return redirect("project-detail", pk=project.pk)
     try:
         with transaction.atomic():

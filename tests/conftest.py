@@ -20,10 +20,13 @@ LABEL_STUDIO_FIXTURES = Path(__file__).resolve().parent / "fixtures" / "label-st
 
 
 @pytest.fixture(autouse=True)
-def _empty_cache():
-    """Each test starts with an empty cache: ids of a flushed database come round again."""
+def _cache_cleared():
+    """Each test starts with an empty cache: ids of a flushed database come round again, and
+    login throttling counts live there."""
     from django.core.cache import cache
 
+    cache.clear()
+    yield
     cache.clear()
 
 

@@ -20,6 +20,13 @@ from projects.label_schema import LabelSchema
 
 CONTENT_TYPE = "text/csv"
 EXTENSION = "csv"
+# A spreadsheet runs a cell starting with one of these as a formula (CSV injection). As OWASP
+# advises, such a text cell is written with a leading apostrophe, unless raw output is asked.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def formula_defused(text: str) -> str:
+    return "'" + text if text.startswith(FORMULA_STARTS) else text
 
 
 def _cell(value: Any) -> Any:
@@ -28,6 +35,10 @@ def _cell(value: Any) -> Any:
     if isinstance(value, str | int | float):
         return value
     return orjson.dumps(value, option=orjson.OPT_SORT_KEYS).decode()
+
+
+def _defused_row(row: list) -> list:
+    return [formula_defused(v) if type(v) is str else v for v in row]
 
 
 def _header(schema: LabelSchema, data_fields: list[str], context: WriteContext | None) -> list:
@@ -46,7 +57,11 @@ def _header(schema: LabelSchema, data_fields: list[str], context: WriteContext |
 
 
 def _row(
-    record: ExportRecord, schema: LabelSchema, data_fields: list[str], context: WriteContext | None
+    record: ExportRecord,
+    schema: LabelSchema,
+    data_fields: list[str],
+    context: WriteContext | None,
+    raw: bool = False,
 ) -> list:
     result = record.result or {}
     row = [
@@ -67,21 +82,26 @@ def _row(
         for key in ("gold", "annotations", "predictions"):
             if key in extra:
                 row.append(_cell(extra[key]))
-    return row
+    return row if raw else _defused_row(row)
 
 
 def csv_lines(
-    records: Iterable[ExportRecord], *, schema: LabelSchema, data_fields: list[str]
+    records: Iterable[ExportRecord],
+    *,
+    schema: LabelSchema,
+    data_fields: list[str],
+    raw: bool = False,
 ) -> Iterator[bytes]:
-    """Lines for the direct download (final results only)."""
+    """Lines for the direct download (final results only); `raw` leaves formulas as they are."""
+    header = _header(schema, data_fields, None)
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(_header(schema, data_fields, None))
+    writer.writerow(header if raw else _defused_row(header))
     yield buffer.getvalue().encode()
     buffer.seek(0)
     buffer.truncate()
     for record in records:
-        writer.writerow(_row(record, schema, data_fields, None))
+        writer.writerow(_row(record, schema, data_fields, None, raw))
         yield buffer.getvalue().encode()
         buffer.seek(0)
         buffer.truncate()
@@ -90,11 +110,13 @@ def csv_lines(
 def csv_write(batches: Batches, out: BinaryIO, context: WriteContext) -> None:
     schema = context.schema
     data_fields = sorted(schema.source_fields)
+    raw = context.options.csv_raw
+    header = _header(schema, data_fields, context)
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(_header(schema, data_fields, context))
+    writer.writerow(header if raw else _defused_row(header))
     for batch in batches:
-        writer.writerows(_row(r, schema, data_fields, context) for r in batch)
+        writer.writerows(_row(r, schema, data_fields, context, raw) for r in batch)
         out.write(buffer.getvalue().encode())
         buffer.seek(0)
         buffer.truncate()

@@ -52,7 +52,10 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "labeling.site.request_logging.RequestIdMiddleware",
+    "labeling.site.upload_limits.UploadLimitMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "labeling.site.security_headers.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -83,7 +86,10 @@ TEMPLATES = [
 DATABASES = {
     "default": env.db("DATABASE_URL", default=f"sqlite:///{DATA_DIR / 'quorum.sqlite3'}"),
 }
+# Persistent connections (seconds; 0 closes after each request): throughput halves without
+# them on PostgreSQL. Health checks make a reused connection that died be replaced, not fail.
 DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=0))
+DATABASES["default"].setdefault("CONN_HEALTH_CHECKS", env.bool("CONN_HEALTH_CHECKS", default=True))
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # WAL and a busy timeout let the web process and in-process jobs share the file; in WAL mode
     # synchronous=NORMAL stays crash-safe and commits far faster.
@@ -97,8 +103,20 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {
+        "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+        "OPTIONS": {"min_length": env.int("PASSWORD_MIN_LENGTH", default=10)},
+    },
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# Failed logins allowed per username and per client address within the window (seconds).
+LOGIN_FAILURES_PER_USER = env.int("LOGIN_FAILURES_PER_USER", default=5)
+LOGIN_FAILURES_PER_ADDRESS = env.int("LOGIN_FAILURES_PER_ADDRESS", default=20)
+LOGIN_FAILURE_WINDOW = env.int("LOGIN_FAILURE_WINDOW", default=15 * 60)
+# Behind a proxy that appends the client's address to X-Forwarded-For (docker-compose's nginx).
+TRUST_X_FORWARDED_FOR = env.bool("TRUST_X_FORWARDED_FOR", default=False)
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "project-list"
 LOGOUT_REDIRECT_URL = "login"
@@ -113,6 +131,9 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = Path(env.str("STATIC_ROOT", default=str(DATA_DIR / "staticfiles")))
 MEDIA_URL = "/media/"
 MEDIA_ROOT = Path(env.str("MEDIA_ROOT", default=str(DATA_DIR / "media")))
+# With a proxy in front (nginx): the internal location it serves MEDIA_ROOT from; media answers
+# then carry X-Accel-Redirect and the proxy sends the file (docker-compose.yml does this).
+MEDIA_ACCEL_REDIRECT = env.str("MEDIA_ACCEL_REDIRECT", default="")
 # Uploads and exports go to local disk, or to S3-compatible object storage when a bucket is named.
 S3_BUCKET = env.str("S3_BUCKET", default="")
 DEFAULT_STORAGE = (
@@ -141,6 +162,11 @@ STORAGES = {
 }
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=64 * 1024 * 1024)
 FILE_UPLOAD_MAX_MEMORY_SIZE = 8 * 1024 * 1024
+FILE_UPLOAD_HANDLERS = [
+    "labeling.site.upload_limits.UploadLimitHandler",  # first: cuts off an oversized upload
+    "django.core.files.uploadhandler.MemoryFileUploadHandler",
+    "django.core.files.uploadhandler.TemporaryFileUploadHandler",
+]
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -152,6 +178,13 @@ REST_FRAMEWORK = {
     "PAGE_SIZE": 50,
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "labeling.site.api_errors.api_exception_handler",
+    # DRF's parsers, refusing a NUL character with a 400 naming the field.
+    "DEFAULT_PARSER_CLASSES": [
+        "labeling.site.parsers.JSONParser",
+        "labeling.site.parsers.FormParser",
+        "labeling.site.parsers.MultiPartParser",
+    ],
     # "format" is a domain word here (import and export formats), not content negotiation.
     "URL_FORMAT_OVERRIDE": None,
 }
@@ -165,6 +198,13 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # Items and jobs have different status choices: each set under its own name.
+    "ENUM_NAME_OVERRIDES": {
+        "ItemStatusEnum": "projects.models.Item.Status",
+        "JobStatusEnum": "projects.models.ImportJob.Status",  # export jobs share it
+    },
+    # Row ids in URLs are integers (labeling.site.urls registers the converter).
+    "PATH_CONVERTER_OVERRIDES": {"row_id": int},
 }
 
 # Celery: without a broker, jobs run in-process (the embedded default).
@@ -175,17 +215,22 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_IGNORE_RESULT = True
+# Jobs: a queued job or a chunk nobody has worked on for JOB_STALL_SECONDS is sent again by
+# the sweep celery beat runs every JOBS_SWEEP_SECONDS (so a lost worker's import goes on within
+# a minute, whatever the broker's visibility timeout).
+JOB_STALL_SECONDS = env.int("JOB_STALL_SECONDS", default=45)
+JOBS_SWEEP_SECONDS = env.int("JOBS_SWEEP_SECONDS", default=15)
+# Days to keep import source files and export files (0: forever); pinned exports stay.
+IMPORT_FILE_RETENTION_DAYS = env.int("IMPORT_FILE_RETENTION_DAYS", default=30)
+EXPORT_RETENTION_DAYS = env.int("EXPORT_RETENTION_DAYS", default=90)
+# A job whose attempts killed their worker this many times fails instead of coming back.
+JOB_MAX_CRASHES = env.int("JOB_MAX_CRASHES", default=3)
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", 3600)}
 # `celery -A labeling.site beat`: refit the Dawid-Skene models of projects whose answers moved.
 CONSENSUS_REFIT_EVERY_SECONDS = env.int("CONSENSUS_REFIT_EVERY_SECONDS", default=300)
-CELERY_BEAT_SCHEDULE = {
-    "consensus-refit-when-answers-moved": {
-        "task": "labeling.tasks.consensus_jobs_due_task",
-        "schedule": CONSENSUS_REFIT_EVERY_SECONDS,
-    },
-}
 
-# One cache for every process (fitted models, quality reports, activity counts): Redis when
+# One cache for every process (fitted models, quality reports, activity counts, login
+# throttling): Redis when
 # CACHE_URL names it, or the broker when that is Redis; local memory for `make run`.
 CACHE_URL = env.str("CACHE_URL", default="") or (
     CELERY_BROKER_URL if CELERY_BROKER_URL.startswith(("redis://", "rediss://")) else ""
@@ -224,6 +269,12 @@ EMAIL_PORT = env.int("EMAIL_PORT", default=587)
 EMAIL_HOST_USER = env.str("EMAIL_HOST_USER", default="")
 EMAIL_HOST_PASSWORD = env.str("EMAIL_HOST_PASSWORD", default="")
 EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", default=True)
+EMAIL_BACKEND = env.str(
+    "EMAIL_BACKEND",
+    default="django.core.mail.backends.smtp.EmailBackend"
+    if EMAIL_HOST
+    else "django.core.mail.backends.console.EmailBackend",
+)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="quorum@localhost")
 PASSWORD_RESET_TIMEOUT = env.int("PASSWORD_RESET_TIMEOUT", default=3 * 24 * 3600)
 
@@ -231,19 +282,40 @@ PASSWORD_RESET_TIMEOUT = env.int("PASSWORD_RESET_TIMEOUT", default=3 * 24 * 3600
 # how often the worker folds new resolutions into the rollups (celery beat).
 MONITOR_FUTURE_TOLERANCE_SECONDS = env.int("MONITOR_FUTURE_TOLERANCE_SECONDS", default=300)
 MONITOR_ROLLUP_SECONDS = env.int("MONITOR_ROLLUP_SECONDS", default=60)
-CELERY_BEAT_SCHEDULE = {
-    "monitor-rollups": {
-        "task": "labeling.monitor.tasks.monitor_rollups_all_task",
-        "schedule": MONITOR_ROLLUP_SECONDS,
-    }
-}
+# Deepest nesting of objects and arrays accepted in a JSON body or a JSON import.
+JSON_MAX_DEPTH = env.int("JSON_MAX_DEPTH", default=100)
 
+# LOG_FORMAT=json: one JSON object per line (time, level, logger, message, request_id).
+LOG_FORMAT = env.str("LOG_FORMAT", default="text")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {"request_id": {"()": "labeling.site.request_logging.RequestIdFilter"}},
+    "formatters": {
+        "json": {"()": "labeling.site.request_logging.JsonFormatter"},
+        "text": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "filters": ["request_id"],
+            "formatter": "json" if LOG_FORMAT == "json" else "text",
+        }
+    },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
 }
+
+# Error reporting: with SENTRY_DSN set (and `pip install quorum[sentry]`), errors go to Sentry.
+SENTRY_DSN = env.str("SENTRY_DSN", default="")
+if SENTRY_DSN:
+    import sentry_sdk
+
+    sentry_sdk.init(
+        dsn=SENTRY_DSN,
+        environment=env.str("SENTRY_ENVIRONMENT", default="production"),
+        traces_sample_rate=env.float("SENTRY_TRACES_SAMPLE_RATE", default=0.0),
+        send_default_pii=False,
+    )
 
 if not DEBUG:
     SESSION_COOKIE_SECURE = env.bool("SECURE_COOKIES", default=True)
@@ -259,9 +331,46 @@ WEBHOOKS_RETRY_FOR_SECONDS = env.float("WEBHOOKS_RETRY_FOR_SECONDS", default=24 
 WEBHOOKS_PAUSE_AFTER_FAILURES = env.int("WEBHOOKS_PAUSE_AFTER_FAILURES", default=20)
 # Key for secrets at rest (webhook secrets, storage credentials); empty: derived from SECRET_KEY.
 INTEGRATIONS_SECRET_KEY = env.str("INTEGRATIONS_SECRET_KEY", default="")
-EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
-DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="quorum@localhost")
+# HTTPS. Behind a TLS-terminating proxy (docker-compose's nginx), it says so in X-Forwarded-Proto.
+SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=False)
+SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=False)
+SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=False)
+if env.bool("TRUST_X_FORWARDED_PROTO", default=False):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+# No inline script or style anywhere: pages load static/js modules and static/css files only.
+# Images may come from elsewhere (image URL imports, object storage).
+CONTENT_SECURITY_POLICY = env.str(
+    "CONTENT_SECURITY_POLICY",
+    default=(
+        "default-src 'self'; script-src 'self'; style-src 'self'; "
+        f"img-src 'self' data: blob: https:{' http:' if DEBUG else ''}; "
+        "object-src 'none'; base-uri 'self'; frame-ancestors 'none'; form-action 'self'"
+    ),
+)
+
+# `celery -A labeling.site beat` runs these (every concern's periodic work in one schedule).
 CELERY_BEAT_SCHEDULE = {
+    "imports-sweep": {"task": "projects.tasks.imports_sweep_task", "schedule": JOBS_SWEEP_SECONDS},
+    "exports-sweep": {"task": "exports.tasks.exports_sweep_task", "schedule": JOBS_SWEEP_SECONDS},
+    "import-files-retention": {
+        "task": "projects.tasks.import_files_retention_task",
+        "schedule": 3600,
+    },
+    "export-files-retention": {
+        "task": "exports.tasks.export_files_retention_task",
+        "schedule": 3600,
+    },
+    "consensus-refit-when-answers-moved": {
+        "task": "labeling.tasks.consensus_jobs_due_task",
+        "schedule": CONSENSUS_REFIT_EVERY_SECONDS,
+    },
+    "monitor-rollups": {
+        "task": "labeling.monitor.tasks.monitor_rollups_all_task",
+        "schedule": MONITOR_ROLLUP_SECONDS,
+    },
     # Retries whose task was lost (a broker restart) and storages due for a scheduled sync.
     "webhook-deliveries-due": {
         "task": "labeling.integrations.tasks.webhook_deliveries_due",

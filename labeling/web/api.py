@@ -152,6 +152,8 @@ def item_for(request: Request, pk, allowed: frozenset) -> Item:
 class QueueViewSet(viewsets.GenericViewSet):
     """The annotator's queue within one project."""
 
+    lookup_value_converter = "row_id"
+
     queryset = Project.objects.none()  # only for the schema's path parameter type
 
     @extend_schema(
@@ -189,7 +191,7 @@ class QueueViewSet(viewsets.GenericViewSet):
         return Response(annotator_summary(project=project, annotator=request.user))
 
     @extend_schema(responses={200: AnnotatorRowSerializer(many=True)})
-    @action(detail=True, methods=["get"])
+    @action(detail=True, methods=["get"], pagination_class=None)  # one row per annotator
     def annotators(self, request: Request, pk=None):
         """Leads: each annotator's counts, skips, held items and accuracy on gold items."""
         project = project_for(request, pk, access.LEAD_ONLY)
@@ -197,6 +199,7 @@ class QueueViewSet(viewsets.GenericViewSet):
 
 
 class ItemViewSet(viewsets.GenericViewSet):
+    lookup_value_converter = "row_id"
     queryset = Item.objects.all()
     serializer_class = ItemDetailSerializer
 
@@ -272,6 +275,7 @@ class ItemViewSet(viewsets.GenericViewSet):
 
 
 class AssignmentViewSet(viewsets.GenericViewSet):
+    lookup_value_converter = "row_id"
     queryset = Assignment.objects.all()
     serializer_class = AssignmentSerializer
 

@@ -36,7 +36,8 @@ User = get_user_model()
 
 
 class ResolutionRecordSerializer(serializers.ModelSerializer):
-    reviewer = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    # null for resolutions no reviewer made (unanimous, majority, Dawid-Skene).
+    reviewer = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
 
     class Meta:
         model = Resolution
@@ -136,6 +137,8 @@ def _reviewable_item(request: Request, pk) -> Item:
 class ReviewQueueViewSet(viewsets.ViewSet):
     """A project's review queue and its quality numbers (leads and reviewers)."""
 
+    lookup_value_converter = "row_id"
+
     queryset = Project.objects.none()  # only for the schema's path parameter type
 
     @extend_schema(
@@ -225,6 +228,8 @@ class ReviewQueueViewSet(viewsets.ViewSet):
 
 class ItemReviewViewSet(viewsets.GenericViewSet):
     """Reviewer decisions on one item."""
+
+    lookup_value_converter = "row_id"
 
     queryset = Item.objects.all()
     serializer_class = ResolutionActionSerializer

@@ -3,7 +3,7 @@ from rest_framework.routers import SimpleRouter
 
 from labeling.web import api, pages, review_api, review_pages
 
-router = SimpleRouter()
+router = SimpleRouter(use_regex_path=False)  # ids through the row_id converter
 router.register("projects", api.QueueViewSet, basename="project-queue")
 router.register("items", api.ItemViewSet, basename="item")
 router.register("assignments", api.AssignmentViewSet, basename="assignment")

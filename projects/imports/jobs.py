@@ -41,6 +41,7 @@ from projects.imports.readers.rows import (
 )
 from projects.items.bulk import project_lock_for_items
 from projects.items.create import ItemRow, ItemRowParser, RowError, items_create_batch
+from projects.job_attempts import TooManyCrashes, attempt_counted, crash_message
 from projects.label_schema import LabelSchema
 from projects.models import ImportChunk, ImportJob, ImportRowError, Project
 
@@ -161,8 +162,12 @@ def import_job_plan(*, job_id: int) -> list[int]:
         )
     import_format = FORMATS[job.format]
     try:
-        with _open(job) as stream:
+        with attempt_counted(ImportJob.objects.filter(pk=job.pk)), _open(job) as stream:
             plan = import_format.plan(stream, job.file_size, job.options)
+    except TooManyCrashes as exc:
+        message = crash_message(what="Reading the file", crashes=exc.crashes)
+        import_job_fail(job_id=job.pk, message=message)
+        return []
     except FileError as exc:
         import_job_fail(job_id=job.pk, message=str(exc))
         return []
@@ -282,7 +287,17 @@ def import_batch_commit(*, job: ImportJob, chunk: ImportChunk, batch: Batch) -> 
         chunk.progress = last.progress
         chunk.rows_read += read
         chunk.failed_count += len(problems) + len(report.problems)
-        chunk.save(update_fields=["position", "line", "progress", "rows_read", "failed_count"])
+        chunk.heartbeat_at = timezone.now()
+        chunk.save(
+            update_fields=[
+                "position",
+                "line",
+                "progress",
+                "rows_read",
+                "failed_count",
+                "heartbeat_at",
+            ]
+        )
 
 
 def _job_finish_if_complete(job_id: int) -> None:
@@ -410,7 +425,11 @@ def import_chunk_run(*, chunk_id: int) -> bool:
         if chunk.status == ImportChunk.Status.DONE:
             return True
         try:
-            _chunk_import(job, chunk)
+            with attempt_counted(ImportChunk.objects.filter(pk=chunk.pk)):
+                _chunk_import(job, chunk)
+        except TooManyCrashes as exc:
+            where = f"The part of the file from line {chunk.line}"
+            import_job_fail(job_id=job.pk, message=crash_message(what=where, crashes=exc.crashes))
         except ChunkStopped as exc:
             logger.info("import job %s chunk %s stopped: %s", job.pk, chunk.index, exc)
         except FileError as exc:

@@ -24,6 +24,7 @@ from projects.items.bulk import items_insert_new
 from projects.items.predictions import item_prediction_scores_set
 from projects.label_schema import CHOICE, TEXT, LabelSchema, ResultError
 from projects.models import Prediction, Project
+from projects.unstorable import NUL, nul_message, nul_path
 
 BATCH_SIZE = 2000
 MAX_EXTERNAL_ID = 255
@@ -150,6 +151,7 @@ class ItemRowParser:
             if data.get(name) in (None, ""):
                 missing = [f for f in self.source_fields if data.get(f) in (None, "")]
                 raise RowError(f"missing the field the schema reads: {', '.join(missing)}")
+        _nul_refuse(raw, data)
         if raw.keys() <= SIMPLE_ROW_KEYS:
             external_id = raw.get("external_id")
             if external_id not in (None, ""):
@@ -157,6 +159,23 @@ class ItemRowParser:
                 if len(external_id) <= MAX_EXTERNAL_ID:
                     return ItemRow(external_id=external_id, data=data, line=line)
         return _row_parse(raw, data=data, schema=self.schema, line=line)
+
+
+def _nul_refuse(raw: dict, data: dict) -> None:
+    """A NUL anywhere in the row is its error (PostgreSQL would refuse the whole batch). Flat
+    string data, what nearly every row is, is checked without the general walk."""
+    for key, value in data.items():
+        if type(value) is str:
+            if NUL in value or NUL in key:
+                raise RowError(nul_message(nul_path({key: value}, "data") or "data"))
+        elif value is not None and type(value) not in (int, float, bool):
+            if (path := nul_path({key: value}, "data")) is not None:
+                raise RowError(nul_message(path))
+        elif NUL in key:
+            raise RowError(nul_message(nul_path({key: value}, "data") or "data"))
+    for key, value in raw.items():
+        if key != "data" and value is not None and (path := nul_path(value, key)) is not None:
+            raise RowError(nul_message(path))
 
 
 def item_row_parse(raw: Any, *, schema: LabelSchema, line: int = 0) -> ItemRow:

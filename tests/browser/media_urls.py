@@ -15,4 +15,6 @@ def media(request, path):
     return serve(request, path, document_root=settings.MEDIA_ROOT)
 
 
-urlpatterns = [*site_urlpatterns, re_path(r"^media/(?P<path>.*)$", media)]
+# First: the site's own media view serves only files of a job (exports.media), and these
+# tests put images straight into storage.
+urlpatterns = [re_path(r"^media/(?P<path>.*)$", media), *site_urlpatterns]

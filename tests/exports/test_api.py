@@ -133,7 +133,9 @@ def test_annotators_and_strangers_cannot_export(
     assert annotator_api.post(f"/api/exports/{job.pk}/cancel/").status_code == 403
     stranger = APIClient()
     stranger.force_authenticate(UserFactory(username="stranger"))
-    assert stranger.get(f"/api/exports/{job.pk}/").status_code == 403
+    assert (
+        stranger.get(f"/api/exports/{job.pk}/").status_code == 404
+    )  # outsiders: not there for them
     assert APIClient().get(f"/api/exports/{job.pk}/").status_code in (401, 403)
 
 

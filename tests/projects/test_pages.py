@@ -138,10 +138,10 @@ def test_progress_counts_labeled_items(lead_client, project):
     assert "of <strong>2</strong>" in page
 
 
-def test_non_members_get_403_on_project_pages(client, project):
-    client.force_login(UserFactory(username="outsider"))
-    assert client.get(f"/projects/{project.pk}/").status_code == 403
-    assert client.get(f"/projects/{project.pk}/label/").status_code == 403
+def test_non_members_get_404_on_project_pages(client, project):
+    client.force_login(UserFactory(username="outsider"))  # the project is not there for them
+    assert client.get(f"/projects/{project.pk}/").status_code == 404
+    assert client.get(f"/projects/{project.pk}/label/").status_code == 404
 
 
 def test_annotators_see_no_lead_controls(client, project, annotator):

@@ -91,13 +91,13 @@ def test_every_endpoint_needs_authentication(project, method, path):
         ("get", "/api/projects/{p}/download/"),
     ],
 )
-def test_non_members_are_refused_with_403(project, method, path):
+def test_non_members_are_refused_with_404(project, method, path):
     item = ItemFactory(project=project)
     stranger = api_client_for(UserFactory(username="stranger"))
     url = path.format(p=project.pk, i=item.pk)
     body = {"result": {"sentiment": "positive"}} if "annotations" in path else {}
     response = getattr(stranger, method)(url, body, format="json")
-    assert response.status_code == 403
+    assert response.status_code == 404  # outsiders: not there for them
 
 
 def test_project_list_shows_only_the_users_projects(project, annotator_api):

@@ -29,15 +29,42 @@ class _DecodedLines:
                 yield raw.decode("utf-8", errors="surrogateescape")
 
 
+# Bytes no text file has (NUL, and control characters other than tab, newline, CR, form feed).
+BINARY_BYTES = bytes([*range(0, 9), 11, *range(14, 32)])
+BARE_CR = "new-line character seen in unquoted field"
+
+
+def _looks_binary(head: bytes) -> bool:
+    return len(head) - len(head.translate(None, BINARY_BYTES)) > max(len(head) // 100, 0)
+
+
+def _readable(error: csv.Error) -> str:
+    """The csv module's message, or what it means when that message is obscure."""
+    if BARE_CR in str(error):
+        return (
+            "a carriage return (\\r) inside a field that is not quoted: quote the field, or "
+            "save the file with ordinary line ends"
+        )
+    return str(error)
+
+
 def csv_plan(stream: IO[bytes], *, delimiter: str, chunk_bytes: int, size: int) -> Plan:
     """Read the header, then split the rest into byte ranges at record boundaries."""
+    head = stream.read(64 * 1024)
+    stream.seek(0)
+    if _looks_binary(head):
+        raise FileError(
+            "This is not a text file: it holds binary bytes (NUL and other control "
+            "characters), so it cannot be read as CSV. Is it a spreadsheet, an archive or an "
+            "image saved under a .csv name? Export it as CSV, or upload it as it is."
+        )
     lines = LineReader(stream, start=0, end=None, line=1)
     decoded = _DecodedLines(lines)
     reader = csv.reader(decoded, delimiter=delimiter)
     try:
         header = next(reader, None)
     except csv.Error as exc:
-        raise FileError(f"Line 1: {exc}") from exc
+        raise FileError(f"Line 1: {_readable(exc)}") from exc
     if decoded.undecodable:
         raise FileError("Line 1: the file is not valid UTF-8 text.")
     if not header or not any(h.strip() for h in header):
@@ -73,7 +100,7 @@ def csv_read(
         except StopIteration:
             return
         except csv.Error as exc:
-            value: Any = ValueError(str(exc))
+            value: Any = ValueError(_readable(exc))
         else:
             if decoded.undecodable:
                 value = ValueError("the line is not valid UTF-8 text")

@@ -3,6 +3,7 @@ orientation, stored under the media storage with a thumbnail."""
 
 from __future__ import annotations
 
+import hashlib
 import io
 import re
 import warnings
@@ -80,7 +81,18 @@ def _save(name: str, content: bytes) -> str:
 
 
 def safe_storage_name(name: str) -> str:
-    return UNSAFE_NAME_CHARACTERS.sub("_", name).strip("/") or "image"
+    """A storage name for an entry name: unchanged when it is safe already; otherwise the
+    unsafe characters replaced and a hash of the original added before the extension, so two
+    entries that sanitise alike (`a b.png`, `a_b.png`) keep their own files. The same name
+    always gives the same result: a re-run of an import overwrites, never duplicates."""
+    safe = UNSAFE_NAME_CHARACTERS.sub("_", name).strip("/") or "image"
+    if safe == name:
+        return safe
+    digest = hashlib.sha1(name.encode("utf-8", "surrogatepass")).hexdigest()[:10]
+    stem, dot, extension = safe.rpartition(".")
+    if not dot or "/" in extension:
+        return f"{safe}-{digest}"
+    return f"{stem}-{digest}.{extension}"
 
 
 def image_store(*, content: bytes, name: str, prefix: str, max_pixels: int) -> StoredImage:

@@ -7,7 +7,9 @@ from collections.abc import Iterator
 from typing import IO, Any
 
 import ijson
+from django.conf import settings
 
+from projects.imports.readers.json_depth import DepthGuard, TooDeep
 from projects.imports.readers.rows import FileError, Plan, Record
 
 EXACT_ERROR_LINE_LIMIT = 64 * 1024 * 1024  # re-parse up to this much to find an error's line
@@ -16,15 +18,18 @@ NEWLINE = b"\n"
 
 
 class CountingReader:
-    """A file wrapper counting the bytes handed to the parser (progress, error lines)."""
+    """A file wrapper counting the bytes handed to the parser (progress, error lines) and
+    refusing a document nested deeper than JSON_MAX_DEPTH before the parser sees it."""
 
     def __init__(self, stream: IO[bytes]):
         self.stream = stream
         self.consumed = 0
         self.newlines = 0
+        self.depth_guard = DepthGuard(settings.JSON_MAX_DEPTH)
 
     def read(self, size: int = -1) -> bytes:
         data = self.stream.read(size)
+        self.depth_guard.feed(data)
         self.consumed += len(data)
         self.newlines += data.count(b"\n")
         return data
@@ -67,6 +72,11 @@ def json_objects(stream: IO[bytes], *, start: int) -> Iterator[tuple[int, int, A
             number += 1
             if number > start:
                 yield number, reader.consumed, value
+    except TooDeep as exc:
+        raise FileError(
+            f"From about line {reader.newlines + 1}: {exc}, so the rest of the file is not "
+            "imported."
+        ) from exc
     except ijson.JSONError as exc:
         where = json_error_line(stream, reader)
         message = str(exc).split("\n", 1)[0]

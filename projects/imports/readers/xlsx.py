@@ -10,12 +10,12 @@ from typing import IO, Any
 from projects.imports.readers.rows import FileError, Plan, Record
 
 
-def _sheet(stream: IO[bytes]):
+def _sheet(stream: IO[bytes], *, data_only: bool = True):
     from openpyxl import load_workbook
     from openpyxl.utils.exceptions import InvalidFileException
 
     try:
-        workbook = load_workbook(stream, read_only=True, data_only=True)
+        workbook = load_workbook(stream, read_only=True, data_only=data_only)
     except (InvalidFileException, zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
         raise FileError(f"Not a readable .xlsx workbook: {exc}") from exc
     if not workbook.worksheets:
@@ -56,9 +56,18 @@ def xlsx_read(
     header: list[str] = options["header"]
     width = len(header)
     workbook, sheet = _sheet(stream)
+    # The same sheet with its formulas: a formula cell whose result was never saved (a file
+    # written by a program, not by Excel) reads as empty, and the row's error says why.
+    stream.seek(0)
+    formula_workbook, formula_sheet = _sheet(stream, data_only=False)
+    formula_rows = formula_sheet.iter_rows(min_row=2, values_only=True)
     try:
         for index, values in enumerate(sheet.iter_rows(min_row=2, values_only=True), start=1):
+            formulas = next(formula_rows, ())
             if index <= start:
+                continue
+            if unsaved := _unsaved_formula(values, formulas, row=index + 1):
+                yield Record(index + 1, index, index, ValueError(unsaved))
                 continue
             cells = list(values)
             while len(cells) > width and cells[-1] in (None, ""):
@@ -73,3 +82,17 @@ def xlsx_read(
             yield Record(index + 1, index, index, value)
     finally:
         workbook.close()
+        formula_workbook.close()
+
+
+def _unsaved_formula(values, formulas, *, row: int) -> str | None:
+    from openpyxl.utils import get_column_letter
+
+    for column, (value, formula) in enumerate(zip(values, formulas, strict=False), start=1):
+        if value is None and isinstance(formula, str) and formula.startswith("="):
+            return (
+                f"cell {get_column_letter(column)}{row} holds the formula {formula[:80]} with no "
+                "saved result; open the file in Excel or LibreOffice and save it again, so the "
+                "results are stored, then import it"
+            )
+    return None

@@ -50,7 +50,7 @@ def test_drafts_are_private_to_their_annotator(project, annotator, annotator_api
     annotator_api.put(draft_url(item), {"result": {"sentiment": "positive"}}, format="json")
     assert api_client_for(other).get(draft_url(item)).status_code == 204
     outsider = api_client_for(UserFactory(username="outsider"))
-    assert outsider.put(draft_url(item), {"result": {}}, format="json").status_code == 403
+    assert outsider.put(draft_url(item), {"result": {}}, format="json").status_code == 404
 
 
 def test_submitting_the_answer_discards_the_draft(project, annotator_api):

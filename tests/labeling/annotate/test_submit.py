@@ -84,11 +84,11 @@ def test_my_stats_counts_answers_and_skips(project, annotator_api):
 def test_an_annotator_cannot_fetch_or_annotate_an_item_of_another_project(annotator_api):
     foreign = ProjectFactory()
     item = ItemFactory(project=foreign)
-    assert annotator_api.get(f"/api/projects/{foreign.pk}/next/").status_code == 403
-    assert annotator_api.get(f"/api/items/{item.pk}/").status_code == 403
-    assert answer(annotator_api, item, "positive").status_code == 403
-    assert annotator_api.get(f"/api/projects/{foreign.pk}/my-annotations/").status_code == 403
-    assert annotator_api.get(f"/api/projects/{foreign.pk}/my-stats/").status_code == 403
+    assert annotator_api.get(f"/api/projects/{foreign.pk}/next/").status_code == 404
+    assert annotator_api.get(f"/api/items/{item.pk}/").status_code == 404
+    assert answer(annotator_api, item, "positive").status_code == 404
+    assert annotator_api.get(f"/api/projects/{foreign.pk}/my-annotations/").status_code == 404
+    assert annotator_api.get(f"/api/projects/{foreign.pk}/my-stats/").status_code == 404
     assert not Annotation.objects.exists()
     item.refresh_from_db()
     assert item.assigned_count == 0
@@ -103,7 +103,7 @@ def test_an_annotator_cannot_skip_an_assignment_of_another_project(project, anno
     response = annotator_api.post(
         f"/api/assignments/{found['assignment']['id']}/skip/", {}, format="json"
     )
-    assert response.status_code == 403
+    assert response.status_code == 404  # outsiders: not there for them
 
 
 def test_the_activity_panel_shows_states_workers_and_held_items(

@@ -207,12 +207,12 @@ def test_annotators_cannot_see_the_review_queue_answers_or_agreement(team):
     assert client.get(f"/projects/{project.pk}/dashboard/").status_code in (302, 403)
 
 
-def test_outsiders_get_403_and_anonymous_users_are_refused(team):
+def test_outsiders_get_404_and_anonymous_users_are_refused(team):
     project, people = team
     item = disputed_item(project, people)
     stranger = api_client_for(UserFactory(username="stranger"))
-    assert stranger.get(f"/api/projects/{project.pk}/review/next/").status_code == 403
-    assert stranger.get(f"/api/items/{item.pk}/review/").status_code == 403
+    assert stranger.get(f"/api/projects/{project.pk}/review/next/").status_code == 404
+    assert stranger.get(f"/api/items/{item.pk}/review/").status_code == 404
     anonymous = api_client_for(None)
     assert anonymous.get(f"/api/projects/{project.pk}/agreement/").status_code in (401, 403)
 

@@ -77,7 +77,8 @@ def test_history_lists_the_callers_answers_and_which_may_change(client, project,
 def test_outsiders_cannot_open_the_pages(client, project):
     outsider = UserFactory(username="outsider")
     client.force_login(outsider)
-    assert client.get(f"/projects/{project.pk}/label/").status_code == 403
-    assert client.get(f"/projects/{project.pk}/history/").status_code == 403
+    # the project is not there for them (issue 18): 404
+    assert client.get(f"/projects/{project.pk}/label/").status_code == 404
+    assert client.get(f"/projects/{project.pk}/history/").status_code == 404
     other_project = ProjectFactory()
-    assert client.get(f"/projects/{other_project.pk}/history/").status_code == 403
+    assert client.get(f"/projects/{other_project.pk}/history/").status_code == 404

@@ -89,8 +89,11 @@ def test_blank_file_fails_with_a_message(import_mode, lead_api, project):
 def test_file_over_the_size_limit_is_refused(lead_api, project, settings):
     settings.IMPORT_MAX_FILE_BYTES = 100
     response = upload(lead_api, project, "big.csv", b"text\n" + b"x" * 200 + b"\n")
-    assert response.status_code == 400
-    assert response.json()["detail"] == "The file is 206 bytes, over the limit of 100 bytes."
+    # refused as the upload streams in (issue 18), before any of it is stored
+    assert response.status_code == 413
+    assert response.json()["detail"] == (
+        "The upload is over the limit of 100 bytes (IMPORT_MAX_FILE_BYTES)."
+    )
 
 
 @pytest.mark.django_db

@@ -1,0 +1,79 @@
+"""The production shape (issue 18, part 5): a health endpoint that checks the database, the
+cache and the broker; request ids on answers and log records; JSON logs; persistent database
+connections with health checks; compose with a buffering proxy before gunicorn."""
+
+import json
+import logging
+from pathlib import Path
+
+import pytest
+import yaml
+from django.conf import settings
+
+from labeling.site.request_logging import JsonFormatter, RequestIdFilter, request_id_var
+from tests.celery_worker import app_connections_reset
+
+ROOT = Path(settings.BASE_DIR)
+
+
+@pytest.mark.django_db
+def test_health_answers_ok_when_everything_answers(client):
+    response = client.get("/health/")
+    assert response.status_code == 200
+    assert response.json() == {"database": "ok", "cache": "ok", "broker": "ok"}
+
+
+@pytest.mark.django_db
+def test_health_names_what_fails(client, settings):
+    settings.CELERY_TASK_ALWAYS_EAGER = False
+    settings.CELERY_BROKER_URL = "redis://127.0.0.1:9/0"  # nothing listens there
+    app_connections_reset()  # the Celery app reads the settings anew
+    try:
+        response = client.get("/health/")
+    finally:
+        app_connections_reset()
+    assert response.status_code == 503
+    assert response.json() == {"database": "ok", "cache": "ok", "broker": "failing"}
+
+
+@pytest.mark.django_db
+def test_answers_carry_a_request_id_and_keep_a_sane_given_one(client):
+    made = client.get("/accounts/login/")
+    assert len(made["X-Request-ID"]) == 32
+    given = client.get("/accounts/login/", HTTP_X_REQUEST_ID="proxy-id.42")
+    assert given["X-Request-ID"] == "proxy-id.42"
+    hostile = client.get("/accounts/login/", HTTP_X_REQUEST_ID="a b\nc")
+    assert hostile["X-Request-ID"] != "a b\nc"
+
+
+def test_json_log_lines_carry_the_request_id():
+    record = logging.LogRecord("quorum", logging.WARNING, __file__, 1, "hello %s", ("you",), None)
+    token = request_id_var.set("abc123")
+    try:
+        RequestIdFilter().filter(record)
+    finally:
+        request_id_var.reset(token)
+    line = json.loads(JsonFormatter().format(record))
+    assert line["message"] == "hello you" and line["request_id"] == "abc123"
+    assert line["level"] == "WARNING" and line["logger"] == "quorum"
+
+
+def test_database_connections_persist_with_health_checks():
+    assert "CONN_MAX_AGE" in settings.DATABASES["default"]
+    assert settings.DATABASES["default"]["CONN_HEALTH_CHECKS"] is True
+
+
+def test_compose_puts_a_buffering_proxy_before_gunicorn_and_runs_beat():
+    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    services = compose["services"]
+    assert "proxy" in services and "beat" in services
+    assert "ports" not in services["web"]  # reached through the proxy only
+    assert services["proxy"]["ports"]
+    config = compose["configs"]["nginx"]["content"]
+    assert "proxy_request_buffering on" in config and "proxy_buffering on" in config
+    assert "client_max_body_size" in config and "internal;" in config  # X-Accel-Redirect
+    assert "celery" in " ".join(services["beat"]["command"])
+    assert "beat" in services["beat"]["command"]
+    web_env = services["web"]["environment"]
+    assert web_env["CONN_MAX_AGE"] and web_env["CACHE_URL"].startswith("redis://")
+    assert "/health/" in " ".join(services["web"]["healthcheck"]["test"])
