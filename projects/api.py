@@ -470,7 +470,7 @@ class ProjectViewSet(
     @action(
         detail=True,
         methods=["patch", "delete"],
-        url_path=r"members/(?P<username>[^/]+)",
+        url_path="members/<str:username>",
         serializer_class=RoleSerializer,
     )
     def member(self, request: Request, pk=None, username=None):

@@ -186,7 +186,7 @@ class ReviewQueueViewSet(viewsets.ViewSet):
     @action(
         detail=True,
         methods=["get"],
-        url_path=r"resolutions/refresh/(?P<job_id>[0-9]+)",
+        url_path="resolutions/refresh/<int:job_id>",
         url_name="resolutions-refresh-job",
     )
     def resolutions_refresh_job(self, request: Request, pk=None, job_id=None):
