@@ -167,8 +167,8 @@ _memo: OrderedDict[tuple[int, int], ConsensusModel] = OrderedDict()
 _memo_lock = threading.Lock()
 
 
-def _cache_key(project_id: int, version: int) -> str:
-    return f"quorum:consensus-model:{project_id}:{version}"
+def _cache_key(project_id: int, fitted_at: str, version: int) -> str:
+    return f"quorum:consensus-model:{project_id}:{fitted_at}:{version}"
 
 
 def consensus_model_version(*, project: Project) -> int:
@@ -180,16 +180,23 @@ def consensus_model_version(*, project: Project) -> int:
 
 def consensus_model_current(*, project: Project) -> ConsensusModel:
     """The project's model as last stored (version 0 and no controls before the first fit)."""
-    version = consensus_model_version(project=project)
-    if not version:
+    stored = (
+        ConsensusState.objects.filter(pk=project.pk)
+        .values_list("model_version", "fitted_at")
+        .first()
+    )
+    if not stored or not stored[0]:
         return ConsensusModel(version=0, controls={})
-    key = (project.pk, version)
+    version = stored[0]
+    # The fit's time too: a project id reused (SQLite reuses freed ids) is another model.
+    fitted_at = stored[1].isoformat() if stored[1] else ""
+    key = (project.pk, fitted_at, version)
     with _memo_lock:
         model = _memo.get(key)
         if model is not None:
             _memo.move_to_end(key)
             return model
-    data = cache.get(_cache_key(project.pk, version))
+    data = cache.get(_cache_key(*key))
     if data is None:
         data = (
             ConsensusState.objects.filter(pk=project.pk, model_version=version)
@@ -199,7 +206,7 @@ def consensus_model_current(*, project: Project) -> ConsensusModel:
         if data is None:  # refitted meanwhile: read the newer one
             return consensus_model_current(project=project)
         data = bytes(data)
-        cache.set(_cache_key(project.pk, version), data, timeout=CACHE_SECONDS)
+        cache.set(_cache_key(*key), data, timeout=CACHE_SECONDS)
     model = _model_from_bytes(version, data)
     with _memo_lock:
         _memo[key] = model

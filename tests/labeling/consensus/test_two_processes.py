@@ -129,7 +129,7 @@ def test_a_refit_through_one_server_is_used_by_the_other(two_servers):
     assert seen_a["reliability"] == seen_b["reliability"]
     # The fitted model sits in the shared Redis cache under its version.
     shared = redis.Redis.from_url(BROKER_URL)
-    assert shared.keys(f"*quorum:consensus-model:{project.pk}:1")
+    assert shared.keys(f"*quorum:consensus-model:{project.pk}:*:1")
 
     # Both servers resolve the same answers the same way, with the new model.
     model = consensus_model_current(project=project).controls["relevant"]
