@@ -37,7 +37,7 @@ class ReviewPacket:
     disagreements: list[str] = field(default_factory=list)  # control names
     history: list[Resolution] = field(default_factory=list)
     label_schema: dict[str, Any] = field(default_factory=dict)  # normalised (sources filled in)
-    # Members who may annotate and have not answered the item: who a send-back can go to.
+    # The project's annotators who have not answered the item: who a send-back can go to.
     eligible_annotators: list[str] = field(default_factory=list)
     title: str = ""
     review_left: int = 0  # items waiting for review in the project, this one included
@@ -190,8 +190,8 @@ def resolution_edit(*, item: Item, reviewer, result: dict) -> Resolution:
 def item_send_back(*, item: Item, reviewer) -> Resolution:
     """Ask for one more annotation: a slot is added and the item returns to the queue.
 
-    Refused when no member who may annotate is left who has not answered it: the slot would
-    stay open for ever (labeling.queue.item_send_back_to directs it to one annotator)."""
+    Refused when every annotator of the project has answered it: the slot would stay open for
+    ever (labeling.annotate.queue.item_send_back_to directs it to one annotator)."""
     with transaction.atomic():
         locked = _locked_for_review(item)
         if not review_eligible_annotators(item=locked):

@@ -183,6 +183,8 @@ export function createShapeEditor(control, ctx, { kindClass, noun, nouns, descri
 
   editor.pickLabel = (label) => {
     editor.activate();
+    // This control's labels sit below the shared stage: bring the image back into view.
+    if (shared.tools[0] !== editor) stage.viewport.scrollIntoView({ block: "nearest" });
     editor.activeLabel = label.value;
     bar.setPressed(label.value);
     if (editor.selected >= 0 && !editor.selectedByDrawing) {
