@@ -78,3 +78,8 @@ def test_behind_the_proxy_the_address_it_appended_counts(victim, settings):
     assert attempt("7.7.7.7, 10.1.1.1").status_code == 400  # a forged first entry changes nothing
     assert attempt("10.1.1.1", PASSWORD).status_code == 429
     assert attempt("10.2.2.2", PASSWORD).status_code == 200  # another client is not held up
+
+
+def test_a_token_request_that_is_not_an_object_is_a_400(victim):
+    response = APIClient().post("/api/auth/token/", [None, None], format="json")
+    assert response.status_code == 400  # found by the fuzzer: it was a 500

@@ -29,6 +29,9 @@ PRODUCTION = {
 def test_check_deploy_is_clean_with_production_settings(tmp_path):
     env = {**os.environ, **PRODUCTION, "QUORUM_DATA_DIR": str(tmp_path)}
     env.pop("DJANGO_SETTINGS_MODULE", None)
+    env.pop(
+        "DJANGO_ALLOW_ASYNC_UNSAFE", None
+    )  # set for the test process (Playwright), never deployed
     run = subprocess.run(
         [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
         cwd=ROOT,

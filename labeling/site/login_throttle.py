@@ -66,7 +66,8 @@ class ThrottledTokenView(ObtainAuthToken):
     """`POST /api/auth/token/` (username, password) -> {"token"}, for scripts."""
 
     def post(self, request, *args, **kwargs):
-        username = str(request.data.get("username", ""))
+        data = request.data if hasattr(request.data, "get") else {}  # a JSON list has no fields
+        username = str(data.get("username", ""))
         if refusal := login_refusal(request, username):
             response = Response({"detail": refusal}, status=status.HTTP_429_TOO_MANY_REQUESTS)
             response["Retry-After"] = str(settings.LOGIN_FAILURE_WINDOW)
