@@ -25,7 +25,7 @@ class Migration(migrations.Migration):
     initial = True
 
     dependencies = [
-        ('projects', '0005_i16_monitor'),
+        ('projects', '0010_monitor'),
     ]
 
     operations = [

@@ -8,8 +8,8 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('labeling', '0002_drop_redundant_indexes'),
-        ('projects', '0005_i14_data_manager_indexes'),
+        ('labeling', '0003_consensus_jobs_models'),
+        ('projects', '0007_data_manager_indexes'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('projects', '0004_item_status_index_skips_open'),
+        ('projects', '0007_data_manager_indexes'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

@@ -34,7 +34,7 @@ def _on_postgresql(sql: str):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("projects", "0004_item_status_index_skips_open")]
+    dependencies = [('projects', '0006_max_overlap_answer_counts')]
 
     operations = [
         migrations.AddIndex(

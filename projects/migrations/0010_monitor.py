@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('projects', '0004_item_status_index_skips_open'),
+        ('projects', '0009_project_skip_reasons'),
     ]
 
     operations = [

@@ -9,7 +9,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('labeling', '0002_drop_redundant_indexes'),
-        ('projects', '0005_i13_max_overlap_answer_counts'),
+        ('projects', '0006_max_overlap_answer_counts'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

@@ -9,7 +9,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('labeling', '0002_drop_redundant_indexes'),
+        ('labeling', '0004_item_bulk_jobs'),
         ('projects', '0004_item_status_index_skips_open'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
