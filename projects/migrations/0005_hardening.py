@@ -7,7 +7,7 @@ from django.db import migrations, models
 
 def schemas_repair(apps, schema_editor):
     """Projects created through the API without a schema stored {}: give each the default."""
-    Project = apps.get_model('projects', '0004_item_status_index_skips_open')
+    Project = apps.get_model("projects", "Project")
     for project in Project.objects.only("id", "label_schema").iterator():
         try:
             projects.label_schema.LabelSchema(project.label_schema)
