@@ -79,7 +79,12 @@ def test_fuzzing_finds_no_server_error_and_no_schema_violation(live_server, tmp_
         str(tmp_path),
     ]
     run = subprocess.run(
-        command, stdout=subprocess.PIPE, text=True, timeout=900, env={**os.environ, "NO_COLOR": "1"}
+        command,
+        stdout=subprocess.PIPE,
+        text=True,
+        timeout=900,
+        env={**os.environ, "NO_COLOR": "1"},
+        cwd=tmp_path,  # schemathesis keeps a cache where it runs
     )
     print(run.stdout[-20000:])
     assert run.returncode == 0, run.stdout[-8000:]

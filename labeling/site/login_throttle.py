@@ -3,6 +3,8 @@ limit, the login page and `POST /api/auth/token/` refuse for the rest of the win
 with the right password, so a password cannot be guessed by trying many. Successes do not count.
 """
 
+import hashlib
+
 from django.conf import settings
 from django.contrib.auth import views as auth_views
 from django.core.cache import cache
@@ -23,11 +25,19 @@ def client_address(request) -> str:
     return request.META.get("REMOTE_ADDR", "")
 
 
+def _digest(text: str) -> str:
+    """A cache key part for any text a client sends (no spaces or control characters)."""
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:32]
+
+
 def _keys(request, username: str) -> list[tuple[str, int]]:
     address = client_address(request)
     return [
-        (f"{KEY_PREFIX}:user:{username.strip().lower()[:150]}", settings.LOGIN_FAILURES_PER_USER),
-        (f"{KEY_PREFIX}:address:{address}", settings.LOGIN_FAILURES_PER_ADDRESS),
+        (
+            f"{KEY_PREFIX}:user:{_digest(username.strip().lower())}",
+            settings.LOGIN_FAILURES_PER_USER,
+        ),
+        (f"{KEY_PREFIX}:address:{_digest(address)}", settings.LOGIN_FAILURES_PER_ADDRESS),
     ]
 
 

@@ -36,6 +36,8 @@ function node(tag, attrs = {}, ...children) {
   for (const [key, value] of Object.entries(attrs)) {
     if (key === "class") element.className = value;
     else if (key.startsWith("on")) element.addEventListener(key.slice(2), value);
+    // Through the CSSOM: a style attribute is inline style, which the CSP refuses.
+    else if (key === "style") element.style.cssText = value;
     else element.setAttribute(key, value);
   }
   element.append(...children.filter((c) => c !== null && c !== undefined));

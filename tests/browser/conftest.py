@@ -45,7 +45,11 @@ def browser():
 
 @pytest.fixture
 def page(browser, live_server):
-    context = browser.new_context(viewport={"width": 1280, "height": 720}, base_url=live_server.url)
+    # Playwright's wait_for_function evaluates its predicate as a string, which the site's
+    # Content-Security-Policy forbids; test_content_security_policy.py runs with it enforced.
+    context = browser.new_context(
+        viewport={"width": 1280, "height": 720}, base_url=live_server.url, bypass_csp=True
+    )
     page = context.new_page()
     page.set_default_timeout(10_000)
     yield page
