@@ -9,16 +9,16 @@ router.register("exports", api.ExportJobViewSet, basename="export")
 
 urlpatterns = [
     path("api/", include(router.urls)),
-    path("projects/<int:pk>/exports/", views.exports_panel, name="project-exports"),
-    path("projects/<int:pk>/exports/jobs/", views.exports_list, name="project-export-jobs"),
-    path("projects/<int:pk>/exports/start/", views.export_start, name="project-export-start"),
+    path("projects/<row_id:pk>/exports/", views.exports_panel, name="project-exports"),
+    path("projects/<row_id:pk>/exports/jobs/", views.exports_list, name="project-export-jobs"),
+    path("projects/<row_id:pk>/exports/start/", views.export_start, name="project-export-start"),
     path(
-        "projects/<int:pk>/exports/selection/",
+        "projects/<row_id:pk>/exports/selection/",
         views.export_selection_form,
         name="project-export-selection",
     ),
     path(
-        "projects/<int:pk>/exports/selection/start/",
+        "projects/<row_id:pk>/exports/selection/start/",
         views.export_selection_start,
         name="project-export-selection-start",
     ),

@@ -122,6 +122,8 @@ def _refusal(errors: dict) -> Response:
 class ItemTableViewSet(viewsets.GenericViewSet):
     """`/api/projects/{id}/items/`: the data manager's table (GET), adding items (POST)."""
 
+    lookup_value_converter = "row_id"
+
     queryset = Item.objects.none()  # the schema's filters; the list is the service's
     filter_backends = [DjangoFilterBackend]
     filterset_class = ItemFilter
@@ -195,6 +197,8 @@ class ItemTableViewSet(viewsets.GenericViewSet):
 
 class ItemBulkJobViewSet(mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     """`/api/item-bulk-jobs/{id}/`: a bulk job's state and counts; cancel it."""
+
+    lookup_value_converter = "row_id"
 
     serializer_class = ItemBulkJobSerializer
     queryset = ItemBulkJob.objects.select_related("project", "created_by")

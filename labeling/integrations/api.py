@@ -103,6 +103,7 @@ def _webhook_create(request: Request, project) -> Response:
 
 
 class ProjectWebhooksViewSet(viewsets.GenericViewSet):
+    lookup_value_converter = "row_id"
     serializer_class = WebhookSerializer
 
     @extend_schema(request=WebhookSerializer, responses={201: WebhookCreatedSerializer})
@@ -134,6 +135,7 @@ def webhook_for(request: Request, pk) -> Webhook:
 
 
 class WebhookViewSet(viewsets.GenericViewSet):
+    lookup_value_converter = "row_id"
     serializer_class = WebhookSerializer
     queryset = Webhook.objects.none()
 
@@ -185,7 +187,7 @@ class WebhookViewSet(viewsets.GenericViewSet):
     @action(
         detail=True,
         methods=["post"],
-        url_path=r"deliveries/(?P<n>[^/.]+)/redeliver",
+        url_path="deliveries/<row_id:n>/redeliver",
         serializer_class=DeliverySerializer,
     )
     def redeliver(self, request: Request, pk=None, n=None):
@@ -300,6 +302,7 @@ def storage_for(request: Request, pk) -> CloudStorage:
 
 
 class ProjectStoragesViewSet(viewsets.GenericViewSet):
+    lookup_value_converter = "row_id"
     serializer_class = StorageSerializer
 
     @extend_schema(request=StorageSerializer, responses={201: StorageSerializer})
@@ -314,6 +317,7 @@ class ProjectStoragesViewSet(viewsets.GenericViewSet):
 
 
 class StorageViewSet(viewsets.GenericViewSet):
+    lookup_value_converter = "row_id"
     serializer_class = StorageSerializer
     queryset = CloudStorage.objects.none()
 
@@ -400,6 +404,7 @@ def backend_for(request: Request, pk) -> ModelBackend:
 
 
 class ProjectBackendsViewSet(viewsets.GenericViewSet):
+    lookup_value_converter = "row_id"
     serializer_class = BackendSerializer
 
     @extend_schema(request=BackendSerializer, responses={201: BackendSerializer})
@@ -420,6 +425,7 @@ class ProjectBackendsViewSet(viewsets.GenericViewSet):
 
 
 class BackendViewSet(viewsets.GenericViewSet):
+    lookup_value_converter = "row_id"
     serializer_class = BackendSerializer
     queryset = ModelBackend.objects.none()
 

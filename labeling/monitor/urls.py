@@ -2,16 +2,16 @@ from django.urls import path
 
 from labeling.monitor import api, pages
 
-P = "api/projects/<int:pk>/monitor/"
+P = "api/projects/<row_id:pk>/monitor/"
 
 urlpatterns = [
     path(P + "events/", api.EventsView.as_view(), name="monitor-events"),
     path(P + "events/upload/", api.EventUploadView.as_view(), name="monitor-events-upload"),
     path(P + "actuals/", api.ActualsView.as_view(), name="monitor-actuals"),
     path(P + "rules/", api.RulesView.as_view(), name="monitor-rules"),
-    path(P + "rules/<int:rule_pk>/", api.RuleView.as_view(), name="monitor-rule"),
+    path(P + "rules/<row_id:rule_pk>/", api.RuleView.as_view(), name="monitor-rule"),
     path(
-        P + "rules/<int:rule_pk>/dry-run/",
+        P + "rules/<row_id:rule_pk>/dry-run/",
         api.RuleDryRunView.as_view(),
         name="monitor-rule-dry-run",
     ),
@@ -19,6 +19,6 @@ urlpatterns = [
     path(P + "rollups/refresh/", api.RollupsRefreshView.as_view(), name="monitor-refresh"),
     path(P + "alerts/", api.AlertsView.as_view(), name="monitor-alerts"),
     path(P + "models/", api.ModelsView.as_view(), name="monitor-models"),
-    path("projects/<int:pk>/monitor/", pages.model_health, name="model-health"),
-    path("projects/<int:pk>/monitor/rules/", pages.rule_editor, name="monitor-rules-page"),
+    path("projects/<row_id:pk>/monitor/", pages.model_health, name="model-health"),
+    path("projects/<row_id:pk>/monitor/rules/", pages.rule_editor, name="monitor-rules-page"),
 ]

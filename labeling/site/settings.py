@@ -202,6 +202,10 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "ItemStatusEnum": "projects.models.Item.Status",
         "JobStatusEnum": "projects.models.ImportJob.Status",  # export jobs share it
+        "MemberRoleEnum": "projects.models.Membership.Role",
+        "StorageRoleEnum": "labeling.integrations.models.CloudStorage.Role",
+        "ItemBulkActionEnum": "labeling.models.ItemBulkJob.Action",
+        "ReviewActionEnum": ["accept", "edit", "send_back"],
     },
     # Row ids in URLs are integers (labeling.site.urls registers the converter).
     "PATH_CONVERTER_OVERRIDES": {"row_id": int},

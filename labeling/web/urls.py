@@ -12,9 +12,9 @@ router.register("items", review_api.ItemReviewViewSet, basename="item-review")
 
 urlpatterns = [
     path("api/", include(router.urls)),
-    path("projects/<int:pk>/label/", pages.workspace, name="workspace"),
-    path("projects/<int:pk>/review/", review_pages.review, name="review"),
-    path("projects/<int:pk>/dashboard/", review_pages.dashboard, name="dashboard"),
-    path("projects/<int:pk>/history/", pages.history, name="labeling-history"),
-    path("projects/<int:pk>/activity/", pages.project_activity_partial, name="project-activity"),
+    path("projects/<row_id:pk>/label/", pages.workspace, name="workspace"),
+    path("projects/<row_id:pk>/review/", review_pages.review, name="review"),
+    path("projects/<row_id:pk>/dashboard/", review_pages.dashboard, name="dashboard"),
+    path("projects/<row_id:pk>/history/", pages.history, name="labeling-history"),
+    path("projects/<row_id:pk>/activity/", pages.project_activity_partial, name="project-activity"),
 ]

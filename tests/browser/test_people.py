@@ -73,10 +73,18 @@ def test_lead_creates_a_user_who_sets_a_password_logs_in_and_labels(page, page_e
 
 
 def test_error_pages_carry_the_navigation(page):
-    UserFactory(username="boss")
+    boss = UserFactory(username="boss")
     other = ProjectFactory()
     login(page, "boss")
+    # Another team's project is not there for an outsider (404, not 403: nothing is told).
     response = page.goto(f"/projects/{other.pk}/")
+    assert response.status == 404
+    page.get_by_role("heading", name="Not found").wait_for()
+    assert page.locator(".topbar").get_by_role("link", name="Projects", exact=True).count() == 1
+    screenshot(page, "error-404")
+    # A member without the lead's role is told no.
+    MembershipFactory(project=other, user=boss, role=Membership.Role.ANNOTATOR)
+    response = page.goto(f"/projects/{other.pk}/settings/")
     assert response.status == 403
     page.get_by_role("heading", name="Not allowed").wait_for()
     assert page.locator(".topbar").get_by_role("link", name="Projects", exact=True).count() == 1

@@ -29,7 +29,11 @@ TEXT = "Ada Lovelace wrote to Babbage"
 
 def review_project(schema, annotators=("ann-a", "ann-b"), extra=()):
     project = ProjectFactory(
-        name="Disputes", label_schema=schema, overlap=2, review_policy=Project.ReviewPolicy.NONE
+        name="Disputes",
+        label_schema=schema,
+        overlap=2,
+        # answers that differ go to review (under "none" a tie asks for one more answer)
+        review_policy=Project.ReviewPolicy.DISAGREEMENTS,
     )
     MembershipFactory(project=project, user=UserFactory(username="rita"), role="reviewer")
     users = [UserFactory(username=name) for name in annotators]
