@@ -445,7 +445,12 @@ class ProjectViewSet(
         request=MemberSerializer,
         responses={201: MemberSerializer, 200: MemberRowSerializer(many=True)},
     )
-    @action(detail=True, methods=["get", "post"], serializer_class=MemberSerializer)
+    @action(
+        detail=True,
+        methods=["get", "post"],
+        serializer_class=MemberSerializer,
+        pagination_class=None,
+    )
     def members(self, request: Request, pk=None):
         """List members with their last activity and answer count (leads), or add a member /
         change their role by username."""

@@ -81,11 +81,12 @@ def _parse_label(raw: Any, control_name: str) -> Label:
         unknown = set(raw) - {"value", "color", "hotkey"}
         if unknown:
             raise SchemaError(f"control '{control_name}': unknown label keys {sorted(unknown)}")
-        return Label(
-            value=raw["value"].strip(),
-            color=str(raw.get("color") or ""),
-            hotkey=str(raw.get("hotkey") or ""),
-        )
+        color, hotkey = raw.get("color") or "", raw.get("hotkey") or ""
+        if not isinstance(color, str):
+            raise SchemaError(f"control '{control_name}': a label's color is a string")
+        if not isinstance(hotkey, str) or len(hotkey) > 1:
+            raise SchemaError(f"control '{control_name}': a label's hotkey is one key")
+        return Label(value=raw["value"].strip(), color=color, hotkey=hotkey)
     raise SchemaError(f"control '{control_name}': a label is a non-empty string or {{value: ...}}")
 
 

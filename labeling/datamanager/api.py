@@ -136,7 +136,7 @@ class ItemTableViewSet(viewsets.GenericViewSet):
         ],
         responses={200: ItemTablePageSerializer},
     )
-    def list(self, request: Request, pk=None):
+    def table(self, request: Request, pk=None):
         """Leads and reviewers: the project's items, filtered, searched, sorted, keyset-paged."""
         project = project_for(request, pk, access.REVIEWERS)
         try:

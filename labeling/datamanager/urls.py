@@ -9,7 +9,7 @@ from labeling.datamanager import api, pages
 router = SimpleRouter(use_regex_path=False)  # ids through the row_id converter
 router.register("item-bulk-jobs", api.ItemBulkJobViewSet, basename="item-bulk-job")
 
-item_table = api.ItemTableViewSet.as_view({"get": "list", "post": "create"})
+item_table = api.ItemTableViewSet.as_view({"get": "table", "post": "create"})
 item_bulk = api.ItemTableViewSet.as_view({"get": "bulk_jobs", "post": "bulk"})
 
 urlpatterns = [

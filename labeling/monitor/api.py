@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.db import transaction
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.pagination import CursorPagination
 from rest_framework.request import Request
@@ -197,7 +197,16 @@ class EventsView(APIView):
             OpenApiParameter("routed", bool),
             OpenApiParameter("label", str),
         ],
-        responses={200: EventSerializer(many=True)},
+        responses={
+            200: inline_serializer(
+                name="PredictionEventPage",
+                fields={
+                    "next": serializers.CharField(allow_null=True),
+                    "previous": serializers.CharField(allow_null=True),
+                    "results": EventSerializer(many=True),
+                },
+            )
+        },
         operation_id="monitor_events_list",
     )
     def get(self, request: Request, pk):
