@@ -50,7 +50,7 @@ def _fuzz_world():
 
 # On PostgreSQL, the database that refuses what SQLite lets through (NUL characters, huge ints).
 @pytest.mark.xfail(
-    reason="fails since this round's branches were merged (404-for-outsiders, row_id routes, new endpoints); to fix next: see the issue notes",
+    reason="broken by the merges; see the issue notes",
     strict=False,
 )
 @pytest.mark.postgres

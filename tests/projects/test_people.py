@@ -157,7 +157,7 @@ def test_the_service_refuses_a_duplicate_username(project):
 
 
 @pytest.mark.xfail(
-    reason="fails since this round's branches were merged (404-for-outsiders, row_id routes, new endpoints); to fix next: see the issue notes",
+    reason="broken by the merges; see the issue notes",
     strict=False,
 )
 def test_error_pages_are_styled_with_the_navigation(project, lead, settings):

@@ -215,7 +215,7 @@ def test_api_renames_without_a_schema_are_refused(answered, lead_api):
 
 
 @pytest.mark.xfail(
-    reason="fails since this round's branches were merged (404-for-outsiders, row_id routes, new endpoints); to fix next: see the issue notes",
+    reason="broken by the merges; see the issue notes",
     strict=False,
 )
 def test_settings_page_refuses_then_renames(answered, lead):

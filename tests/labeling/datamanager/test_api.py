@@ -79,7 +79,7 @@ def test_bad_input_answers_400_naming_the_parameter(table, lead_api, query, fiel
 
 
 @pytest.mark.xfail(
-    reason="fails since this round's branches were merged (404-for-outsiders, row_id routes, new endpoints); to fix next: see the issue notes",
+    reason="broken by the merges; see the issue notes",
     strict=False,
 )
 @pytest.mark.django_db

@@ -133,7 +133,7 @@ def test_json_jsonl_and_csv_objects_are_imported_as_rows_once(
 
 
 @pytest.mark.xfail(
-    reason="fails since this round's branches were merged (404-for-outsiders, row_id routes, new endpoints); to fix next: see the issue notes",
+    reason="broken by the merges; see the issue notes",
     strict=False,
 )
 def test_media_are_served_by_a_presigned_url_made_when_asked(image_project, bucket, s3_endpoint):

@@ -20,7 +20,7 @@ def test_an_item_reads_as_its_number_and_its_given_id_only():
 
 
 @pytest.mark.xfail(
-    reason="fails since this round's branches were merged (404-for-outsiders, row_id routes, new endpoints); to fix next: see the issue notes",
+    reason="broken by the merges; see the issue notes",
     strict=False,
 )
 def test_an_items_title_over_the_api():
