@@ -1,5 +1,6 @@
-"""The house rules of ../shared/DESIGN.md that code review alone would not keep: the import
-layers (import-linter's contracts in pyproject.toml) and a web process free of heavy libraries."""
+"""The house rules of the design (DESIGN.md in the team folder) that code review alone would
+not keep: the import layers (import-linter's contracts in pyproject.toml) and a web process free
+of heavy libraries."""
 
 import json
 import shutil
