@@ -105,6 +105,8 @@ def _parse_control(raw: Any, index: int) -> Control:
         raise SchemaError(f"control '{name}': source names the item's data field(s)")
     if kind == PAIRWISE and len(sources) != 2:
         raise SchemaError(f"control '{name}': pairwise reads two sources")
+    if kind != PAIRWISE and len(sources) != 1:
+        raise SchemaError(f"control '{name}': source names one data field (two for pairwise)")
     labels: tuple[Label, ...] = ()
     if kind in KINDS_WITH_LABELS:
         raw_labels = raw.get("labels")

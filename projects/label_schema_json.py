@@ -10,7 +10,7 @@ from projects import label_schema as ls
 
 LABEL = {
     "oneOf": [
-        {"type": "string", "minLength": 1, "examples": ["positive"]},
+        {"type": "string", "minLength": 1, "example": "positive"},
         {
             "type": "object",
             "required": ["value"],

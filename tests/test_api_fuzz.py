@@ -49,10 +49,6 @@ def _fuzz_world():
 
 
 # On PostgreSQL, the database that refuses what SQLite lets through (NUL characters, huge ints).
-@pytest.mark.xfail(
-    reason="broken by the merges; see the issue notes",
-    strict=False,
-)
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True, reset_sequences=True)
 def test_fuzzing_finds_no_server_error_and_no_schema_violation(live_server, tmp_path):

@@ -32,14 +32,10 @@ def test_a_project_made_without_a_schema_gets_a_valid_default(db):
     LabelSchema(project.label_schema)  # raises if invalid
 
 
-@pytest.mark.xfail(
-    reason="broken by the merges; see the issue notes",
-    strict=False,
-)
 def test_migration_repairs_projects_stored_with_an_empty_schema(project):
     Project.objects.filter(pk=project.pk).update(label_schema={})
     good = ProjectFactory()
-    migration = importlib.import_module("projects.migrations.0005_i18_hardening")
+    migration = importlib.import_module("projects.migrations.0005_hardening")
     migration.schemas_repair(apps, None)
     project.refresh_from_db()
     LabelSchema(project.label_schema)
@@ -165,10 +161,6 @@ def test_unexpected_api_errors_answer_json(db):
     assert page["Content-Type"].startswith("text/html")
 
 
-@pytest.mark.xfail(
-    reason="broken by the merges; see the issue notes",
-    strict=False,
-)
 def test_schema_matches_what_the_api_answers():
     out = io.StringIO()
     # drf-spectacular's warnings (W001) fail the generation
@@ -187,7 +179,7 @@ def test_schema_matches_what_the_api_answers():
     for path, operations in paths.items():
         for operation in operations.values():
             for parameter in operation.get("parameters", []):
-                if parameter["in"] == "path":
+                if parameter["in"] == "path" and parameter["name"] != "username":
                     assert parameter["schema"]["type"] == "integer", path
     for name in ("gold_share", "auto_accept_threshold"):
         field = components["ProjectRequest"]["properties"][name]

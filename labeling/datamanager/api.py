@@ -128,6 +128,7 @@ class ItemTableViewSet(viewsets.GenericViewSet):
     filter_backends = [DjangoFilterBackend]
     filterset_class = ItemFilter
     pagination_class = None
+    serializer_class = ItemRowSerializer  # what POST takes; OPTIONS describes it
 
     @extend_schema(
         parameters=[
@@ -135,6 +136,7 @@ class ItemTableViewSet(viewsets.GenericViewSet):
             OpenApiParameter("size", int, description=f"Rows per page, 1-{MAX_PAGE_SIZE}."),
         ],
         responses={200: ItemTablePageSerializer},
+        filters=True,
     )
     def table(self, request: Request, pk=None):
         """Leads and reviewers: the project's items, filtered, searched, sorted, keyset-paged."""

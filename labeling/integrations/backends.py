@@ -59,6 +59,10 @@ class BackendFailed(Exception):
     """The backend did not answer usefully; the message says how."""
 
 
+class BackendTimedOut(BackendFailed):
+    """The backend did not answer within the time allowed."""
+
+
 EDITABLE = {
     "title",
     "url",
@@ -111,7 +115,7 @@ def _post(backend: ModelBackend, path: str, body: dict, timeout: float) -> dict:
     try:
         response = requests.post(f"{backend.url}{path}", json=body, timeout=timeout)
     except requests.Timeout as exc:
-        raise BackendFailed(f"{path} did not answer within {timeout:g} s") from exc
+        raise BackendTimedOut(f"{path} did not answer within {timeout:g} s") from exc
     except requests.RequestException as exc:
         raise BackendFailed(f"{path} is unreachable: {type(exc).__name__}") from exc
     if response.status_code >= 400:
@@ -308,7 +312,7 @@ def item_predict_on_demand(*, item: Item) -> Prediction | None:
     try:
         answer = future.result(timeout=limit)
         made, problems = _predictions_from(backend, [item], answer)
-    except FutureTimeout:
+    except (FutureTimeout, BackendTimedOut):  # whichever clock notices first
         _problem_record(backend, f"on-demand prediction took over {limit:g} s; item shown without")
         return None
     except BackendFailed as exc:

@@ -201,6 +201,10 @@ def test_shape_bounds_are_checked_only_when_the_size_is_known(schema):
         ),
         ({"controls": [{"name": "a", "kind": "pairwise", "source": "t"}]}, "two sources"),
         (
+            {"controls": [{"name": "a", "kind": "choice", "source": ["t", "u"], "labels": ["x"]}]},
+            "one data field",
+        ),
+        (
             {
                 "controls": [
                     {

@@ -214,10 +214,6 @@ def test_api_renames_without_a_schema_are_refused(answered, lead_api):
     assert response.json() == {"label_renames": ["comes with label_schema"]}
 
 
-@pytest.mark.xfail(
-    reason="broken by the merges; see the issue notes",
-    strict=False,
-)
 def test_settings_page_refuses_then_renames(answered, lead):
     import json
 
@@ -229,6 +225,7 @@ def test_settings_page_refuses_then_renames(answered, lead):
         "name": answered.name,
         "instructions": "",
         "overlap": 1,
+        "max_overlap": 5,
         "assignment_timeout": 1800,
         "ordering": "sequential",
         "review_policy": "none",

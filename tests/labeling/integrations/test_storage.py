@@ -132,10 +132,6 @@ def test_json_jsonl_and_csv_objects_are_imported_as_rows_once(
     assert Item.objects.count() == 5  # r1 again is skipped as a duplicate
 
 
-@pytest.mark.xfail(
-    reason="broken by the merges; see the issue notes",
-    strict=False,
-)
 def test_media_are_served_by_a_presigned_url_made_when_asked(image_project, bucket, s3_endpoint):
     project = image_project
     put(bucket, "img/p.png", b"\x89PNG fake bytes")
@@ -151,7 +147,7 @@ def test_media_are_served_by_a_presigned_url_made_when_asked(image_project, buck
     assert requests.get(signed, timeout=10).content == b"\x89PNG fake bytes"
     stranger = Client()
     stranger.force_login(UserFactory(username="stranger"))
-    assert stranger.get(item.data["image"]).status_code == 403
+    assert stranger.get(item.data["image"]).status_code == 404
 
 
 def test_a_target_storage_gets_each_resolved_label_overwritten_on_re_resolution(

@@ -19,10 +19,6 @@ def test_an_item_reads_as_its_number_and_its_given_id_only():
     assert item_title(number=3, external_id="") == "Item 3"
 
 
-@pytest.mark.xfail(
-    reason="broken by the merges; see the issue notes",
-    strict=False,
-)
 def test_an_items_title_over_the_api():
     project = ProjectFactory()
     annotator = UserFactory()
@@ -32,7 +28,7 @@ def test_an_items_title_over_the_api():
     client = api_client_for(annotator)
     assert client.get(f"/api/items/{item.pk}/title/").json() == {"title": "Item 2"}
     assert client.get("/api/items/999999/title/").status_code == 404
-    assert api_client_for(UserFactory()).get(f"/api/items/{item.pk}/title/").status_code == 403
+    assert api_client_for(UserFactory()).get(f"/api/items/{item.pk}/title/").status_code == 404
 
 
 def test_skip_reasons_are_set_over_the_api_and_checked():
