@@ -1,4 +1,5 @@
-"""REST API for projects, members and items (thin: the work is in the service modules)."""
+"""REST API for projects, members and items, and the caller's API tokens (thin: the work is in
+the service modules)."""
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -14,6 +15,14 @@ from rest_framework.response import Response
 
 from projects import access
 from projects.access import project_for
+from projects.api_tokens import (
+    LIFETIME_MAX_DAYS,
+    NAME_MAX,
+    api_token_create,
+    api_token_default_days,
+    api_token_revoke,
+    api_tokens_of,
+)
 from projects.event_hooks import event_emit
 from projects.imports.formats import FORMATS
 from projects.imports.hooks import ANONYMOUS_CHOICES, ANONYMOUS_DISTINCT
@@ -40,7 +49,7 @@ from projects.members import (
     membership_remove,
     membership_set,
 )
-from projects.models import ImportJob, Item, Membership, Project, ProjectHistory
+from projects.models import ApiToken, ImportJob, Item, Membership, Project, ProjectHistory
 from projects.schema_change import SchemaChangeRefused, project_schema_change, schema_change_check
 from projects.tasks import import_job_enqueue, items_refile_if_reordered
 
@@ -667,3 +676,91 @@ class ImportJobViewSet(mixins.RetrieveModelMixin, viewsets.GenericViewSet):
         response = StreamingHttpResponse(import_errors_csv(job=job), content_type="text/csv")
         response["Content-Disposition"] = f'attachment; filename="import-{job.pk}-errors.csv"'
         return response
+
+
+# --- API tokens ---------------------------------------------------------------------------------
+
+
+class ApiTokenSerializer(serializers.ModelSerializer):
+    """A token as its owner sees it; the secret is never answered again."""
+
+    prefix = serializers.CharField(read_only=True, help_text="The secret's first characters.")
+    state = serializers.ChoiceField(
+        choices=ApiToken.State.choices, read_only=True, help_text="Only an active token works."
+    )
+
+    class Meta:
+        model = ApiToken
+        fields = [
+            "id",
+            "name",
+            "prefix",
+            "created_at",
+            "expires_at",
+            "last_used_at",
+            "revoked_at",
+            "state",
+        ]
+        read_only_fields = fields
+
+
+class ApiTokenCreateSerializer(serializers.Serializer):
+    name = serializers.CharField(
+        max_length=NAME_MAX, required=False, default="API token", help_text="What it is for."
+    )
+    expires_in_days = serializers.IntegerField(
+        min_value=1,
+        max_value=LIFETIME_MAX_DAYS,
+        required=False,
+        allow_null=True,
+        help_text="Days until it stops working; null: never; left out: the site's default "
+        "(API_TOKEN_DAYS).",
+    )
+
+
+class ApiTokenCreatedSerializer(ApiTokenSerializer):
+    token = serializers.CharField(
+        read_only=True,
+        help_text="The secret, shown once: send it as `Authorization: Token <token>`.",
+    )
+
+    class Meta(ApiTokenSerializer.Meta):
+        fields = [*ApiTokenSerializer.Meta.fields, "token"]
+        read_only_fields = fields
+
+
+def api_token_created_response(*, user, data: dict, status_code: int) -> Response:
+    """Make a token from validated ApiTokenCreateSerializer data; answer it with its secret."""
+    days = data["expires_in_days"] if "expires_in_days" in data else api_token_default_days()
+    token, secret = api_token_create(user=user, name=data["name"], expires_in_days=days)
+    answer = ApiTokenCreatedSerializer(token).data
+    answer["token"] = secret
+    return Response(answer, status=status_code)
+
+
+class ApiTokenViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """The caller's own API tokens: list (newest first), make one (its secret answered once),
+    revoke one. Another user's token is a 404."""
+
+    lookup_value_converter = "row_id"
+    serializer_class = ApiTokenSerializer
+    queryset = ApiToken.objects.none()  # for the schema; get_queryset answers the caller's
+
+    def get_queryset(self):
+        return api_tokens_of(user=self.request.user)
+
+    @extend_schema(request=ApiTokenCreateSerializer, responses={201: ApiTokenCreatedSerializer})
+    def create(self, request: Request):
+        """Make a token (`name`, `expires_in_days`); the answer's `token` is its secret, shown
+        this once."""
+        serializer = ApiTokenCreateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        return api_token_created_response(
+            user=request.user, data=serializer.validated_data, status_code=status.HTTP_201_CREATED
+        )
+
+    @extend_schema(responses={204: None})
+    def destroy(self, request: Request, pk=None):
+        """Revoke the token: it stops working at once (revoking it again changes nothing)."""
+        api_token_revoke(token=self.get_object())
+        return Response(status=status.HTTP_204_NO_CONTENT)

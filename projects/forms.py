@@ -1,9 +1,11 @@
-"""Forms for the project pages."""
+"""Forms for the project pages and the API tokens page."""
 
 import json
+import secrets
 
 from django import forms
 
+from projects.api_tokens import NAME_MAX, api_token_default_days
 from projects.imports.formats import FORMATS
 from projects.label_schema import LabelSchema, SchemaError
 from projects.label_studio_config import LabelStudioConfigError, label_studio_config_to_schema
@@ -147,6 +149,36 @@ class AccountForm(forms.Form):
     username = forms.CharField(max_length=USERNAME_MAX, label="New username")
     email = forms.EmailField(required=False, help_text="Optional: the link is emailed too.")
     role = forms.ChoiceField(choices=Membership.Role.choices, initial=Membership.Role.ANNOTATOR)
+
+
+NEVER = "never"
+TOKEN_LIFETIMES = [(7, "7 days"), (30, "30 days"), (90, "90 days"), (365, "1 year")]
+
+
+class ApiTokenForm(forms.Form):
+    """A new API token: its name and lifetime (the site's default lifetime preselected)."""
+
+    name = forms.CharField(
+        max_length=NAME_MAX, help_text="What it is for, e.g. the nightly export."
+    )
+    lifetime = forms.ChoiceField(label="Expires after")
+    # Tells a form sent twice (a reload of the answer) from a new one: see the tokens page.
+    once = forms.CharField(widget=forms.HiddenInput, max_length=64)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["once"].initial = secrets.token_urlsafe(16)
+        default = api_token_default_days()
+        lifetimes = dict(TOKEN_LIFETIMES)
+        if default is not None:
+            lifetimes.setdefault(default, f"{default} days")
+        choices = [(str(days), label) for days, label in sorted(lifetimes.items())]
+        self.fields["lifetime"].choices = [*choices, (NEVER, "Never")]
+        self.fields["lifetime"].initial = NEVER if default is None else str(default)
+
+    def expires_in_days(self) -> int | None:
+        lifetime = self.cleaned_data["lifetime"]
+        return None if lifetime == NEVER else int(lifetime)
 
 
 class UploadForm(forms.Form):

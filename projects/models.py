@@ -1,10 +1,11 @@
-"""Projects, their members, the raw items, predictions and import jobs."""
+"""Projects, their members, the raw items, predictions and import jobs; users' API tokens."""
 
 import secrets
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models, transaction
+from django.utils import timezone
 
 from projects.items.order import ItemSequence, ItemShuffle
 from projects.label_schema import default_label_schema, schema_validate
@@ -392,3 +393,41 @@ class ProjectHistory(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} in project {self.project_id}"
+
+
+class ApiToken(models.Model):
+    """A user's API token. Only the SHA-256 digest of its secret is stored (the secret is
+    answered once, when the token is made); `prefix`, the secret's first characters, tells
+    tokens apart on pages. projects.api_tokens makes, checks and revokes them."""
+
+    class State(models.TextChoices):
+        ACTIVE = "active", "Active"
+        EXPIRED = "expired", "Expired"
+        REVOKED = "revoked", "Revoked"
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens"
+    )
+    name = models.CharField(max_length=100)
+    prefix = models.CharField(max_length=16)
+    digest = models.CharField(max_length=64)  # hex; its unique index is what a request reads
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField(null=True, blank=True, help_text="Empty: never.")
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        # A constraint rather than unique=True: PostgreSQL then builds no second (LIKE) index.
+        constraints = [models.UniqueConstraint(fields=["digest"], name="api_token_digest_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.prefix}… ({self.name}) of {self.user_id}"
+
+    def state(self, now=None) -> str:
+        """Only an active token authenticates."""
+        if self.revoked_at is not None:
+            return self.State.REVOKED
+        if self.expires_at is not None and self.expires_at <= (now or timezone.now()):
+            return self.State.EXPIRED
+        return self.State.ACTIVE

@@ -7,6 +7,7 @@ router = SimpleRouter(use_regex_path=False)  # ids through the row_id converter
 router.register("projects", api.ProjectViewSet, basename="project")
 router.register("imports", api.ImportJobViewSet, basename="import-job")
 router.register("label-schema", api.LabelSchemaViewSet, basename="label-schema")
+router.register("tokens", api.ApiTokenViewSet, basename="token")
 
 urlpatterns = [
     path("api/", include(router.urls)),
@@ -33,5 +34,9 @@ urlpatterns = [
         name="project-account-create",
     ),
     path("projects/<row_id:pk>/upload/", views.project_upload, name="project-upload"),
+    path("account/tokens/", views.api_tokens_page, name="api-tokens"),
+    path(
+        "account/tokens/<row_id:pk>/revoke/", views.api_token_revoke_view, name="api-token-revoke"
+    ),
     path("imports/<row_id:pk>/cancel/", views.import_job_cancel_view, name="import-job-cancel"),
 ]

@@ -1,4 +1,4 @@
-"""Project pages (thin: forms and services do the work)."""
+"""Project pages, and the API tokens page (thin: forms and services do the work)."""
 
 from django.contrib import messages
 from django.contrib.auth import get_user_model
@@ -9,9 +9,11 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from projects import access
+from projects.api_tokens import api_token_create, api_token_revoke, api_tokens_of
 from projects.event_hooks import event_emit
 from projects.forms import (
     AccountForm,
+    ApiTokenForm,
     MemberForm,
     ProjectForm,
     ProjectSettingsForm,
@@ -27,7 +29,7 @@ from projects.members import (
     membership_remove,
     membership_set,
 )
-from projects.models import ImportJob, Membership, Project
+from projects.models import ApiToken, ImportJob, Membership, Project
 from projects.progress import project_progress
 from projects.schema_builder import schema_builder_context
 from projects.schema_change import SchemaChangeRefused, project_schema_change
@@ -309,3 +311,53 @@ def import_job_cancel_view(request, pk):
     if request.headers.get("HX-Request"):
         return import_jobs_partial(request, job.project_id)
     return redirect("project-detail", pk=job.project_id)
+
+
+# Tokens listed on the page (newest first); the API lists them all.
+TOKENS_SHOWN = 100
+# The `once` values of token forms this session has sent (the last few).
+TOKEN_FORMS_SENT = "api-token-forms-sent"
+
+
+@login_required
+def api_tokens_page(request):
+    """The user's API tokens, a form that makes one, and a revoke button per active token.
+
+    A new token's secret is shown on the answer to the form, this once, and is kept nowhere (a
+    redirect would have to keep it): so a reload, which sends the form again, must not make a
+    second token. Each form carries its own `once`; the session remembers those it has sent."""
+    form = ApiTokenForm(request.POST if request.method == "POST" else None)
+    created = None
+    if form.is_bound and form.is_valid():
+        sent = request.session.get(TOKEN_FORMS_SENT, [])
+        if form.cleaned_data["once"] in sent:
+            messages.info(request, "That form was sent already: its token is listed here.")
+            return redirect("api-tokens")
+        request.session[TOKEN_FORMS_SENT] = [*sent, form.cleaned_data["once"]][-20:]
+        token, secret = api_token_create(
+            user=request.user,
+            name=form.cleaned_data["name"],
+            expires_in_days=form.expires_in_days(),
+        )
+        created = {"token": token, "secret": secret}
+        form = ApiTokenForm()
+    tokens = list(api_tokens_of(user=request.user)[:TOKENS_SHOWN])
+    context = {
+        "form": form,
+        "created": created,
+        "active": [t for t in tokens if t.state() == ApiToken.State.ACTIVE],
+        "inactive": [t for t in tokens if t.state() != ApiToken.State.ACTIVE],
+    }
+    response = render(request, "projects/api_tokens.html", context)
+    if created:
+        response["Cache-Control"] = "no-store"  # the secret stays out of every cache
+    return response
+
+
+@login_required
+@require_POST
+def api_token_revoke_view(request, pk):
+    token = get_object_or_404(api_tokens_of(user=request.user), pk=pk)  # others': 404
+    api_token_revoke(token=token)
+    messages.success(request, f"Token {token.prefix}… ({token.name}) revoked.")
+    return redirect("api-tokens")

@@ -3,6 +3,7 @@
 import factory
 from django.contrib.auth import get_user_model
 
+from projects.api_tokens import api_token_create
 from projects.models import Item, Membership, Prediction, Project
 
 TEXT_CLASSIFICATION_SCHEMA = {
@@ -67,3 +68,8 @@ class PredictionFactory(factory.django.DjangoModelFactory):
     model_version = "v1"
     result = factory.LazyFunction(lambda: {"sentiment": "positive"})
     score = 0.9
+
+
+def api_token_secret(user, *, name: str = "test token", expires_in_days: int | None = 1) -> str:
+    """The secret of a new API token of the user, made as the page and the API make them."""
+    return api_token_create(user=user, name=name, expires_in_days=expires_in_days)[1]

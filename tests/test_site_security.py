@@ -68,6 +68,7 @@ def test_pages_carry_a_policy_they_pass(client, project, lead):
         f"/projects/{project.pk}/review/",
         f"/projects/{project.pk}/dashboard/",
         f"/projects/{project.pk}/history/",
+        "/account/tokens/",
     ]
     for url in urls:
         response = client.get(url)

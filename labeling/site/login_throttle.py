@@ -6,11 +6,21 @@ with the right password, so a password cannot be guessed by trying many. Success
 import hashlib
 
 from django.conf import settings
+from django.contrib.auth import authenticate
 from django.contrib.auth import views as auth_views
 from django.core.cache import cache
-from rest_framework import status
-from rest_framework.authtoken.views import ObtainAuthToken
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import serializers, status
+from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from projects.api import (
+    ApiTokenCreatedSerializer,
+    ApiTokenCreateSerializer,
+    api_token_created_response,
+)
+from projects.api_tokens import NAME_MAX
 
 KEY_PREFIX = "login-failures"
 
@@ -72,18 +82,52 @@ class ThrottledLoginView(auth_views.LoginView):
         return super().form_invalid(form)
 
 
-class ThrottledTokenView(ObtainAuthToken):
-    """`POST /api/auth/token/` (username, password) -> {"token"}, for scripts."""
+class TokenObtainSerializer(ApiTokenCreateSerializer):
+    username = serializers.CharField(max_length=150)
+    password = serializers.CharField(max_length=4096, trim_whitespace=False)
+    name = serializers.CharField(
+        max_length=NAME_MAX,
+        required=False,
+        default="Token from a login",
+        help_text="What it is for.",
+    )
 
+
+class ThrottledTokenView(APIView):
+    """`POST /api/auth/token/` (username, password) -> {"token"}, for scripts: a new token each
+    time, its secret answered once."""
+
+    authentication_classes = ()  # the password is the credential
+    permission_classes = (AllowAny,)
+
+    @extend_schema(
+        request=TokenObtainSerializer,
+        responses={
+            200: ApiTokenCreatedSerializer,
+            400: OpenApiResponse(description="wrong username or password, or bad fields"),
+            429: OpenApiResponse(description="too many failed logins: wait `Retry-After`"),
+        },
+        auth=[],
+    )
     def post(self, request, *args, **kwargs):
+        """Make an API token for this username and password (`name` and `expires_in_days` as
+        for `POST /api/tokens/`)."""
         data = request.data if hasattr(request.data, "get") else {}  # a JSON list has no fields
         username = str(data.get("username", ""))
         if refusal := login_refusal(request, username):
             response = Response({"detail": refusal}, status=status.HTTP_429_TOO_MANY_REQUESTS)
             response["Retry-After"] = str(settings.LOGIN_FAILURE_WINDOW)
             return response
-        serializer = self.get_serializer(data=request.data)
+        serializer = TokenObtainSerializer(data=request.data)
         if not serializer.is_valid():
             login_failure_count(request, username)
             return Response(serializer.errors, status=status.HTTP_400_BAD_REQUEST)
-        return super().post(request, *args, **kwargs)
+        fields = serializer.validated_data
+        user = authenticate(
+            request._request, username=fields["username"], password=fields["password"]
+        )
+        if user is None:  # unknown, wrong password or inactive: one answer for all
+            login_failure_count(request, username)
+            message = "Unable to log in with provided credentials."
+            return Response({"non_field_errors": [message]}, status=status.HTTP_400_BAD_REQUEST)
+        return api_token_created_response(user=user, data=fields, status_code=status.HTTP_200_OK)

@@ -41,7 +41,6 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "rest_framework",
-    "rest_framework.authtoken",
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
@@ -115,6 +114,8 @@ AUTH_PASSWORD_VALIDATORS = [
 LOGIN_FAILURES_PER_USER = env.int("LOGIN_FAILURES_PER_USER", default=5)
 LOGIN_FAILURES_PER_ADDRESS = env.int("LOGIN_FAILURES_PER_ADDRESS", default=20)
 LOGIN_FAILURE_WINDOW = env.int("LOGIN_FAILURE_WINDOW", default=15 * 60)
+# Days an API token lives unless its owner chooses otherwise (0: no expiry by default).
+API_TOKEN_DAYS = env.int("API_TOKEN_DAYS", default=90)
 # Behind a proxy that appends the client's address to X-Forwarded-For (docker-compose's nginx).
 TRUST_X_FORWARDED_FOR = env.bool("TRUST_X_FORWARDED_FOR", default=False)
 LOGIN_URL = "login"
@@ -170,7 +171,7 @@ FILE_UPLOAD_HANDLERS = [
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "labeling.site.authentication.QuickTokenAuthentication",
+        "labeling.site.authentication.ApiTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
@@ -206,6 +207,8 @@ SPECTACULAR_SETTINGS = {
         "StorageRoleEnum": "labeling.integrations.models.CloudStorage.Role",
         "ItemBulkActionEnum": "labeling.models.ItemBulkJob.Action",
         "ReviewActionEnum": ["accept", "edit", "send_back"],
+        "ApiTokenStateEnum": "projects.models.ApiToken.State",
+        "StateEnum": "labeling.models.Resolution.State",  # keeps its name beside the token state
     },
     # Row ids in URLs are integers (labeling.site.urls registers the converter).
     "PATH_CONVERTER_OVERRIDES": {"row_id": int},

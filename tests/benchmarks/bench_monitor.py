@@ -240,10 +240,10 @@ def single_call_run(bench_url: str, calls: int, clients: int = 8) -> None:
     import http.client
     import socket
 
-    from rest_framework.authtoken.models import Token
+    from projects.api_tokens import api_token_create
 
     project, lead = project_make("bench single")
-    token = Token.objects.get_or_create(user=lead)[0].key
+    token = api_token_create(user=lead, name="bench", expires_in_days=1)[1]
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]

@@ -5,7 +5,12 @@ from rest_framework.test import APIClient
 
 from projects.models import Item, Membership, Project
 from tests.conftest import api_client_for
-from tests.factories import TEXT_CLASSIFICATION_SCHEMA, ItemFactory, UserFactory
+from tests.factories import (
+    TEXT_CLASSIFICATION_SCHEMA,
+    ItemFactory,
+    UserFactory,
+    api_token_secret,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -24,17 +29,15 @@ def test_token_is_issued_for_username_and_password_and_authenticates(lead, proje
 
 
 def test_unknown_token_and_inactive_users_token_are_refused(lead, project):
-    from rest_framework.authtoken.models import Token
-
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION="Token not-a-real-token")
     refused = client.get("/api/projects/")
     assert refused.status_code == 401
     assert refused.json()["detail"] == "Invalid token."
-    token = Token.objects.create(user=lead)
+    token = api_token_secret(lead)
     lead.is_active = False
     lead.save()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    client.credentials(HTTP_AUTHORIZATION=f"Token {token}")
     inactive = client.get("/api/projects/")
     assert inactive.status_code == 401
     assert inactive.json()["detail"] == "User inactive or deleted."

@@ -32,6 +32,10 @@ class Command(BaseCommand):
         self.demo(demo_pairwise_load(users=users))
         for username, password, role, _ in DEMO_USERS:
             self.stdout.write(f"  login {username:<6} password {password:<14} ({role})")
+        self.stdout.write(
+            f"API tokens: make one at {url}/account/tokens/ once logged in, or with"
+            f" POST {url}/api/auth/token/ (username, password)"
+        )
         self.stdout.write(f"API docs: {url}/api/docs/\n")
 
     def demo(self, demo) -> None:

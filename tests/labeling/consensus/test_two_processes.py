@@ -13,14 +13,19 @@ from pathlib import Path
 import pytest
 import redis
 import requests
-from rest_framework.authtoken.models import Token
 
 from labeling.annotate.submit import annotation_submit
 from labeling.consensus.fitted_model import consensus_model_current
 from labeling.models import Resolution
 from projects.models import Membership, Project
 from tests.celery_worker import BROKER_URL, database_url_for_workers
-from tests.factories import ItemFactory, MembershipFactory, ProjectFactory, UserFactory
+from tests.factories import (
+    ItemFactory,
+    MembershipFactory,
+    ProjectFactory,
+    UserFactory,
+    api_token_secret,
+)
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
@@ -106,7 +111,7 @@ def test_a_refit_through_one_server_is_used_by_the_other(two_servers):
         for user in good:
             annotation_submit(item=item, annotator=user, result={"relevant": label})
         annotation_submit(item=item, annotator=spammer, result={"relevant": "yes"})
-    headers = {"Authorization": f"Token {Token.objects.create(user=lead).key}"}
+    headers = {"Authorization": f"Token {api_token_secret(lead)}"}
 
     def consensus(base):
         response = requests.get(f"{base}/api/projects/{project.pk}/consensus/", headers=headers)
@@ -136,7 +141,7 @@ def test_a_refit_through_one_server_is_used_by_the_other(two_servers):
     for base, name in ((server_a, "ya"), (server_b, "yb")):
         item = ItemFactory(project=project, external_id=name)
         for user in [good[0], spammer, good[1]]:
-            token = Token.objects.get_or_create(user=user)[0].key
+            token = api_token_secret(user)
             response = requests.post(
                 f"{base}/api/items/{item.pk}/annotations/",
                 json={"result": {"relevant": "no" if user in good else "yes"}},

@@ -1,0 +1,116 @@
+"""API tokens: made with a name and a lifetime, their secret answered once and stored only as
+its SHA-256 digest, checked on every API request, revoked by their owner.
+
+- api_token_create(user=, name=, expires_in_days=) -> (ApiToken, secret)
+- api_token_authenticate(secret=) -> (user, ApiToken), or ApiTokenRefused
+- api_token_revoke(token=), api_tokens_of(user=), api_token_default_days()
+
+A secret is `qrm_` and 43 random URL-safe characters (256 bits), so a plain digest without a
+salt is as strong as the secret (there is no dictionary to try); `qrm_` lets secret scanners
+recognise a leaked one. Tokens of DRF's authtoken were hashed into this table by migration
+0011 and keep working: their 40 hex characters are looked up the same way.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import timedelta
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.db import connection
+from django.utils import timezone
+
+from projects.direct_sql import rows_update
+from projects.models import ApiToken
+
+SECRET_PREFIX = "qrm_"
+PREFIX_SHOWN = len(SECRET_PREFIX) + 8
+NAME_MAX = ApiToken._meta.get_field("name").max_length
+LIFETIME_MAX_DAYS = 3650
+# last_used_at is written when it is older than this, so a busy token costs one UPDATE a minute.
+LAST_USED_PRECISION = timedelta(minutes=1)
+
+User = get_user_model()
+_token = ApiToken._meta
+# The user and the token's state in one query on the digest's unique index: expiry and
+# staleness are compared in SQL, so no datetime comes back to convert (SQLite returns text).
+USER_BY_TOKEN_SQL = (
+    f"SELECT u.*, t.{_token.pk.column} AS api_token_id,"
+    f" (t.revoked_at IS NOT NULL) AS api_token_revoked,"
+    f" (t.expires_at IS NOT NULL AND t.expires_at <= %s) AS api_token_expired,"
+    f" (t.last_used_at IS NULL OR t.last_used_at < %s) AS api_token_unused_lately"
+    f" FROM {User._meta.db_table} u JOIN {_token.db_table} t"
+    f" ON t.user_id = u.{User._meta.pk.column} WHERE t.digest = %s"
+)
+
+
+class ApiTokenRefused(Exception):
+    """The secret authenticates nobody; the message says why (for a 401)."""
+
+
+def api_token_digest(secret: str) -> str:
+    return hashlib.sha256(secret.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def api_token_default_days() -> int | None:
+    """The lifetime a new token gets unless its owner chooses (API_TOKEN_DAYS; None: never)."""
+    return settings.API_TOKEN_DAYS or None
+
+
+def api_token_create(*, user, name: str, expires_in_days: int | None) -> tuple[ApiToken, str]:
+    """A new token for the user, expiring after that many days (None: never), and its secret:
+    the only time it is known; only its digest is stored."""
+    if expires_in_days is not None and not 1 <= expires_in_days <= LIFETIME_MAX_DAYS:
+        raise ValueError(f"expires_in_days must be between 1 and {LIFETIME_MAX_DAYS}")
+    secret = SECRET_PREFIX + secrets.token_urlsafe(32)
+    now = timezone.now()
+    token = ApiToken.objects.create(
+        user=user,
+        name=name.strip()[:NAME_MAX] or "API token",
+        prefix=secret[:PREFIX_SHOWN],
+        digest=api_token_digest(secret),
+        created_at=now,
+        expires_at=None if expires_in_days is None else now + timedelta(days=expires_in_days),
+    )
+    return token, secret
+
+
+def api_token_authenticate(*, secret: str) -> tuple[object, ApiToken]:
+    """The active user this secret belongs to and the token it is; ApiTokenRefused if it is
+    unknown, revoked or expired, or its user is inactive. Notes the use (once a minute)."""
+    now = timezone.now()
+    moments = [
+        connection.ops.adapt_datetimefield_value(moment)
+        for moment in (now, now - LAST_USED_PRECISION)
+    ]
+    params = [*moments, api_token_digest(secret)]
+    user = next(iter(User.objects.raw(USER_BY_TOKEN_SQL, params)), None)
+    if user is None:
+        raise ApiTokenRefused("Invalid token.")
+    if user.api_token_revoked:
+        raise ApiTokenRefused("Token revoked.")
+    if user.api_token_expired:
+        raise ApiTokenRefused("Token expired.")
+    if not user.is_active:
+        raise ApiTokenRefused("User inactive or deleted.")
+    if user.api_token_unused_lately:
+        rows_update(ApiToken, {"pk": user.api_token_id}, set={"last_used_at": now})
+    return user, ApiToken(pk=user.api_token_id, user=user)
+
+
+def api_tokens_of(*, user):
+    """The user's tokens, newest first (revoked and expired ones too)."""
+    return ApiToken.objects.filter(user=user).order_by("-created_at", "-id")
+
+
+def api_token_revoke(*, token: ApiToken) -> ApiToken:
+    """Revoke the token for good (again: nothing changes). The row stays, so the page and the
+    401 can say it was revoked."""
+    if token.revoked_at is None:
+        token.revoked_at = timezone.now()
+        ApiToken.objects.filter(pk=token.pk, revoked_at__isnull=True).update(
+            revoked_at=token.revoked_at
+        )
+    return token
