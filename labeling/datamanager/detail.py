@@ -14,11 +14,42 @@ def _pretty(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, indent=1, sort_keys=True)
 
 
+def _workspace_view(
+    *, item: Item, controls: list[dict], answers: list, predictions: list, history: list
+) -> dict[str, Any]:
+    """What the page's script needs to show the item through the annotators' workspace, with
+    each stored result (the current resolution first) ready to be shown in its widgets."""
+    shown = [
+        {"label": f"Resolution ({r['method']}, {r['state']})", "result": r["result"]}
+        for r in history
+        if r["is_current"] and isinstance(r["result"], dict)
+    ]
+    shown += [
+        {"label": f"{a['annotator__username']}'s answer", "result": a["result"]} for a in answers
+    ]
+    shown += [
+        {"label": f"Prediction {p['model_version'] or ''}".strip(), "result": p["result"]}
+        for p in predictions
+        if isinstance(p["result"], dict)
+    ]
+    if item.gold is not None and isinstance(item.gold, dict):
+        shown.append({"label": "Gold answer", "result": item.gold})
+    data = item.data if isinstance(item.data, dict) else {"data": item.data}
+    return {
+        "controls": controls,
+        "item": {"id": item.pk, "data": data, "width": item.width, "height": item.height},
+        "shown": shown,
+    }
+
+
 def item_detail(*, item: Item) -> dict[str, Any]:
     """The item's data by the schema's source fields first, every answer with its annotator and
-    times, the predictions newest first, the resolutions newest first and the held slots."""
+    times, the predictions newest first, the resolutions newest first and the held slots; and
+    the same shown through the workspace's widgets (`view`)."""
+    controls: list[dict] = []
     try:
         schema = LabelSchema(item.project.label_schema)
+        controls = schema.as_json()["controls"]
         sources = [s for c in schema.controls for s in c.source]
         image_sources = {
             s
@@ -73,8 +104,12 @@ def item_detail(*, item: Item) -> dict[str, Any]:
         .order_by("expires_at")
         .values("annotator__username", "expires_at")
     )
+    view = _workspace_view(
+        item=item, controls=controls, answers=answers, predictions=predictions, history=history
+    )
     return {
         "item": item,
+        "view": view,
         "fields": fields,
         "answers": answers,
         "predictions": predictions,

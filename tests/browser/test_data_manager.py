@@ -109,7 +109,17 @@ def test_filter_sort_and_bulk_act(page, live_server, data_manager_project, page_
     # An item's page: its data, its answers, its history.
     page.goto(f"/projects/{project.pk}/items/?status=resolved")
     page.get_by_role("link", name="r1", exact=True).click()
-    expect(page.get_by_text("The crowd left early in the rain")).to_be_visible()
+    # The data through the annotators' own widgets, the current resolution shown in them; each
+    # stored answer can be shown instead.
+    view = page.locator("#dm-view-item")
+    expect(view.get_by_text("The crowd left early in the rain")).to_be_visible()
+    shown = page.get_by_label("Show in the widgets")
+    expect(shown.locator("option:checked")).to_have_text("Resolution (single, accepted)")
+    expect(page.locator("#dm-view-form").get_by_label("positive")).to_be_checked()
+    shown.select_option(label="Nothing (empty widgets)")
+    expect(page.locator("#dm-view-form").get_by_label("positive")).not_to_be_checked()
+    shown.select_option(label="dm-ann's answer")
+    expect(page.locator("#dm-view-form").get_by_label("positive")).to_be_checked()
     expect(page.get_by_role("cell", name="dm-ann")).to_be_visible()
     screenshot(page, "data_manager_item")
     assert page_errors == []
