@@ -1,7 +1,8 @@
 """Benchmark: dataset imports, end to end, from the stored upload to the job marked done.
 
 PostgreSQL (default 1,000,000 rows of ~200-character texts, as JSONL and as CSV): a throw-away
-database `<DATABASE_URL's name>_bench_import` gets its tables from the models, one real Celery
+database `<DATABASE_URL's name>_bench_import` gets its tables from the migrations (with the
+items' full-text index, as deployed), one real Celery
 worker (`celery -A labeling.site worker`) imports the file, and the script prints rows/s and the
 worker's peak RSS (of a pool process, which runs the imports, of the main process, and of the
 worker as a whole). The worker runs with Celery's default concurrency, one pool process per CPU,

@@ -37,15 +37,25 @@ def database_recreate(admin_url: str, name: str) -> None:
         conn.execute(f'CREATE DATABASE "{name}"')
 
 
-def tables_create() -> None:
-    """Every model's table straight from the models (call after django.setup())."""
-    from django.apps import apps
+def search_index_migration():
+    """The migration holding the items' full-text index statements (CREATE, DROP)."""
+    import importlib
+
+    migration = next((ROOT / "projects/migrations").glob("*_data_manager_indexes.py"))
+    return importlib.import_module(f"projects.migrations.{migration.stem}")
+
+
+def tables_create(*, search_index: bool = True) -> None:
+    """The schema as deployments have it: every migration, so the indexes that migrations make
+    in SQL (the items' full-text index) cost the benchmark what they cost an import. A benchmark
+    that fills tables in bulk may leave the search index out and build it after."""
+    from django.core.management import call_command
     from django.db import connection
 
-    with connection.schema_editor() as editor:
-        for model in apps.get_models():
-            if model._meta.managed and not model._meta.proxy:
-                editor.create_model(model)
+    call_command("migrate", verbosity=0)
+    if not search_index and connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(search_index_migration().DROP)
 
 
 def peak_rss_mb() -> float:
