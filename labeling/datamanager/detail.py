@@ -7,6 +7,7 @@ from typing import Any
 
 from labeling.models import Annotation, Assignment, Resolution
 from projects.label_schema import LabelSchema, SchemaError
+from projects.items.titles import item_title_of
 from projects.models import Item, Prediction
 
 
@@ -109,6 +110,7 @@ def item_detail(*, item: Item) -> dict[str, Any]:
     )
     return {
         "item": item,
+        "title": item_title_of(item),
         "view": view,
         "fields": fields,
         "answers": answers,
