@@ -3,7 +3,6 @@
 import json
 
 from django.http import FileResponse, Http404, HttpResponse, StreamingHttpResponse
-from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import mixins, serializers, status, viewsets
@@ -18,10 +17,10 @@ from exports.jobs import export_job_cancel, export_job_create, export_job_pin
 from exports.models import ExportJob
 from exports.options import BOOLEAN_OPTIONS, OptionsError
 from exports.tasks import export_job_enqueue
-from projects import access
-from projects.access import project_for
+from projects.access import LEAD_ONLY
 from projects.job_queue import broker_refusal
 from projects.models import Project
+from projects.permissions import PROJECT_IN_URL, ProjectInUrl
 
 OPTION_NAMES = (*BOOLEAN_OPTIONS, "split", "split_seed", "stratify_by", "conll_tokens")
 
@@ -114,6 +113,8 @@ class ProjectExportViewSet(viewsets.ViewSet):
     """A project's exports (start, list) and its direct download."""
 
     lookup_value_converter = "row_id"
+    project_from = PROJECT_IN_URL
+    project_roles = {"download": LEAD_ONLY, "exports": LEAD_ONLY}
 
     queryset = Project.objects.none()  # only for the schema's path parameter type
     pagination_class = PageNumberPagination  # the export list is paginated (and documented so)
@@ -138,7 +139,7 @@ class ProjectExportViewSet(viewsets.ViewSet):
     @action(detail=True, methods=["get"])
     def download(self, request: Request, pk=None):
         """Stream the labeled set now (leads): JSONL or CSV, no snapshot kept."""
-        project = project_for(request, pk, access.LEAD_ONLY)
+        project = request.project
         format = request.query_params.get("format", "jsonl")
         only_resolved = request.query_params.get("only_resolved", "true").lower() != "false"
         csv_raw = request.query_params.get("csv_raw", "false").lower() == "true"
@@ -161,7 +162,7 @@ class ProjectExportViewSet(viewsets.ViewSet):
     @action(detail=True, methods=["get", "post"])
     def exports(self, request: Request, pk=None):
         """Start an export (leads; 202, a worker writes it), or list the project's exports."""
-        project = project_for(request, pk, access.LEAD_ONLY)
+        project = request.project
         if request.method == "GET":
             paginator = self.pagination_class()
             page = paginator.paginate_queryset(
@@ -188,15 +189,17 @@ class ProjectExportViewSet(viewsets.ViewSet):
 
 class ExportJobViewSet(mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     lookup_value_converter = "row_id"
+    project_from = ProjectInUrl(of=ExportJob)
+    project_roles = {
+        "retrieve": LEAD_ONLY,
+        "download": LEAD_ONLY,
+        "manifest": LEAD_ONLY,
+        "label_config": LEAD_ONLY,
+        "pin": LEAD_ONLY,
+        "cancel": LEAD_ONLY,
+    }
     serializer_class = ExportJobSerializer
-    queryset = ExportJob.objects.select_related("project", "created_by")
-
-    def get_object(self) -> ExportJob:
-        job = get_object_or_404(self.get_queryset(), pk=self.kwargs["pk"])
-        access.project_check_role(
-            user=self.request.user, project=job.project, allowed=access.LEAD_ONLY
-        )
-        return job
+    queryset = ExportJob.objects.select_related("created_by")
 
     # The content type is the format's (JSON, JSONL, CSV, Parquet, zip...).
     @extend_schema(responses={(200, "*/*"): OpenApiTypes.BINARY})

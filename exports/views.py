@@ -4,9 +4,8 @@ The project page (projects/, which knows nothing of exports) loads the panel by 
 """
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.db import transaction
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from exports.formats import export_formats_for
@@ -19,14 +18,9 @@ from projects import label_schema as ls
 from projects.job_queue import broker_refusal
 from projects.label_schema import LabelSchema
 from projects.models import Project
+from projects.permissions import project_page
 
 JOBS_SHOWN = 20
-
-
-def _lead_project(request, pk) -> Project:
-    project = get_object_or_404(Project, pk=pk)
-    access.project_check_role(user=request.user, project=project, allowed=access.LEAD_ONLY)
-    return project
 
 
 def _jobs_context(project: Project) -> dict:
@@ -38,9 +32,9 @@ def _jobs_context(project: Project) -> dict:
     }
 
 
-@login_required
+@project_page(access.LEAD_ONLY)
 def exports_panel(request, pk):
-    project = _lead_project(request, pk)
+    project = request.project
     schema = LabelSchema(project.label_schema)
     context = _jobs_context(project)
     context.update(
@@ -54,9 +48,9 @@ def exports_panel(request, pk):
     return render(request, "exports/_panel.html", context)
 
 
-@login_required
+@project_page(access.LEAD_ONLY)
 def exports_list(request, pk):
-    project = _lead_project(request, pk)
+    project = request.project
     return render(request, "exports/_export_jobs.html", _jobs_context(project))
 
 
@@ -75,10 +69,10 @@ def _form_options(post) -> dict:
     return options
 
 
-@login_required
+@project_page(access.LEAD_ONLY)
 @require_POST
 def export_start(request, pk):
-    project = _lead_project(request, pk)
+    project = request.project
     if refusal := broker_refusal():
         if request.headers.get("HX-Request"):
             context = _jobs_context(project) | {"export_error": refusal}
@@ -108,10 +102,10 @@ def export_start(request, pk):
     return redirect("project-detail", pk=project.pk)
 
 
-@login_required
+@project_page(access.LEAD_ONLY)
 def export_selection_form(request, pk):
     """The data manager's "export the selection" form (loaded into its page with htmx)."""
-    project = _lead_project(request, pk)
+    project = request.project
     formats = export_formats_for(LabelSchema(project.label_schema))
     return render(request, "exports/_selection_form.html", {"project": project, "formats": formats})
 
@@ -123,11 +117,11 @@ def _form_selection(post) -> dict:
     return {"ids": [int(v) for v in post.getlist("ids") if v.isdigit()]}
 
 
-@login_required
+@project_page(access.LEAD_ONLY)
 @require_POST
 def export_selection_start(request, pk):
     """Start an export of the data manager's selection; answers a line saying what started."""
-    project = _lead_project(request, pk)
+    project = request.project
     options = {
         "selection": _form_selection(request.POST),
         "only_resolved": "only_resolved" in request.POST,

@@ -1,15 +1,21 @@
-"""Who may do what in a project: the one place roles are enforced, for pages and API alike.
+"""Who may do what in a project: the one rule, for pages and API alike.
 
 Functions raise Http404 for someone outside the project and PermissionDenied (403) for a member
-whose role is not enough; Django renders them for pages, DRF as JSON for the API.
+whose role is not enough; Django renders them for pages, DRF as JSON for the API. Views do not
+call them by hand: API views declare the roles of their actions for
+projects.permissions.ProjectRolePermission, pages wear projects.permissions.project_page.
 """
+
+from collections.abc import Callable
+from dataclasses import dataclass
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import PermissionDenied
-from django.db.models import QuerySet
+from django.db import connection
+from django.db.models import Model, QuerySet
 from django.http import Http404
 
-from projects.models import Item, Membership, Project
+from projects.models import Membership, Project
 
 Role = Membership.Role
 LEAD_ONLY = frozenset({Role.LEAD})
@@ -63,16 +69,24 @@ PROJECT_WITH_ROLE_SQL = (
     f" AND m.user_id = %s) AS member_role FROM {Project._meta.db_table} p"
 )
 BY_PROJECT = " WHERE p.id = %s"
-BY_ITEM = f" WHERE p.id = (SELECT i.project_id FROM {Item._meta.db_table} i WHERE i.id = %s)"
+BY_ROW = " WHERE p.id = (SELECT r.project_id FROM {table} r WHERE r.id = %s)"
 
 
 def project_with_role(
-    *, user: AbstractBaseUser, project_id: int | None = None, item_id: int | None = None
+    *,
+    user: AbstractBaseUser,
+    project_id: int | None = None,
+    of: type[Model] | None = None,
+    row_id: int | None = None,
 ) -> Project | None:
-    """The project, or the project of the item (None if there is none), with the user's role
-    in it read along and remembered for project_role."""
-    sql = PROJECT_WITH_ROLE_SQL + (BY_ITEM if project_id is None else BY_PROJECT)
-    params = [user.pk, item_id if project_id is None else project_id]
+    """The project (by its id), or the project of a row (`of` a model with a `project`, by the
+    row's id), or None if there is none, with the user's role in it read along and remembered
+    for project_role."""
+    if of is None:
+        sql, params = PROJECT_WITH_ROLE_SQL + BY_PROJECT, [user.pk, project_id]
+    else:
+        table = connection.ops.quote_name(of._meta.db_table)
+        sql, params = PROJECT_WITH_ROLE_SQL + BY_ROW.format(table=table), [user.pk, row_id]
     project = next(iter(Project.objects.raw(sql, params)), None)
     if project is not None and user.is_authenticated:
         _roles_remembered(user)[project.pk] = project.member_role
@@ -106,31 +120,36 @@ def user_can_create_projects(user: AbstractBaseUser) -> bool:
     return Membership.objects.filter(user=user, role=Role.LEAD).exists()
 
 
-# The API's lookups: an id from the URL, then the project with the caller's role checked.
-def id_from_url(pk) -> int:
-    """A row id from the URL; anything that cannot be one names no row (404)."""
-    text = str(pk)
-    if not (text.isascii() and text.isdigit()) or int(text) >= 2**63:
-        raise Http404("No such row.")
-    return int(text)
-
-
 def project_checked(
-    request,
-    allowed: frozenset,
-    *,
-    project_id: int | None = None,
-    item_id: int | None = None,
+    request, allowed: frozenset, *, project_id: int | None = None, of=None, row_id=None
 ) -> Project:
-    """The project, or the item's project (404 if there is none), once the caller's role in it
-    is checked (403)."""
-    project = project_with_role(user=request.user, project_id=project_id, item_id=item_id)
-    if project is None:
-        raise Http404("No such project." if item_id is None else "No such item.")
+    """The project, or the project of the row `of` names (404 if there is none), once the
+    caller's role in it is checked (404 outside it, 403 without the role)."""
+    project = project_with_role(user=request.user, project_id=project_id, of=of, row_id=row_id)
+    if project is None or project_role(user=request.user, project=project) is None:
+        # The same answer for a row of another project as for no row at all.
+        raise Http404(f"No such {of._meta.verbose_name}." if of else "No such project.")
     project_check_role(user=request.user, project=project, allowed=allowed)
     return project
 
 
-def project_for(request, pk, allowed: frozenset) -> Project:
-    """Load a project the user may see (404 otherwise) and check their role (403)."""
-    return project_checked(request, allowed, project_id=id_from_url(pk))
+@dataclass(frozen=True)
+class AccountRule:
+    """Who may make a call that names no project, by their account alone."""
+
+    name: str
+    allows: Callable[[AbstractBaseUser], bool]
+    refusal: str
+
+    def check(self, user: AbstractBaseUser) -> None:
+        if not self.allows(user):
+            raise PermissionDenied(self.refusal)
+
+
+SIGNED_IN = AccountRule("signed in", lambda user: user.is_authenticated, "Sign in first.")
+STAFF = AccountRule("staff", lambda user: user.is_staff, "This needs a staff account.")
+PROJECT_CREATORS = AccountRule(
+    "project creators",
+    user_can_create_projects,
+    "Only staff and project leads create projects.",
+)

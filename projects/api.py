@@ -3,10 +3,8 @@ the service modules)."""
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.http import Http404, HttpResponse, StreamingHttpResponse
-from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
@@ -14,7 +12,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from projects import access
-from projects.access import project_for
+from projects.access import EVERY_MEMBER, LEAD_ONLY, PROJECT_CREATORS, SIGNED_IN
 from projects.api_tokens import (
     LIFETIME_MAX_DAYS,
     NAME_MAX,
@@ -50,6 +48,7 @@ from projects.members import (
     membership_set,
 )
 from projects.models import ApiToken, ImportJob, Item, Membership, Project, ProjectHistory
+from projects.permissions import PROJECT_IN_URL, ProjectInUrl
 from projects.schema_change import SchemaChangeRefused, project_schema_change, schema_change_check
 from projects.tasks import import_job_enqueue, items_refile_if_reordered
 
@@ -334,10 +333,9 @@ def bulk_list_refusal(rows, *, shape: str, noun: str) -> Response | None:
     return Response({"detail": message}, status=status.HTTP_400_BAD_REQUEST)
 
 
-def items_add_response(request: Request, pk) -> Response:
-    """Leads: add up to 10,000 items in one call (`POST /api/projects/{id}/items/`, routed with
-    the data manager's list of the same path, labeling.datamanager.api)."""
-    project = project_for(request, pk, access.LEAD_ONLY)
+def items_add_response(request: Request, project: Project) -> Response:
+    """Add up to 10,000 items in one call (`POST /api/projects/{id}/items/`, routed with the
+    data manager's list of the same path, labeling.datamanager.api, which checks the role)."""
     rows = request.data
     if refusal := bulk_list_refusal(rows, shape="{data, external_id}", noun="items"):
         return refusal
@@ -362,6 +360,21 @@ class ProjectViewSet(
     serializer_class = ProjectSerializer
     # delete: only members/{username}/ (projects themselves are not deleted over the API)
     http_method_names = ["get", "post", "patch", "delete", "head", "options"]
+    project_from = PROJECT_IN_URL
+    project_roles = {
+        "list": SIGNED_IN,  # the list holds only the caller's projects
+        "create": PROJECT_CREATORS,
+        "retrieve": EVERY_MEMBER,
+        "label_studio_config": EVERY_MEMBER,
+        "partial_update": LEAD_ONLY,
+        "schema_check": LEAD_ONLY,
+        "history": LEAD_ONLY,
+        "members": LEAD_ONLY,
+        "member": LEAD_ONLY,
+        "accounts": LEAD_ONLY,
+        "imports": LEAD_ONLY,
+        "predictions": LEAD_ONLY,
+    }
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):  # the schema generator has no caller
@@ -369,12 +382,9 @@ class ProjectViewSet(
         return access.projects_visible_to(self.request.user).distinct()
 
     def get_object(self):
-        allowed = access.EVERY_MEMBER if self.request.method == "GET" else access.LEAD_ONLY
-        return project_for(self.request, self.kwargs["pk"], allowed)
+        return self.request.project  # checked by ProjectRolePermission
 
     def perform_create(self, serializer):
-        if not access.user_can_create_projects(self.request.user):
-            raise PermissionDenied("Only staff and project leads create projects.")
         serializer.validated_data.pop("label_renames", None)
         with transaction.atomic():
             project = serializer.save(created_by=self.request.user)
@@ -417,7 +427,7 @@ class ProjectViewSet(
     def schema_check(self, request: Request, pk=None):
         """Check a new schema for this project without saving it: the same 400 as PATCH gives
         (a bad schema, or the answers a removed label would orphan, `orphaned`)."""
-        project = project_for(request, pk, access.LEAD_ONLY)
+        project = request.project
         body = request.data if isinstance(request.data, dict) else {}
         try:
             plan = schema_change_check(
@@ -435,7 +445,7 @@ class ProjectViewSet(
     @action(detail=True, methods=["get"], serializer_class=ProjectHistorySerializer)
     def history(self, request: Request, pk=None):
         """The project's recorded changes (label schema edits, label renames), newest first."""
-        project = project_for(request, pk, access.LEAD_ONLY)
+        project = request.project
         page = self.paginate_queryset(project.history.select_related("changed_by"))
         return self.get_paginated_response(ProjectHistorySerializer(page, many=True).data)
 
@@ -443,7 +453,7 @@ class ProjectViewSet(
     @action(detail=True, methods=["get"], url_path="label-studio-config")
     def label_studio_config(self, request: Request, pk=None):
         """The project's schema as a Label Studio <View> config, for a Label Studio project."""
-        project = project_for(request, pk, access.EVERY_MEMBER)
+        project = request.project
         try:
             xml = label_studio_config_from_schema(project.label_schema)
         except (SchemaError, LabelStudioConfigError) as exc:
@@ -463,7 +473,7 @@ class ProjectViewSet(
     def members(self, request: Request, pk=None):
         """List members with their last activity and answer count (leads), or add a member /
         change their role by username."""
-        project = project_for(request, pk, access.LEAD_ONLY)
+        project = request.project
         if request.method == "GET":
             rows = members_with_activity(project=project)
             return Response(MemberRowSerializer(rows, many=True).data)
@@ -490,7 +500,7 @@ class ProjectViewSet(
     def member(self, request: Request, pk=None, username=None):
         """Change a member's role (PATCH {role}) or remove them from the project (DELETE).
         The last lead can be neither demoted nor removed."""
-        project = project_for(request, pk, access.LEAD_ONLY)
+        project = request.project
         membership = (
             project.memberships.select_related("user").filter(user__username=username).first()
         )
@@ -515,7 +525,7 @@ class ProjectViewSet(
         """Create an account (username, optional email) as a member of this project. The answer
         carries a one-time set-password link to hand over; it is also emailed when email is
         configured (EMAIL_HOST)."""
-        project = project_for(request, pk, access.LEAD_ONLY)
+        project = request.project
         serializer = AccountSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
@@ -550,7 +560,7 @@ class ProjectViewSet(
     @action(detail=True, methods=["get", "post"], serializer_class=ImportJobSerializer)
     def imports(self, request: Request, pk=None):
         """List the project's import jobs, or upload a file to import (answers 202 at once)."""
-        project = project_for(request, pk, access.LEAD_ONLY)
+        project = request.project
         if request.method == "GET":
             page = self.paginate_queryset(project.import_jobs.order_by("-created_at", "-id"))
             context = {"request": request}
@@ -586,7 +596,7 @@ class ProjectViewSet(
         """Add model predictions in bulk (up to ITEMS_PER_API_CALL). All or nothing: if any row
         is bad the answer is 400 with `errors` [{line, item | result: {control: message} | ...}]
         and nothing is stored."""
-        project = project_for(request, pk, access.LEAD_ONLY)
+        project = request.project
         rows = request.data
         shape = "{item or external_id, result, score}"
         if refusal := bulk_list_refusal(rows, shape=shape, noun="predictions"):
@@ -606,6 +616,12 @@ def _field_errors(errors: dict[str, str]) -> dict[str, list[str]]:
 
 class LabelSchemaViewSet(viewsets.ViewSet):
     """The label schema on its own: check one, and convert to and from Label Studio configs."""
+
+    project_roles = {
+        "check": SIGNED_IN,
+        "from_label_studio": SIGNED_IN,
+        "to_label_studio": SIGNED_IN,
+    }
 
     @extend_schema(
         request=LabelSchemaBodySerializer,
@@ -651,16 +667,11 @@ class ImportJobViewSet(mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     """Import jobs by id: state and counts, cancel, and the error report (leads only)."""
 
     lookup_value_converter = "row_id"
+    project_from = ProjectInUrl(of=ImportJob)
+    project_roles = {"retrieve": LEAD_ONLY, "cancel": LEAD_ONLY, "errors": LEAD_ONLY}
 
     serializer_class = ImportJobSerializer
-    queryset = ImportJob.objects.select_related("project")
-
-    def get_object(self):
-        job = get_object_or_404(self.get_queryset(), pk=self.kwargs["pk"])
-        access.project_check_role(
-            user=self.request.user, project=job.project, allowed=access.LEAD_ONLY
-        )
-        return job
+    queryset = ImportJob.objects.all()
 
     @extend_schema(request=None, responses={200: ImportJobSerializer})
     @action(detail=True, methods=["post"])
@@ -743,6 +754,12 @@ class ApiTokenViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
     revoke one. Another user's token is a 404."""
 
     lookup_value_converter = "row_id"
+    project_roles = {
+        "list": SIGNED_IN,
+        "retrieve": SIGNED_IN,
+        "create": SIGNED_IN,
+        "destroy": SIGNED_IN,
+    }
     serializer_class = ApiTokenSerializer
     queryset = ApiToken.objects.none()  # for the schema; get_queryset answers the caller's
 

@@ -3,7 +3,6 @@
 from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
@@ -30,6 +29,7 @@ from projects.members import (
     membership_set,
 )
 from projects.models import ApiToken, ImportJob, Membership, Project
+from projects.permissions import ProjectInUrl, project_page
 from projects.progress import project_progress
 from projects.schema_builder import schema_builder_context
 from projects.schema_change import SchemaChangeRefused, project_schema_change
@@ -46,12 +46,6 @@ SCHEMA_FIELDS = frozenset(
         "label_studio_file",
     }
 )
-
-
-def _project(request, pk, allowed) -> tuple[Project, str]:
-    project = get_object_or_404(Project, pk=pk)
-    role = access.project_check_role(user=request.user, project=project, allowed=allowed)
-    return project, role
 
 
 @login_required
@@ -74,8 +68,7 @@ def project_list(request):
 
 @login_required
 def project_create(request):
-    if not access.user_can_create_projects(request.user):
-        raise PermissionDenied("Only staff and project leads create projects.")
+    access.PROJECT_CREATORS.check(request.user)
     form = ProjectForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
         with transaction.atomic():
@@ -94,9 +87,9 @@ def project_create(request):
     return render(request, "projects/project_form.html", context)
 
 
-@login_required
+@project_page(access.LEAD_ONLY)
 def project_settings(request, pk):
-    project, _ = _project(request, pk, access.LEAD_ONLY)
+    project = request.project
     previous_ordering = project.ordering  # the form writes the instance as it validates
     form = ProjectSettingsForm(request.POST or None, request.FILES or None, instance=project)
     if request.method == "POST" and form.is_valid():
@@ -141,9 +134,10 @@ def _settings_context(project: Project, form) -> dict:
     }
 
 
-@login_required
+@project_page(access.EVERY_MEMBER)
 def project_detail(request, pk):
-    project, role = _project(request, pk, access.EVERY_MEMBER)
+    project = request.project
+    role = request.project_role
     context = {
         "project": project,
         "role": role,
@@ -162,9 +156,9 @@ def project_detail(request, pk):
     return render(request, "projects/project_detail.html", context)
 
 
-@login_required
+@project_page(access.EVERY_MEMBER)
 def project_progress_partial(request, pk):
-    project, _ = _project(request, pk, access.EVERY_MEMBER)
+    project = request.project
     return render(
         request,
         "projects/_progress.html",
@@ -172,18 +166,18 @@ def project_progress_partial(request, pk):
     )
 
 
-@login_required
+@project_page(access.LEAD_ONLY)
 def import_jobs_partial(request, pk):
-    project, _ = _project(request, pk, access.LEAD_ONLY)
+    project = request.project
     return render(
         request, "projects/_import_jobs.html", {"import_jobs": project.import_jobs.all()[:10]}
     )
 
 
-@login_required
+@project_page(access.LEAD_ONLY)
 @require_POST
 def project_member_add(request, pk):
-    project, _ = _project(request, pk, access.LEAD_ONLY)
+    project = request.project
     form = MemberForm(request.POST)
     if form.is_valid():
         user = get_user_model().objects.filter(username=form.cleaned_data["username"]).first()
@@ -211,10 +205,10 @@ def _refused(request, exc: MembershipRefused) -> None:
         messages.error(request, f"{field.capitalize()}: {message}.")
 
 
-@login_required
+@project_page(access.LEAD_ONLY)
 @require_POST
 def project_member_role(request, pk, user_id):
-    project, _ = _project(request, pk, access.LEAD_ONLY)
+    project = request.project
     user = _member_user(project, user_id)
     form = RoleForm(request.POST)
     if not form.is_valid():
@@ -229,10 +223,10 @@ def project_member_role(request, pk, user_id):
     return redirect("project-detail", pk=project.pk)
 
 
-@login_required
+@project_page(access.LEAD_ONLY)
 @require_POST
 def project_member_remove(request, pk, user_id):
-    project, _ = _project(request, pk, access.LEAD_ONLY)
+    project = request.project
     user = _member_user(project, user_id)
     try:
         membership_remove(project=project, user=user)
@@ -246,10 +240,10 @@ def project_member_remove(request, pk, user_id):
 NEW_ACCOUNT_KEY = "quorum_new_account"
 
 
-@login_required
+@project_page(access.LEAD_ONLY)
 @require_POST
 def project_account_create(request, pk):
-    project, _ = _project(request, pk, access.LEAD_ONLY)
+    project = request.project
     form = AccountForm(request.POST)
     if not form.is_valid():
         for field, errors in form.errors.items():
@@ -275,10 +269,10 @@ def project_account_create(request, pk):
     return redirect("project-detail", pk=project.pk)
 
 
-@login_required
+@project_page(access.LEAD_ONLY)
 @require_POST
 def project_upload(request, pk):
-    project, _ = _project(request, pk, access.LEAD_ONLY)
+    project = request.project
     form = UploadForm(request.POST, request.FILES)
     if not form.is_valid():
         messages.error(request, "Choose a file to upload.")
@@ -302,11 +296,10 @@ def project_upload(request, pk):
     return redirect("project-detail", pk=project.pk)
 
 
-@login_required
+@project_page(access.LEAD_ONLY, ProjectInUrl(of=ImportJob))
 @require_POST
 def import_job_cancel_view(request, pk):
-    job = get_object_or_404(ImportJob.objects.select_related("project"), pk=pk)
-    access.project_check_role(user=request.user, project=job.project, allowed=access.LEAD_ONLY)
+    job = get_object_or_404(ImportJob, pk=pk, project=request.project)
     import_job_cancel(job=job)
     if request.headers.get("HX-Request"):
         return import_jobs_partial(request, job.project_id)

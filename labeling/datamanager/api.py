@@ -1,7 +1,6 @@
 """The data manager's API (thin): the item table with its filters and sorts, and bulk jobs."""
 
 from django.db import transaction
-from django.http import Http404
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, serializers, status, viewsets
@@ -26,10 +25,10 @@ from labeling.datamanager.query import (
 )
 from labeling.datamanager.tasks import item_bulk_job_enqueue
 from labeling.models import ItemBulkJob
-from projects import access
-from projects.access import id_from_url, project_for
+from projects.access import LEAD_ONLY, REVIEWERS
 from projects.api import ItemRowSerializer, ItemsCreatedSerializer, items_add_response
 from projects.models import Item
+from projects.permissions import PROJECT_IN_URL, ProjectInUrl
 
 
 class ItemTableResolutionSerializer(serializers.Serializer):
@@ -123,6 +122,13 @@ class ItemTableViewSet(viewsets.GenericViewSet):
     """`/api/projects/{id}/items/`: the data manager's table (GET), adding items (POST)."""
 
     lookup_value_converter = "row_id"
+    project_from = PROJECT_IN_URL
+    project_roles = {
+        "table": REVIEWERS,
+        "create": LEAD_ONLY,
+        "bulk": LEAD_ONLY,
+        "bulk_jobs": LEAD_ONLY,
+    }
 
     queryset = Item.objects.none()  # the schema's filters; the list is the service's
     filter_backends = [DjangoFilterBackend]
@@ -140,7 +146,7 @@ class ItemTableViewSet(viewsets.GenericViewSet):
     )
     def table(self, request: Request, pk=None):
         """Leads and reviewers: the project's items, filtered, searched, sorted, keyset-paged."""
-        project = project_for(request, pk, access.REVIEWERS)
+        project = request.project
         try:
             page = items_table_page(project=project, params=request.query_params)
         except ItemFilterError as exc:
@@ -161,7 +167,7 @@ class ItemTableViewSet(viewsets.GenericViewSet):
     )
     def create(self, request: Request, pk=None):
         """Leads: add up to 10,000 items in one call."""
-        return items_add_response(request, pk)
+        return items_add_response(request, request.project)
 
     @extend_schema(
         request=BulkActionSerializer,
@@ -171,7 +177,7 @@ class ItemTableViewSet(viewsets.GenericViewSet):
     def bulk(self, request: Request, pk=None):
         """Leads: act on a selection of items. Small selections are done at once (200, the
         finished job); larger ones run in a worker (202, the job to poll)."""
-        project = project_for(request, pk, access.LEAD_ONLY)
+        project = request.project
         body = request.data if isinstance(request.data, dict) else {}
         try:
             job = item_bulk_job_create(
@@ -192,7 +198,7 @@ class ItemTableViewSet(viewsets.GenericViewSet):
     @extend_schema(responses={200: ItemBulkJobSerializer(many=True)}, filters=False)
     def bulk_jobs(self, request: Request, pk=None):
         """Leads: the project's bulk jobs, newest first (the last 50)."""
-        project = project_for(request, pk, access.LEAD_ONLY)
+        project = request.project
         jobs = ItemBulkJob.objects.filter(project=project).select_related("created_by")[:50]
         return Response(ItemBulkJobSerializer(jobs, many=True).data)
 
@@ -201,16 +207,11 @@ class ItemBulkJobViewSet(mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     """`/api/item-bulk-jobs/{id}/`: a bulk job's state and counts; cancel it."""
 
     lookup_value_converter = "row_id"
+    project_from = ProjectInUrl(of=ItemBulkJob)
+    project_roles = {"retrieve": LEAD_ONLY, "cancel": LEAD_ONLY}
 
     serializer_class = ItemBulkJobSerializer
-    queryset = ItemBulkJob.objects.select_related("project", "created_by")
-
-    def get_object(self) -> ItemBulkJob:
-        job = self.get_queryset().filter(pk=id_from_url(self.kwargs["pk"])).first()
-        if job is None:
-            raise Http404("No such job.")
-        project_for(self.request, job.project_id, access.LEAD_ONLY)
-        return job
+    queryset = ItemBulkJob.objects.select_related("created_by")
 
     @extend_schema(request=None, responses={200: ItemBulkJobSerializer})
     @action(detail=True, methods=["post"])

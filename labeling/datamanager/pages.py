@@ -2,7 +2,6 @@
 
 import json
 
-from django.contrib.auth.decorators import login_required
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
@@ -24,7 +23,8 @@ from labeling.datamanager.query import (
 from labeling.datamanager.tasks import item_bulk_job_enqueue
 from labeling.models import ItemBulkJob
 from projects import access
-from projects.models import Item, Membership, Project
+from projects.models import Item, Membership
+from projects.permissions import project_page
 
 COLUMNS = [
     ("id", "Item"),
@@ -62,12 +62,6 @@ def _summarised(rows: list[dict]) -> list[dict]:
     return rows
 
 
-def _project(request, pk, allowed) -> tuple[Project, str]:
-    project = get_object_or_404(Project, pk=pk)
-    role = access.project_check_role(user=request.user, project=project, allowed=allowed)
-    return project, role
-
-
 def _query_without(params, *names) -> str:
     query = params.copy()
     for name in names:
@@ -88,11 +82,12 @@ def _sort_links(params, ordering: str) -> list[dict]:
     return links
 
 
-@login_required
+@project_page(access.REVIEWERS)
 @require_GET
 def items_page(request, pk):
     """The table; with htmx (HX-Request) only the table part, for filter changes and pages."""
-    project, role = _project(request, pk, access.REVIEWERS)
+    project = request.project
+    role = request.project_role
     params = request.GET
     errors = {}
     try:
@@ -153,11 +148,11 @@ def _form_selection(post) -> dict:
     return {"ids": ids}
 
 
-@login_required
+@project_page(access.LEAD_ONLY)
 @require_POST
 def bulk_start(request, pk):
     """Start a bulk action from the table's form; answers the job's progress partial."""
-    project, _ = _project(request, pk, access.LEAD_ONLY)
+    project = request.project
     action = request.POST.get("action", "")
     try:
         job = item_bulk_job_create(
@@ -179,19 +174,20 @@ def bulk_start(request, pk):
     return render(request, "labeling/_bulk_job.html", {"project": project, "job": job})
 
 
-@login_required
+@project_page(access.LEAD_ONLY)
 @require_GET
 def bulk_job_partial(request, pk, job_id):
-    project, _ = _project(request, pk, access.LEAD_ONLY)
+    project = request.project
     job = get_object_or_404(ItemBulkJob, pk=job_id, project=project)
     return render(request, "labeling/_bulk_job.html", {"project": project, "job": job})
 
 
-@login_required
+@project_page(access.REVIEWERS)
 @require_GET
 def item_page(request, pk, item_id):
     """One item: its data as annotators see it, every answer, predictions, history."""
-    project, role = _project(request, pk, access.REVIEWERS)
+    project = request.project
+    role = request.project_role
     item = get_object_or_404(Item.objects.select_related("project"), pk=item_id, project=project)
     context = {"project": project, "role": role, **item_detail(item=item)}
     return render(request, "labeling/item.html", context)

@@ -3,7 +3,6 @@ backends. Leads manage their project's; staff manage global webhooks."""
 
 from __future__ import annotations
 
-from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.http import Http404
 from drf_spectacular.utils import extend_schema
@@ -15,8 +14,8 @@ from rest_framework.response import Response
 from labeling.integrations import backends, backends_hooks, tasks, webhooks
 from labeling.integrations import storage as storage_svc
 from labeling.integrations.models import CloudStorage, ModelBackend, Webhook, WebhookDelivery
-from projects import access
-from projects.access import id_from_url, project_for
+from projects.access import LEAD_ONLY, STAFF
+from projects.permissions import PROJECT_IN_URL, ProjectInUrl
 
 
 def refused(exc) -> Response:
@@ -104,6 +103,8 @@ def _webhook_create(request: Request, project) -> Response:
 
 class ProjectWebhooksViewSet(viewsets.GenericViewSet):
     lookup_value_converter = "row_id"
+    project_from = PROJECT_IN_URL
+    project_roles = {"webhooks": LEAD_ONLY}
     serializer_class = WebhookSerializer
 
     @extend_schema(request=WebhookSerializer, responses={201: WebhookCreatedSerializer})
@@ -111,54 +112,46 @@ class ProjectWebhooksViewSet(viewsets.GenericViewSet):
     def webhooks(self, request: Request, pk=None):
         """Leads: the project's webhooks, or add one (`url`, `events`, `secret`,
         `send_payload`, `is_active`)."""
-        project = project_for(request, pk, access.LEAD_ONLY)
+        project = request.project
         if request.method == "GET":
             rows = Webhook.objects.filter(project=project).order_by("id")
             return Response(WebhookSerializer(rows, many=True).data)
         return _webhook_create(request, project)
 
 
-def webhook_for(request: Request, pk) -> Webhook:
-    """The webhook (404), once the caller may manage it: its project's lead, or staff for a
-    global one (403)."""
-    webhook = Webhook.objects.filter(pk=id_from_url(pk)).select_related("project").first()
-    if webhook is None:
-        raise Http404("No such webhook.")
-    if webhook.project is None:
-        if not request.user.is_staff:
-            raise PermissionDenied("Global webhooks are managed by staff.")
-    else:
-        access.project_check_role(
-            user=request.user, project=webhook.project, allowed=access.LEAD_ONLY
-        )
-    return webhook
-
-
 class WebhookViewSet(viewsets.GenericViewSet):
+    """Webhooks by id: their project's leads manage them, staff the global ones."""
+
     lookup_value_converter = "row_id"
+    project_from = ProjectInUrl(of=Webhook, unowned=STAFF)
+    project_roles = {
+        "list": STAFF,
+        "create": STAFF,
+        "retrieve": LEAD_ONLY,
+        "partial_update": LEAD_ONLY,
+        "destroy": LEAD_ONLY,
+        "deliveries": LEAD_ONLY,
+        "redeliver": LEAD_ONLY,
+    }
     serializer_class = WebhookSerializer
-    queryset = Webhook.objects.none()
+    queryset = Webhook.objects.all()
 
     def list(self, request: Request):
         """Staff: the global webhooks (those of every project)."""
-        if not request.user.is_staff:
-            raise PermissionDenied("Global webhooks are managed by staff.")
         rows = Webhook.objects.filter(project__isnull=True).order_by("id")
         return Response(WebhookSerializer(rows, many=True).data)
 
     @extend_schema(request=WebhookSerializer, responses={201: WebhookCreatedSerializer})
     def create(self, request: Request):
         """Staff: add a global webhook, told of the events of every project."""
-        if not request.user.is_staff:
-            raise PermissionDenied("Global webhooks are managed by staff.")
         return _webhook_create(request, None)
 
     def retrieve(self, request: Request, pk=None):
-        return Response(WebhookSerializer(webhook_for(request, pk)).data)
+        return Response(WebhookSerializer(self.get_object()).data)
 
     def partial_update(self, request: Request, pk=None):
         """Change the webhook; `is_active: true` resumes a paused one."""
-        webhook = webhook_for(request, pk)
+        webhook = self.get_object()
         serializer = WebhookSerializer(webhook, data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
         try:
@@ -171,14 +164,14 @@ class WebhookViewSet(viewsets.GenericViewSet):
         return Response(WebhookSerializer(webhook).data)
 
     def destroy(self, request: Request, pk=None):
-        webhook_for(request, pk).delete()
+        self.get_object().delete()
         return Response(status=status.HTTP_204_NO_CONTENT)
 
     @extend_schema(responses={200: DeliverySerializer(many=True)})
     @action(detail=True, methods=["get"], serializer_class=DeliverySerializer)
     def deliveries(self, request: Request, pk=None):
         """The webhook's delivery log, newest first (paginated)."""
-        webhook = webhook_for(request, pk)
+        webhook = self.get_object()
         rows = WebhookDelivery.objects.filter(webhook=webhook).select_related("event")
         page = self.paginate_queryset(rows.order_by("-id"))
         return self.get_paginated_response(DeliverySerializer(page, many=True).data)
@@ -192,8 +185,8 @@ class WebhookViewSet(viewsets.GenericViewSet):
     )
     def redeliver(self, request: Request, pk=None, n=None):
         """Send a delivery's event again (same event id), queued behind the open ones."""
-        webhook = webhook_for(request, pk)
-        delivery = WebhookDelivery.objects.filter(webhook=webhook, pk=id_from_url(n)).first()
+        webhook = self.get_object()
+        delivery = WebhookDelivery.objects.filter(webhook=webhook, pk=n).first()
         if delivery is None:
             raise Http404("No such delivery of this webhook.")
         with transaction.atomic():
@@ -293,23 +286,17 @@ def _storage_save(request: Request, *, project=None, storage=None) -> Response:
     return Response(StorageSerializer(storage).data, status=code)
 
 
-def storage_for(request: Request, pk) -> CloudStorage:
-    storage = CloudStorage.objects.filter(pk=id_from_url(pk)).select_related("project").first()
-    if storage is None:
-        raise Http404("No such storage.")
-    access.project_check_role(user=request.user, project=storage.project, allowed=access.LEAD_ONLY)
-    return storage
-
-
 class ProjectStoragesViewSet(viewsets.GenericViewSet):
     lookup_value_converter = "row_id"
+    project_from = PROJECT_IN_URL
+    project_roles = {"storages": LEAD_ONLY}
     serializer_class = StorageSerializer
 
     @extend_schema(request=StorageSerializer, responses={201: StorageSerializer})
     @action(detail=True, methods=["get", "post"])
     def storages(self, request: Request, pk=None):
         """Leads: the project's cloud storages, or connect one (source or target)."""
-        project = project_for(request, pk, access.LEAD_ONLY)
+        project = request.project
         if request.method == "GET":
             rows = CloudStorage.objects.filter(project=project).order_by("id")
             return Response(StorageSerializer(rows, many=True).data)
@@ -318,24 +305,31 @@ class ProjectStoragesViewSet(viewsets.GenericViewSet):
 
 class StorageViewSet(viewsets.GenericViewSet):
     lookup_value_converter = "row_id"
+    project_from = ProjectInUrl(of=CloudStorage)
+    project_roles = {
+        "retrieve": LEAD_ONLY,
+        "partial_update": LEAD_ONLY,
+        "destroy": LEAD_ONLY,
+        "sync": LEAD_ONLY,
+    }
     serializer_class = StorageSerializer
-    queryset = CloudStorage.objects.none()
+    queryset = CloudStorage.objects.all()
 
     def retrieve(self, request: Request, pk=None):
-        return Response(StorageSerializer(storage_for(request, pk)).data)
+        return Response(StorageSerializer(self.get_object()).data)
 
     def partial_update(self, request: Request, pk=None):
-        return _storage_save(request, storage=storage_for(request, pk))
+        return _storage_save(request, storage=self.get_object())
 
     def destroy(self, request: Request, pk=None):
-        storage_for(request, pk).delete()
+        self.get_object().delete()
         return Response(status=status.HTTP_204_NO_CONTENT)
 
     @extend_schema(request=None, responses={202: StorageSerializer})
     @action(detail=True, methods=["post"])
     def sync(self, request: Request, pk=None):
         """Sync a source storage now (in the background): only new or changed objects."""
-        storage = storage_for(request, pk)
+        storage = self.get_object()
         if storage.role != CloudStorage.Role.SOURCE:
             return Response(
                 {"role": ["Only a source storage syncs; a target is written as items resolve."]},
@@ -395,23 +389,17 @@ class BackendSerializer(serializers.ModelSerializer):
         ]
 
 
-def backend_for(request: Request, pk) -> ModelBackend:
-    backend = ModelBackend.objects.filter(pk=id_from_url(pk)).select_related("project").first()
-    if backend is None:
-        raise Http404("No such model backend.")
-    access.project_check_role(user=request.user, project=backend.project, allowed=access.LEAD_ONLY)
-    return backend
-
-
 class ProjectBackendsViewSet(viewsets.GenericViewSet):
     lookup_value_converter = "row_id"
+    project_from = PROJECT_IN_URL
+    project_roles = {"model_backends": LEAD_ONLY}
     serializer_class = BackendSerializer
 
     @extend_schema(request=BackendSerializer, responses={201: BackendSerializer})
     @action(detail=True, methods=["get", "post"], url_path="model-backends")
     def model_backends(self, request: Request, pk=None):
         """Leads: the project's model backends, or connect one (Label Studio ML protocol)."""
-        project = project_for(request, pk, access.LEAD_ONLY)
+        project = request.project
         if request.method == "GET":
             rows = ModelBackend.objects.filter(project=project).order_by("id")
             return Response(BackendSerializer(rows, many=True).data)
@@ -426,14 +414,23 @@ class ProjectBackendsViewSet(viewsets.GenericViewSet):
 
 class BackendViewSet(viewsets.GenericViewSet):
     lookup_value_converter = "row_id"
+    project_from = ProjectInUrl(of=ModelBackend)
+    project_roles = {
+        "retrieve": LEAD_ONLY,
+        "partial_update": LEAD_ONLY,
+        "destroy": LEAD_ONLY,
+        "check": LEAD_ONLY,
+        "train": LEAD_ONLY,
+        "predict": LEAD_ONLY,
+    }
     serializer_class = BackendSerializer
-    queryset = ModelBackend.objects.none()
+    queryset = ModelBackend.objects.all()
 
     def retrieve(self, request: Request, pk=None):
-        return Response(BackendSerializer(backend_for(request, pk)).data)
+        return Response(BackendSerializer(self.get_object()).data)
 
     def partial_update(self, request: Request, pk=None):
-        backend = backend_for(request, pk)
+        backend = self.get_object()
         serializer = BackendSerializer(backend, data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
         try:
@@ -443,14 +440,14 @@ class BackendViewSet(viewsets.GenericViewSet):
         return Response(BackendSerializer(backend).data)
 
     def destroy(self, request: Request, pk=None):
-        backend_for(request, pk).delete()
+        self.get_object().delete()
         return Response(status=status.HTTP_204_NO_CONTENT)
 
     @extend_schema(request=None, responses={200: BackendSerializer})
     @action(detail=True, methods=["post"])
     def check(self, request: Request, pk=None):
         """Check the backend's health now (GET /health) and call /setup again."""
-        backend = backend_for(request, pk)
+        backend = self.get_object()
         if backends.backend_health_check(backend=backend) == ModelBackend.Health.UP:
             backends.backend_setup(backend=backend)
         backend.refresh_from_db()
@@ -460,7 +457,7 @@ class BackendViewSet(viewsets.GenericViewSet):
     @action(detail=True, methods=["post"])
     def train(self, request: Request, pk=None):
         """Ask the backend to train on the project's resolved labels (in the background)."""
-        backend = backend_for(request, pk)
+        backend = self.get_object()
         with transaction.atomic():
             ModelBackend.objects.filter(pk=backend.pk).update(
                 training=ModelBackend.Training.REQUESTED, training_message=""
@@ -473,7 +470,7 @@ class BackendViewSet(viewsets.GenericViewSet):
     @action(detail=True, methods=["post"])
     def predict(self, request: Request, pk=None):
         """Pre-annotate every item of the project that has no prediction yet, in batches."""
-        backend = backend_for(request, pk)
+        backend = self.get_object()
         with transaction.atomic():
             backends_hooks.items_queue_for_prediction(backend=backend)
         return Response(BackendSerializer(backend).data, status=status.HTTP_202_ACCEPTED)

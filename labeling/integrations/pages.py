@@ -6,7 +6,6 @@ from __future__ import annotations
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
@@ -17,6 +16,7 @@ from labeling.integrations import storage as storage_svc
 from labeling.integrations.models import CloudStorage, ModelBackend, Webhook, WebhookDelivery
 from projects import access
 from projects.models import Project
+from projects.permissions import ProjectInUrl, project_page
 
 
 class WebhookForm(forms.Form):
@@ -69,21 +69,13 @@ class BackendForm(forms.ModelForm):
         ]
 
 
-def _lead_project(request, pk) -> Project:
-    project = get_object_or_404(Project, pk=pk)
-    access.project_check_role(user=request.user, project=project, allowed=access.LEAD_ONLY)
-    return project
+# Webhooks by id: their project's leads manage them, staff the global ones.
+WEBHOOK_IN_URL = ProjectInUrl(of=Webhook, unowned=access.STAFF)
 
 
 def _webhook_managed(request, pk) -> Webhook:
-    webhook = get_object_or_404(Webhook.objects.select_related("project"), pk=pk)
-    if webhook.project is None:
-        if not request.user.is_staff:
-            raise PermissionDenied("Global webhooks are managed by staff.")
-    else:
-        access.project_check_role(
-            user=request.user, project=webhook.project, allowed=access.LEAD_ONLY
-        )
+    webhook = get_object_or_404(Webhook, pk=pk, project=request.project)
+    webhook.project = request.project
     return webhook
 
 
@@ -100,11 +92,11 @@ def _posted(request, kind: str):
     return request.POST if request.method == "POST" and request.POST.get("add") == kind else None
 
 
-@login_required
+@project_page(access.LEAD_ONLY)
 def integrations(request, pk):
     """The project's integrations, the forms that add them, and their buttons (sync now,
     check, train now)."""
-    project = _lead_project(request, pk)
+    project = request.project
     if request.method == "POST" and request.POST.get("do"):
         return _action(request, project)
     # Own id prefixes: the three forms share field names (url, title) on one page.
@@ -188,27 +180,24 @@ def _action(request, project: Project):
     return redirect("integrations", pk=project.pk)
 
 
-@login_required
+@project_page(access.EVERY_MEMBER, ProjectInUrl(of=CloudStorage))
 def storage_media(request, pk, key):
     """An object of a source storage, for any member of its project: a redirect to a presigned
     URL made now (items store this path, never an expiring URL)."""
-    storage = get_object_or_404(CloudStorage.objects.select_related("project"), pk=pk)
-    access.project_check_role(
-        user=request.user, project=storage.project, allowed=access.EVERY_MEMBER
-    )
+    storage = get_object_or_404(CloudStorage, pk=pk, project=request.project)
     response = HttpResponseRedirect(storage_svc.media_url(storage=storage, key=key))
     response["Cache-Control"] = "private, no-store"
     return response
 
 
-@login_required
+@project_page(access.LEAD_ONLY)
 def integrations_panel(request, pk):
     """The short summary on the project page (htmx partial)."""
-    project = _lead_project(request, pk)
+    project = request.project
     return render(request, "integrations/_panel.html", _context(project))
 
 
-@login_required
+@project_page(access.LEAD_ONLY, WEBHOOK_IN_URL)
 def webhook_detail(request, pk):
     """A webhook's delivery log; POST pauses or resumes it."""
     webhook = _webhook_managed(request, pk)
@@ -228,7 +217,7 @@ def webhook_detail(request, pk):
     )
 
 
-@login_required
+@project_page(access.LEAD_ONLY, WEBHOOK_IN_URL)
 @require_POST
 def delivery_redeliver(request, pk, n):
     webhook = _webhook_managed(request, pk)
@@ -242,8 +231,7 @@ def delivery_redeliver(request, pk, n):
 @login_required
 def global_webhooks(request):
     """Staff: the webhooks told of every project's events, and the form that adds one."""
-    if not request.user.is_staff:
-        raise PermissionDenied("Global webhooks are managed by staff.")
+    access.STAFF.check(request.user)
     form = WebhookForm(_posted(request, "webhook"))
     if _posted(request, "webhook") and form.is_valid():
         data = form.cleaned_data

@@ -24,10 +24,10 @@ from labeling.monitor.rollups import BUCKETS, metrics_series
 from labeling.monitor.rules import DRY_RUN_MAX_DAYS, rule_dry_run
 from labeling.monitor.tasks import event_upload_enqueue, monitor_rollups_enqueue
 from labeling.monitor.uploads import event_upload_create
-from projects import access
-from projects.access import id_from_url, project_for
+from projects.access import LEAD_ONLY, REVIEWERS
 from projects.api import ImportJobSerializer
 from projects.imports.jobs import ImportRefused
+from projects.permissions import PROJECT_IN_URL
 
 
 class EventInSerializer(serializers.Serializer):
@@ -169,6 +169,9 @@ def _bulk_refusal(rows, noun: str) -> Response | None:
 
 
 class EventsView(APIView):
+    project_from = PROJECT_IN_URL
+    project_roles = {"get": REVIEWERS, "post": LEAD_ONLY}
+
     @extend_schema(
         request=EventInSerializer(many=True),
         responses={201: IngestSerializer},
@@ -177,7 +180,7 @@ class EventsView(APIView):
     def post(self, request: Request, pk):
         """Up to 10,000 events. Any bad line: 400 with `errors` [{line, field: reason}], none
         stored. Resent event_ids are counted as duplicates."""
-        project = project_for(request, pk, access.LEAD_ONLY)
+        project = request.project
         if refusal := _bulk_refusal(request.data, "events"):
             return refusal
         try:
@@ -210,7 +213,7 @@ class EventsView(APIView):
         operation_id="monitor_events_list",
     )
     def get(self, request: Request, pk):
-        project = project_for(request, pk, access.REVIEWERS)
+        project = request.project
         events = PredictionEvent.objects.filter(project=project).select_related("version")
         params = request.query_params
         for name, lookup in (
@@ -232,13 +235,16 @@ class EventsView(APIView):
 
 
 class EventUploadView(APIView):
+    project_from = PROJECT_IN_URL
+    project_roles = {"post": LEAD_ONLY}
+
     @extend_schema(
         request={"multipart/form-data": UploadSerializer}, responses={202: ImportJobSerializer}
     )
     def post(self, request: Request, pk):
         """A JSONL file of events, ingested as a job (state at /api/imports/{id}/, bad lines at
         .../errors/)."""
-        project = project_for(request, pk, access.LEAD_ONLY)
+        project = request.project
         upload = UploadSerializer(data=request.data)
         upload.is_valid(raise_exception=True)
         try:
@@ -254,11 +260,14 @@ class EventUploadView(APIView):
 
 
 class ActualsView(APIView):
+    project_from = PROJECT_IN_URL
+    project_roles = {"post": LEAD_ONLY}
+
     @extend_schema(request=ActualSerializer(many=True), responses={200: ActualsRecordedSerializer})
     def post(self, request: Request, pk):
         """[{event_id, result}]: business outcomes joined to their events; answers
         {matched, unknown}. A malformed line: 400, nothing stored."""
-        project = project_for(request, pk, access.LEAD_ONLY)
+        project = request.project
         if refusal := _bulk_refusal(request.data, "actuals"):
             return refusal
         try:
@@ -271,34 +280,39 @@ class ActualsView(APIView):
 
 
 class RulesView(APIView):
+    project_from = PROJECT_IN_URL
+    project_roles = {"get": REVIEWERS, "post": LEAD_ONLY}
+
     @extend_schema(responses={200: RuleSerializer(many=True)}, operation_id="monitor_rules_list")
     def get(self, request: Request, pk):
-        project = project_for(request, pk, access.REVIEWERS)
+        project = request.project
         rules = RoutingRule.objects.filter(project=project)
         return Response(RuleSerializer(rules, many=True).data)
 
     @extend_schema(request=RuleSerializer, responses={201: RuleSerializer})
     def post(self, request: Request, pk):
-        project = project_for(request, pk, access.LEAD_ONLY)
+        project = request.project
         serializer = RuleSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         serializer.save(project=project)
         return Response(serializer.data, status=status.HTTP_201_CREATED)
 
 
-def _rule(request: Request, pk, rule_pk, allowed) -> RoutingRule:
-    project = project_for(request, pk, allowed)
-    return get_object_or_404(RoutingRule, project=project, pk=id_from_url(rule_pk))
+def _rule(request: Request, rule_pk) -> RoutingRule:
+    return get_object_or_404(RoutingRule, project=request.project, pk=rule_pk)
 
 
 class RuleView(APIView):
+    project_from = PROJECT_IN_URL
+    project_roles = {"get": REVIEWERS, "patch": LEAD_ONLY, "delete": LEAD_ONLY}
+
     @extend_schema(responses={200: RuleSerializer}, operation_id="monitor_rule_read")
     def get(self, request: Request, pk, rule_pk):
-        return Response(RuleSerializer(_rule(request, pk, rule_pk, access.REVIEWERS)).data)
+        return Response(RuleSerializer(_rule(request, rule_pk)).data)
 
     @extend_schema(request=RuleSerializer, responses={200: RuleSerializer})
     def patch(self, request: Request, pk, rule_pk):
-        rule = _rule(request, pk, rule_pk, access.LEAD_ONLY)
+        rule = _rule(request, rule_pk)
         serializer = RuleSerializer(rule, data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
         serializer.save()
@@ -306,15 +320,18 @@ class RuleView(APIView):
 
     @extend_schema(responses={204: None})
     def delete(self, request: Request, pk, rule_pk):
-        _rule(request, pk, rule_pk, access.LEAD_ONLY).delete()
+        _rule(request, rule_pk).delete()
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 class RuleDryRunView(APIView):
+    project_from = PROJECT_IN_URL
+    project_roles = {"get": LEAD_ONLY}
+
     @extend_schema(parameters=[OpenApiParameter("days", int)], responses={200: DryRunSerializer})
     def get(self, request: Request, pk, rule_pk):
         """How many of the last `days` days' events the rule would route."""
-        rule = _rule(request, pk, rule_pk, access.LEAD_ONLY)
+        rule = _rule(request, rule_pk)
         days = request.query_params.get("days", "7")
         if not days.isdigit() or not 1 <= int(days) <= DRY_RUN_MAX_DAYS:
             return Response(
@@ -325,6 +342,9 @@ class RuleDryRunView(APIView):
 
 
 class MetricsView(APIView):
+    project_from = PROJECT_IN_URL
+    project_roles = {"get": REVIEWERS}
+
     @extend_schema(
         parameters=[
             OpenApiParameter("model_version", str),
@@ -342,7 +362,7 @@ class MetricsView(APIView):
     def get(self, request: Request, pk):
         """The rollups: {"series": [{model_version, bucket_start, n, accuracy, ci_low, ci_high,
         weighted_accuracy, weighted_ci_low, weighted_ci_high, ece, psi, ...}]}."""
-        project = project_for(request, pk, access.REVIEWERS)
+        project = request.project
         params = request.query_params
         bucket = params.get("bucket", "day")
         if bucket not in BUCKETS:
@@ -370,26 +390,35 @@ class MetricsView(APIView):
 
 
 class RollupsRefreshView(APIView):
+    project_from = PROJECT_IN_URL
+    project_roles = {"post": LEAD_ONLY}
+
     @extend_schema(request=None, responses={202: dict})
     def post(self, request: Request, pk):
         """Fold new resolutions into the rollups now (a worker does it; also periodic)."""
-        project = project_for(request, pk, access.LEAD_ONLY)
+        project = request.project
         with transaction.atomic():
             monitor_rollups_enqueue(project.pk)
         return Response({"detail": "queued"}, status=status.HTTP_202_ACCEPTED)
 
 
 class AlertsView(APIView):
+    project_from = PROJECT_IN_URL
+    project_roles = {"get": REVIEWERS}
+
     @extend_schema(responses={200: AlertSerializer(many=True)})
     def get(self, request: Request, pk):
-        project = project_for(request, pk, access.REVIEWERS)
+        project = request.project
         alerts = Alert.objects.filter(project=project).select_related("version")[:500]
         return Response(AlertSerializer(alerts, many=True).data)
 
 
 class ModelsView(APIView):
+    project_from = PROJECT_IN_URL
+    project_roles = {"get": REVIEWERS}
+
     @extend_schema(responses={200: ModelSerializer(many=True)})
     def get(self, request: Request, pk):
-        project = project_for(request, pk, access.REVIEWERS)
+        project = request.project
         models = MonitoredModel.objects.filter(project=project).prefetch_related("versions")
         return Response(ModelSerializer(models, many=True).data)

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 
-from django.contrib.auth.decorators import login_required
 from django.db.models import F, Q
 from django.shortcuts import get_object_or_404, redirect, render
 
@@ -24,7 +23,7 @@ from labeling.monitor.rollups import (
 from labeling.monitor.rules import DRY_RUN_MAX_DAYS, rule_dry_run
 from labeling.quality.charts import heatmap
 from projects import access
-from projects.models import Project
+from projects.permissions import project_page
 
 RECENT_FAILURES = 20
 TABLE_ROWS = 60
@@ -43,10 +42,9 @@ def _points(rows: list[dict], starts: list, keys: tuple[str, str, str]) -> list[
     return points
 
 
-@login_required
+@project_page(access.REVIEWERS)
 def model_health(request, pk):
-    project = get_object_or_404(Project, pk=pk)
-    access.project_check_role(user=request.user, project=project, allowed=access.REVIEWERS)
+    project = request.project
     bucket = request.GET.get("bucket", "day")
     if bucket not in BUCKETS:
         bucket = "day"
@@ -151,10 +149,9 @@ def model_health(request, pk):
     return render(request, "labeling/monitor/health.html", context)
 
 
-@login_required
+@project_page(access.LEAD_ONLY)
 def rule_editor(request, pk):
-    project = get_object_or_404(Project, pk=pk)
-    access.project_check_role(user=request.user, project=project, allowed=access.LEAD_ONLY)
+    project = request.project
     errors, form = None, {}
     if request.method == "POST":
         form = request.POST

@@ -3,7 +3,6 @@
 from dataclasses import replace
 
 from django.http import Http404
-from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field
 from rest_framework import serializers, status, viewsets
 from rest_framework.decorators import action
@@ -17,12 +16,12 @@ from labeling.annotate.submit import AnnotationRefused, annotation_submit
 from labeling.integrations.backends import backend_predicts, item_predict_on_demand
 from labeling.models import Annotation, Assignment, Draft, Resolution
 from labeling.quality.annotator_stats import annotator_summary, annotators_summary
-from projects import access
-from projects.access import id_from_url, project_checked, project_for
+from projects.access import EVERY_MEMBER, LABELERS, LEAD_ONLY
 from projects.api import ItemSerializer
 from projects.items.titles import item_title_of
 from projects.label_schema import ResultError
 from projects.models import Item, Project
+from projects.permissions import PROJECT_IN_URL, ProjectInUrl
 
 
 class ResolutionSerializer(serializers.ModelSerializer):
@@ -131,17 +130,14 @@ class SkipSerializer(serializers.Serializer):
 ITEM_SQL = f"SELECT * FROM {Item._meta.db_table} WHERE id = %s"
 
 
-def item_stub_for(request: Request, pk, allowed: frozenset) -> Item:
-    """An Item holding only its id and its project (404 if there is no such item), once the
-    caller's role in that project is checked (403)."""
-    item_id = id_from_url(pk)
-    project = project_checked(request, allowed, item_id=item_id)
-    return Item(pk=item_id, project_id=project.pk, project=project)
+def item_stub_for(request: Request, pk) -> Item:
+    """An Item holding only its id and its project (checked by ProjectRolePermission)."""
+    return Item(pk=pk, project_id=request.project.pk, project=request.project)
 
 
-def item_for(request: Request, pk, allowed: frozenset) -> Item:
-    """Load the item with its project (404 if there is none) and check the caller's role (403)."""
-    stub = item_stub_for(request, pk, allowed)
+def item_for(request: Request, pk) -> Item:
+    """Load the item with its project (404 if it was deleted since it was checked)."""
+    stub = item_stub_for(request, pk)
     item = next(iter(Item.objects.raw(ITEM_SQL, [stub.pk])), None)
     if item is None:  # deleted in between
         raise Http404("No such item.")
@@ -153,6 +149,13 @@ class QueueViewSet(viewsets.GenericViewSet):
     """The annotator's queue within one project."""
 
     lookup_value_converter = "row_id"
+    project_from = PROJECT_IN_URL
+    project_roles = {
+        "next": LABELERS,
+        "my_annotations": LABELERS,
+        "my_stats": LABELERS,
+        "annotators": LEAD_ONLY,
+    }
 
     queryset = Project.objects.none()  # only for the schema's path parameter type
 
@@ -161,7 +164,7 @@ class QueueViewSet(viewsets.GenericViewSet):
     )
     @action(detail=True, methods=["get"], url_path="next")
     def next(self, request: Request, pk=None):
-        project = project_for(request, pk, access.LABELERS)
+        project = request.project
         backend_connected = backend_predicts(project=project)
         found = assignment_next(
             project=project,
@@ -179,7 +182,7 @@ class QueueViewSet(viewsets.GenericViewSet):
     @action(detail=True, methods=["get"], url_path="my-annotations")
     def my_annotations(self, request: Request, pk=None):
         """The caller's answers in the project, most recently changed first (paginated)."""
-        project = project_for(request, pk, access.LABELERS)
+        project = request.project
         annotations = annotations_of_annotator(project=project, annotator=request.user)
         page = self.paginate_queryset(annotations)
         return self.get_paginated_response(MyAnnotationSerializer(page, many=True).data)
@@ -187,24 +190,31 @@ class QueueViewSet(viewsets.GenericViewSet):
     @extend_schema(responses={200: MyStatsSerializer})
     @action(detail=True, methods=["get"], url_path="my-stats")
     def my_stats(self, request: Request, pk=None):
-        project = project_for(request, pk, access.LABELERS)
+        project = request.project
         return Response(annotator_summary(project=project, annotator=request.user))
 
     @extend_schema(responses={200: AnnotatorRowSerializer(many=True)})
     @action(detail=True, methods=["get"], pagination_class=None)  # one row per annotator
     def annotators(self, request: Request, pk=None):
         """Leads: each annotator's counts, skips, held items and accuracy on gold items."""
-        project = project_for(request, pk, access.LEAD_ONLY)
+        project = request.project
         return Response(annotators_summary(project=project))
 
 
 class ItemViewSet(viewsets.GenericViewSet):
     lookup_value_converter = "row_id"
+    project_from = ProjectInUrl(of=Item)
+    project_roles = {
+        "retrieve": EVERY_MEMBER,
+        "title": EVERY_MEMBER,
+        "annotations": LABELERS,
+        "draft": LABELERS,
+    }
     queryset = Item.objects.all()
     serializer_class = ItemDetailSerializer
 
     def retrieve(self, request: Request, pk=None):
-        item = item_for(request, pk, access.EVERY_MEMBER)
+        item = item_for(request, pk)
         return Response(ItemDetailSerializer(item).data)
 
     @extend_schema(responses={200: ItemTitleSerializer})
@@ -212,7 +222,7 @@ class ItemViewSet(viewsets.GenericViewSet):
     def title(self, request: Request, pk=None):
         """The item's title. Apart from the queue's answer: counting the item's number costs
         time that grows with the project (projects.items.titles)."""
-        item = item_stub_for(request, pk, access.EVERY_MEMBER)
+        item = item_stub_for(request, pk)
         external_id = Item.objects.filter(pk=item.pk).values_list("external_id", flat=True)
         item.external_id = external_id.first() or ""
         return Response({"title": item_title_of(item)})
@@ -225,7 +235,7 @@ class ItemViewSet(viewsets.GenericViewSet):
     def annotations(self, request: Request, pk=None):
         """Submit the caller's answer for the item (or change it, until the item is resolved)."""
         # Only the item's id and project: the submit reads the row itself under its lock.
-        item = item_stub_for(request, pk, access.LABELERS)
+        item = item_stub_for(request, pk)
         payload = AnnotationInputSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
         try:
@@ -251,7 +261,7 @@ class ItemViewSet(viewsets.GenericViewSet):
     @action(detail=True, methods=["get", "put", "delete"], serializer_class=DraftSerializer)
     def draft(self, request: Request, pk=None):
         """The caller's unfinished answer for the item: read, save (replace) or discard it."""
-        item = item_for(request, pk, access.LABELERS)
+        item = item_for(request, pk)
         if request.method == "DELETE":
             draft_delete(item=item, annotator=request.user)
             return Response(status=status.HTTP_204_NO_CONTENT)
@@ -276,16 +286,15 @@ class ItemViewSet(viewsets.GenericViewSet):
 
 class AssignmentViewSet(viewsets.GenericViewSet):
     lookup_value_converter = "row_id"
+    project_from = ProjectInUrl(of=Assignment)
+    project_roles = {"skip": LABELERS}
     queryset = Assignment.objects.all()
     serializer_class = AssignmentSerializer
 
     @extend_schema(request=SkipSerializer, responses={200: AssignmentSerializer})
     @action(detail=True, methods=["post"], serializer_class=SkipSerializer)
     def skip(self, request: Request, pk=None):
-        assignment = get_object_or_404(Assignment.objects.select_related("project"), pk=pk)
-        access.project_check_role(
-            user=request.user, project=assignment.project, allowed=access.LABELERS
-        )
+        assignment = self.get_object()
         payload = SkipSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
         try:

@@ -4,7 +4,6 @@ import json
 
 import markdown
 import nh3
-from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
@@ -23,6 +22,7 @@ from projects.api import ItemSerializer
 from projects.items.titles import item_title_of
 from projects.label_schema import LabelSchema
 from projects.models import Item, Project
+from projects.permissions import project_page
 
 HISTORY_PAGE_SIZE = 25
 
@@ -48,10 +48,9 @@ def _edit_config(request, project: Project) -> dict | None:
     }
 
 
-@login_required
+@project_page(access.LABELERS)
 def workspace(request, pk):
-    project = get_object_or_404(Project, pk=pk)
-    access.project_check_role(user=request.user, project=project, allowed=access.LABELERS)
+    project = request.project
     config = {
         "projectId": project.pk,
         "schema": project.label_schema,
@@ -71,11 +70,10 @@ def workspace(request, pk):
     )
 
 
-@login_required
+@project_page(access.LABELERS)
 def history(request, pk):
     """The annotator's own answers, newest first, each reopenable until its item is resolved."""
-    project = get_object_or_404(Project, pk=pk)
-    access.project_check_role(user=request.user, project=project, allowed=access.LABELERS)
+    project = request.project
     annotations = annotations_of_annotator(project=project, annotator=request.user)
     page = Paginator(annotations, HISTORY_PAGE_SIZE).get_page(request.GET.get("page"))
     schema = LabelSchema(project.label_schema)
@@ -97,10 +95,9 @@ def history(request, pk):
     )
 
 
-@login_required
+@project_page(access.REVIEWERS)
 def project_activity_partial(request, pk):
     """The project page's live panel (htmx polls it): items by state, who works, what is held."""
-    project = get_object_or_404(Project, pk=pk)
-    access.project_check_role(user=request.user, project=project, allowed=access.REVIEWERS)
+    project = request.project
     context = {"project": project, **project_activity(project=project)}
     return render(request, "labeling/_activity.html", context)

@@ -26,11 +26,11 @@ from labeling.consensus.review import (
 )
 from labeling.models import Annotation, ConsensusJob, ConsensusState, Resolution
 from labeling.tasks import consensus_job_enqueue, consensus_refit_start, quality_report_served
-from projects import access
-from projects.access import project_for
+from projects.access import LEAD_ONLY, REVIEWERS
 from projects.api import ItemSerializer
 from projects.label_schema import ResultError
 from projects.models import Item, Project
+from projects.permissions import PROJECT_IN_URL, ProjectInUrl
 
 User = get_user_model()
 
@@ -128,16 +128,18 @@ class ResolutionActionSerializer(serializers.Serializer):
         return attrs
 
 
-def _reviewable_item(request: Request, pk) -> Item:
-    item = get_object_or_404(Item.objects.select_related("project"), pk=pk)
-    access.project_check_role(user=request.user, project=item.project, allowed=access.REVIEWERS)
-    return item
-
-
 class ReviewQueueViewSet(viewsets.ViewSet):
     """A project's review queue and its quality numbers (leads and reviewers)."""
 
     lookup_value_converter = "row_id"
+    project_from = PROJECT_IN_URL
+    project_roles = {
+        "review_next": REVIEWERS,
+        "resolutions_refresh": LEAD_ONLY,
+        "resolutions_refresh_job": REVIEWERS,
+        "consensus": REVIEWERS,
+        "agreement": REVIEWERS,
+    }
 
     queryset = Project.objects.none()  # only for the schema's path parameter type
 
@@ -147,7 +149,7 @@ class ReviewQueueViewSet(viewsets.ViewSet):
     )
     @action(detail=True, methods=["get"], url_path="review/next")
     def review_next(self, request: Request, pk=None):
-        project = project_for(request, pk, access.REVIEWERS)
+        project = request.project
         after = request.query_params.get("after")
         item = review_next(
             project=project,
@@ -162,7 +164,7 @@ class ReviewQueueViewSet(viewsets.ViewSet):
     @action(detail=True, methods=["post"], url_path="resolutions/refresh")
     def resolutions_refresh(self, request: Request, pk=None):
         """Refit the project's model and re-resolve its items, in a worker: poll the job."""
-        project = project_for(request, pk, access.LEAD_ONLY)
+        project = request.project
         if not model_used_by(project):
             return Response(
                 {
@@ -191,7 +193,7 @@ class ReviewQueueViewSet(viewsets.ViewSet):
     )
     def resolutions_refresh_job(self, request: Request, pk=None, job_id=None):
         """A refit job's status (queued, running, done, failed) and counts."""
-        project = project_for(request, pk, access.REVIEWERS)
+        project = request.project
         job = get_object_or_404(ConsensusJob, pk=job_id, project=project)
         return Response(ConsensusJobSerializer(job).data)
 
@@ -199,7 +201,7 @@ class ReviewQueueViewSet(viewsets.ViewSet):
     @action(detail=True, methods=["get"])
     def consensus(self, request: Request, pk=None):
         """The project's stored Dawid-Skene model: version, freshness, annotator reliabilities."""
-        project = project_for(request, pk, access.REVIEWERS)
+        project = request.project
         state = ConsensusState.objects.filter(pk=project.pk).first()
         model = consensus_model_current(project=project)
         return Response(
@@ -222,7 +224,7 @@ class ReviewQueueViewSet(viewsets.ViewSet):
     @extend_schema(responses={200: OpenApiResponse(description="Agreement and quality numbers.")})
     @action(detail=True, methods=["get"])
     def agreement(self, request: Request, pk=None):
-        project = project_for(request, pk, access.REVIEWERS)
+        project = request.project
         return Response(quality_report_served(project=project))
 
 
@@ -230,6 +232,8 @@ class ItemReviewViewSet(viewsets.GenericViewSet):
     """Reviewer decisions on one item."""
 
     lookup_value_converter = "row_id"
+    project_from = ProjectInUrl(of=Item)
+    project_roles = {"review": REVIEWERS, "resolution": REVIEWERS}
 
     queryset = Item.objects.all()
     serializer_class = ResolutionActionSerializer
@@ -238,14 +242,14 @@ class ItemReviewViewSet(viewsets.GenericViewSet):
     @action(detail=True, methods=["get"])
     def review(self, request: Request, pk=None):
         """Every answer to the item side by side, the proposal and the resolution history."""
-        item = _reviewable_item(request, pk)
+        item = self.get_object()
         return Response(ReviewPacketSerializer(review_packet(item=item)).data)
 
     @extend_schema(request=ResolutionActionSerializer, responses={201: ResolutionDoneSerializer})
     @action(detail=True, methods=["post"])
     def resolution(self, request: Request, pk=None):
         """accept one annotation's answer, edit (save the reviewer's answer), or send_back."""
-        item = _reviewable_item(request, pk)
+        item = self.get_object()
         payload = ResolutionActionSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
         data = payload.validated_data

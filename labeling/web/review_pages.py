@@ -2,19 +2,18 @@
 
 import json
 
-from django.contrib.auth.decorators import login_required
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import render
 
 from labeling.quality.charts import bar_chart, heatmap, line_chart
 from labeling.tasks import quality_report_served
 from projects import access
-from projects.models import Item, Project
+from projects.models import Item
+from projects.permissions import project_page
 
 
-@login_required
+@project_page(access.REVIEWERS)
 def review(request, pk):
-    project = get_object_or_404(Project, pk=pk)
-    access.project_check_role(user=request.user, project=project, allowed=access.REVIEWERS)
+    project = request.project
     config = {"projectId": project.pk, "schema": project.label_schema}
     item = request.GET.get("item", "")
     if item.isascii() and item.isdigit() and 0 < int(item) < 2**63:
@@ -56,10 +55,9 @@ def _control_charts(control: dict) -> dict:
     return charts
 
 
-@login_required
+@project_page(access.REVIEWERS)
 def dashboard(request, pk):
-    project = get_object_or_404(Project, pk=pk)
-    access.project_check_role(user=request.user, project=project, allowed=access.REVIEWERS)
+    project = request.project
     quality = quality_report_served(project=project)
     if quality["computed_at"] is None:  # the first report is being computed by a worker
         return render(request, "labeling/dashboard_pending.html", {"project": project})
