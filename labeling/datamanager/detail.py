@@ -6,8 +6,8 @@ import json
 from typing import Any
 
 from labeling.models import Annotation, Assignment, Resolution
-from projects.label_schema import LabelSchema, SchemaError
 from projects.items.titles import item_title_of
+from projects.label_schema import LabelSchema, SchemaError
 from projects.models import Item, Prediction
 
 
