@@ -62,11 +62,11 @@ def write_csv(path: Path, rows: int) -> None:
             f.write(f'r{n},"{text_for(n)}"\n')
 
 
-def django_setup_with_tables() -> None:
+def django_setup_with_tables(*, search_index: bool = True) -> None:
     import django
 
     django.setup()
-    tables_create()
+    tables_create(search_index=search_index)
 
 
 def project_make(name: str):
@@ -184,7 +184,7 @@ def postgres_bench(args, work: Path) -> None:
     os.environ.setdefault("SECRET_KEY", "bench-import")
     database_recreate(admin_url, bench_name)
     try:
-        django_setup_with_tables()
+        django_setup_with_tables(search_index=not args.without_search_index)
         from tests.celery_worker import CeleryWorkers
 
         workers = CeleryWorkers(
@@ -256,6 +256,11 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--sqlite-rows", type=int, default=100_000)
     parser.add_argument("--formats", default="jsonl,csv")
+    parser.add_argument(
+        "--without-search-index",
+        action="store_true",
+        help="PostgreSQL without the items' full-text index: what the index costs an import",
+    )
     # Celery's own default: one pool process per CPU.
     parser.add_argument("--concurrency", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--skip-postgres", action="store_true")
