@@ -89,7 +89,9 @@ def test_rules_crud_validation_and_dry_run(project, lead_api):
     )
     assert created.status_code == 201, created.content
     rule_id = created.json()["id"]
-    now = timezone.now()
+    # Yesterday at noon: the ten hours of events fall in one day, whatever the time of the run
+    # (caps count per day).
+    now = (timezone.now() - timedelta(days=1)).replace(hour=12, minute=0)
     events = [event(n, score=0.2 if n % 2 else 0.9, at=now - timedelta(hours=n)) for n in range(10)]
     lead_api.post(url(project, "events/"), events, format="json")
     dry = lead_api.get(url(project, f"rules/{rule_id}/dry-run/"), {"days": 2}).json()
