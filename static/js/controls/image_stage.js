@@ -11,7 +11,11 @@ const ZOOM_STEPS = Array.from({ length: 25 }, (_, k) => 2 ** ((k - 12) / 3));
 
 export function svg(tag, attrs = {}) {
   const node = document.createElementNS(SVG, tag);
-  for (const [key, value] of Object.entries(attrs)) node.setAttribute(key, value);
+  for (const [key, value] of Object.entries(attrs)) {
+    // Through the CSSOM: a style attribute is inline style, which the CSP refuses.
+    if (key === "style") node.style.cssText = value;
+    else node.setAttribute(key, value);
+  }
   return node;
 }
 
