@@ -25,7 +25,7 @@ from django.db import transaction
 from projects.items.create import items_create
 from projects.label_schema import LabelSchema
 from projects.members import membership_set
-from projects.models import Membership, Project
+from projects.models import ImportJob, Membership, Project
 
 DEMO_PROJECT = "Demo: product review sentiment"
 DEMO_USERS = (
@@ -291,12 +291,36 @@ def _scene_draw(n: int, path: Path) -> None:
     image.save(path)
 
 
+IMAGE_JOB_NAME = "demo street scenes"
+
+
 @transaction.atomic
 def demo_images_load(*, users: dict) -> DemoProject:
     """Street scenes: cars and buses as boxes, the road and a lake as polygons."""
+    project = _project_load(
+        name="Demo: street scenes",
+        users=users,
+        rows=[],
+        instructions="Draw a **box** around every car and bus, and a **polygon** around the "
+        "road and the lake. Choose the tool under *Draw*, or press a label's key.",
+        label_schema=IMAGE_SCHEMA,
+        overlap=2,
+        review_policy=Project.ReviewPolicy.DISAGREEMENTS,
+    )
+    # The pictures belong to an import job of the project, as uploaded images do: the media
+    # view serves a file to the members of the project whose job stored it.
+    job, _ = ImportJob.objects.get_or_create(
+        project=project,
+        original_name=IMAGE_JOB_NAME,
+        defaults={
+            "status": ImportJob.Status.DONE,
+            "format": "images",
+            "created_by": users["admin"],
+        },
+    )
     rows = []
     for n in range(1, IMAGE_COUNT + 1):
-        name = f"demo/street-{n}.png"
+        name = f"imports/{job.pk}/street-{n}.png"
         path = Path(settings.MEDIA_ROOT) / name
         if not path.exists():
             _scene_draw(n, path)
@@ -308,16 +332,8 @@ def demo_images_load(*, users: dict) -> DemoProject:
                 "height": IMAGE_SIZE[1],
             }
         )
-    project = _project_load(
-        name="Demo: street scenes",
-        users=users,
-        rows=rows,
-        instructions="Draw a **box** around every car and bus, and a **polygon** around the "
-        "road and the lake. Choose the tool under *Draw*, or press a label's key.",
-        label_schema=IMAGE_SCHEMA,
-        overlap=2,
-        review_policy=Project.ReviewPolicy.DISAGREEMENTS,
-    )
+    items_create(project=project, raw_rows=enumerate(rows, start=1))
+    ImportJob.objects.filter(pk=job.pk).update(created_count=project.items.count())
     answers = []
     for n in range(1, 4):
         scene = _scene(n)

@@ -144,9 +144,17 @@ def test_demo_setup_makes_one_answered_project_per_family(settings, tmp_path):
             project.name
         )
         assert project.skip_reasons
-    images = sorted(Path(tmp_path, "demo").glob("street-*.png"))
-    assert len(images) == 6
     street = next(p for p in projects.values() if "boxes" in kinds[p.name])
+    job = street.import_jobs.get()
+    images = sorted(Path(tmp_path, "imports", str(job.pk)).glob("street-*.png"))
+    assert len(images) == 6
     item = street.items.order_by("id").first()
     assert (item.width, item.height) == (800, 500)
-    assert item.data["image"] == "/media/demo/street-1.png"
+    assert item.data["image"] == f"/media/imports/{job.pk}/street-1.png"
+    # the media view serves the pictures to the project's members (the job owns them)
+    from django.contrib.auth import get_user_model
+    from django.test import Client
+
+    member = Client()
+    member.force_login(get_user_model().objects.get(username="anna"))
+    assert member.get(item.data["image"]).status_code == 200
