@@ -12,7 +12,9 @@ from tests.browser.workspace_support import workspace_wait_ready
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-def test_the_demo_has_review_and_dashboard_content_in_every_family(page, media_served, page_errors):
+def test_the_demo_has_review_and_dashboard_content_in_every_family(page, page_errors):
+    # The site's own role-checked media view serves the demo's pictures (img.decode() below
+    # fails on a 404).
     call_command("demo_setup", stdout=io.StringIO())
     login(page, "admin", "admin-quorum")
     for project in Project.objects.order_by("id"):
@@ -38,5 +40,6 @@ def test_the_demo_has_review_and_dashboard_content_in_every_family(page, media_s
     page.locator('.stage[data-ready="true"]').wait_for()
     assert page.locator("#workspace .stage").count() == 1  # boxes and polygons share it
     page.locator(".stage img").evaluate("img => img.decode()")
+    assert page.locator(".stage img").evaluate("img => img.naturalWidth") == 800
     screenshot(page, "i15-demo-street-workspace")
     assert page_errors == []
