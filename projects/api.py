@@ -43,6 +43,7 @@ from projects.members import (
 from projects.models import ImportJob, Item, Membership, Project, ProjectHistory
 from projects.schema_change import SchemaChangeRefused, project_schema_change, schema_change_check
 from projects.tasks import import_job_enqueue, items_refile_if_reordered
+from projects.unstorable import NUL_CHOICES, NUL_REFUSE
 
 
 @extend_schema_field(LABEL_SCHEMA_JSON_SCHEMA)
@@ -312,6 +313,12 @@ class ImportUploadSerializer(serializers.Serializer):
         help_text="Label Studio answers with no annotator: `distinct` anonymous annotators (one "
         "per answer and task) or `refuse` them (a line each in the error report).",
     )
+    nul = serializers.ChoiceField(
+        choices=NUL_CHOICES,
+        default=NUL_REFUSE,
+        help_text="A row holding a NUL character (\\u0000, which cannot be stored): `refuse` it "
+        "(a line in the error report) or `strip` the NULs and import the row.",
+    )
 
 
 def bulk_list_refusal(rows, *, shape: str, noun: str) -> Response | None:
@@ -561,6 +568,7 @@ class ProjectViewSet(
                     format=upload.validated_data.get("format") or None,
                     mapping=upload.validated_data.get("mapping"),
                     anonymous_answers=upload.validated_data["anonymous_answers"],
+                    nul=upload.validated_data["nul"],
                 )
                 import_job_enqueue(job.pk)
         except ImportRefused as exc:

@@ -44,6 +44,7 @@ from projects.items.create import ItemRow, ItemRowParser, RowError, items_create
 from projects.job_attempts import TooManyCrashes, attempt_counted, crash_message
 from projects.label_schema import LabelSchema
 from projects.models import ImportChunk, ImportJob, ImportRowError, Project
+from projects.unstorable import NUL_CHOICES, NUL_REFUSE, nul_escaped
 
 logger = logging.getLogger(__name__)
 
@@ -77,17 +78,22 @@ def import_job_create(
     format: str | None = None,
     mapping: dict[str, Any] | None = None,
     anonymous_answers: str = ANONYMOUS_DISTINCT,
+    nul: str = NUL_REFUSE,
 ) -> ImportJob:
     """Check the upload and store it with a queued job. Enqueue it with `import_job_enqueue`.
 
     anonymous_answers: what answers with no annotator in the export become (Label Studio):
     `distinct` anonymous annotators, one per answer and task, or `refuse`d with a report line.
+    nul: a row holding a NUL character (which PostgreSQL cannot store) is `refuse`d with a
+    report line, or goes in with its NULs `strip`ped.
     """
     if anonymous_answers not in ANONYMOUS_CHOICES:
         raise ImportRefused(
             f"anonymous_answers: use one of {', '.join(ANONYMOUS_CHOICES)}, "
             f"not '{anonymous_answers}'."
         )
+    if nul not in NUL_CHOICES:
+        raise ImportRefused(f"nul: use one of {', '.join(NUL_CHOICES)}, not '{nul}'.")
     if not upload.size:
         raise ImportRefused("The file is empty.")
     if upload.size > settings.IMPORT_MAX_FILE_BYTES:
@@ -116,6 +122,7 @@ def import_job_create(
         "batch_rows": settings.IMPORT_BATCH_ROWS,
         "limits": import_limits(),
         "anonymous_answers": anonymous_answers,
+        "nul": nul,
     }
     return ImportJob.objects.create(
         project=project,
@@ -132,7 +139,11 @@ def import_job_fail(*, job_id: int, message: str) -> None:
     with transaction.atomic():
         failed = ImportJob.objects.filter(
             pk=job_id, status__in=[ImportJob.Status.QUEUED, ImportJob.Status.RUNNING]
-        ).update(status=ImportJob.Status.FAILED, message=message[:2000], finished_at=timezone.now())
+        ).update(
+            status=ImportJob.Status.FAILED,
+            message=nul_escaped(message)[:2000],
+            finished_at=timezone.now(),
+        )
         if failed:
             project_id = ImportJob.objects.filter(pk=job_id).values_list("project_id", flat=True)
             event_emit(project_id=project_id.get(), event="import.finished", ids={"import": job_id})
@@ -237,7 +248,7 @@ def _errors_store(job: ImportJob, chunk: ImportChunk, problems: list[tuple[int, 
     room = ERRORS_STORED_PER_CHUNK - chunk.failed_count
     if room > 0 and problems:
         ImportRowError.objects.bulk_create(
-            ImportRowError(job_id=job.pk, line=line, reason=reason[:2000])
+            ImportRowError(job_id=job.pk, line=line, reason=nul_escaped(reason)[:2000])
             for line, reason in problems[:room]
         )
 
@@ -396,7 +407,7 @@ def _chunk_import(job: ImportJob, chunk: ImportChunk) -> None:
             )
             for batch in record_batches(
                 records,
-                parse=ItemRowParser(schema).parse,
+                parse=ItemRowParser(schema, nul=job.options.get("nul", NUL_REFUSE)).parse,
                 mapping=mapping,
                 size=job.options.get("batch_rows") or settings.IMPORT_BATCH_ROWS,
             ):
