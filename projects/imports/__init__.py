@@ -5,6 +5,7 @@
 - formats: `FORMATS`, `import_format_detect(...)`: how each format is recognised, planned, read.
 - readers/: one reader per source format (csv, jsonl, json, parquet, xlsx, images, Label Studio).
 - batch_writer: `BatchWriter`: writes batch N while the reader reads batch N+1.
+- stop_check: `JobStopCheck`, `StopCheckedStream`: a running attempt stops soon after a cancel.
 - hooks: `annotations_store_register`, `annotations_store`: where an import hands over the
   answers it carries, which `labeling` stores (projects cannot import labeling).
 

@@ -7,7 +7,8 @@ one transaction: its items (inserted keyed by external id), its bad rows, the ch
 position and the job's counters commit together, so a worker killed at any point leaves a chunk
 that the redelivered task resumes exactly where the last commit left it. The last chunk to finish
 marks the job done. A cancelled job's counters stop moving at once: a batch whose job is no longer
-running rolls back.
+running rolls back, and a running attempt (or planning) stops within a second of the cancel, at its
+next read of the file or its next thousand rows (stop_check).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import csv
 import gc
 import io
 import logging
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -39,6 +40,12 @@ from projects.imports.readers.rows import (
     Record,
     record_to_row,
 )
+from projects.imports.stop_check import (
+    STOP_CHECK_ROWS,
+    JobStopCheck,
+    JobStopped,
+    StopCheckedStream,
+)
 from projects.items.bulk import project_lock_for_items
 from projects.items.create import ItemRow, ItemRowParser, RowError, items_create_batch
 from projects.job_attempts import TooManyCrashes, attempt_counted, crash_message
@@ -57,7 +64,7 @@ class ImportRefused(ValueError):
     """The upload is refused before any job runs (unknown format, empty or too large file)."""
 
 
-class ChunkStopped(Exception):
+class ChunkStopped(JobStopped):
     """The chunk's work stops: the job was cancelled or failed, or another task took over."""
 
 
@@ -158,8 +165,15 @@ def import_job_cancel(*, job: ImportJob) -> ImportJob:
     return job
 
 
-def _open(job: ImportJob):
-    return job.file.storage.open(job.file.name, "rb")
+@contextmanager
+def _open(job: ImportJob, *, going_on: tuple[str, ...]) -> Iterator[StopCheckedStream]:
+    """The job's file, read while the job's status stays one of `going_on`."""
+    with job.file.storage.open(job.file.name, "rb") as stream:
+        yield StopCheckedStream(stream, JobStopCheck(job.pk, going_on=going_on))
+
+
+GOING_ON_PLANNED = (ImportJob.Status.QUEUED, ImportJob.Status.RUNNING)
+GOING_ON_RUNNING = (ImportJob.Status.RUNNING,)
 
 
 def import_job_plan(*, job_id: int) -> list[int]:
@@ -173,8 +187,14 @@ def import_job_plan(*, job_id: int) -> list[int]:
         )
     import_format = FORMATS[job.format]
     try:
-        with attempt_counted(ImportJob.objects.filter(pk=job.pk)), _open(job) as stream:
+        with (
+            attempt_counted(ImportJob.objects.filter(pk=job.pk)),
+            _open(job, going_on=GOING_ON_PLANNED) as stream,
+        ):
             plan = import_format.plan(stream, job.file_size, job.options)
+    except JobStopped as exc:
+        logger.info("planning import job %s stopped: %s", job.pk, exc)
+        return []
     except TooManyCrashes as exc:
         message = crash_message(what="Reading the file", crashes=exc.crashes)
         import_job_fail(job_id=job.pk, message=message)
@@ -341,10 +361,20 @@ class Batch:
     last: Record  # the last record: where the chunk stands once the batch is in
 
 
+def _no_stop_check() -> None:
+    return None
+
+
 def record_batches(
-    records: Iterable[Record], *, parse, mapping: ColumnMapping, size: int
+    records: Iterable[Record],
+    *,
+    parse,
+    mapping: ColumnMapping,
+    size: int,
+    stop_check: Callable[[], None] = _no_stop_check,
 ) -> Iterator[Batch]:
-    """Records into batches of parsed rows and line-numbered problems (no database here)."""
+    """Records into batches of parsed rows and line-numbered problems (no database here but what
+    `stop_check` does, every STOP_CHECK_ROWS records: raise to stop)."""
     rows: list[ItemRow] = []
     problems: list[tuple[int, str]] = []
     count, last = 0, None
@@ -363,6 +393,8 @@ def record_batches(
             else:
                 if "notes" in row:  # what a Label Studio task could not carry over
                     problems.extend((record.line, note) for note in row["notes"])
+        if not count % STOP_CHECK_ROWS:
+            stop_check()
         if count >= size:
             yield Batch(rows, problems, count, last)
             rows, problems, count = [], [], 0
@@ -401,7 +433,7 @@ def _chunk_import(job: ImportJob, chunk: ImportChunk) -> None:
     read = FORMATS[job.format].read
     writer = BatchWriter.for_this_connection()
     try:
-        with _heap_frozen(), _open(job) as stream:
+        with _heap_frozen(), _open(job, going_on=GOING_ON_RUNNING) as stream:
             records = read(
                 stream, start=chunk.position, end=chunk.end, line=chunk.line, options=options
             )
@@ -410,6 +442,7 @@ def _chunk_import(job: ImportJob, chunk: ImportChunk) -> None:
                 parse=ItemRowParser(schema, nul=job.options.get("nul", NUL_REFUSE)).parse,
                 mapping=mapping,
                 size=job.options.get("batch_rows") or settings.IMPORT_BATCH_ROWS,
+                stop_check=stream.check,
             ):
                 writer.write(import_batch_commit, job=job, chunk=chunk, batch=batch)
     finally:
@@ -441,7 +474,7 @@ def import_chunk_run(*, chunk_id: int) -> bool:
         except TooManyCrashes as exc:
             where = f"The part of the file from line {chunk.line}"
             import_job_fail(job_id=job.pk, message=crash_message(what=where, crashes=exc.crashes))
-        except ChunkStopped as exc:
+        except JobStopped as exc:
             logger.info("import job %s chunk %s stopped: %s", job.pk, chunk.index, exc)
         except FileError as exc:
             import_job_fail(job_id=job.pk, message=str(exc))
