@@ -33,6 +33,7 @@ from projects.label_studio_config import (
     label_studio_config_from_schema,
     label_studio_config_to_schema,
 )
+from projects.media import MediaLinks
 from projects.members import (
     MembershipRefused,
     account_create,
@@ -225,11 +226,23 @@ class ItemSerializer(serializers.Serializer):
     # one is made for every item the queue hands out.
     id = serializers.IntegerField(read_only=True)
     external_id = serializers.CharField(read_only=True)
-    data = serializers.JSONField(read_only=True)
+    data = serializers.JSONField(
+        read_only=True,
+        help_text="The item's data; the files it refers to as URLs to fetch them by now "
+        "(presigned on object storage).",
+    )
     status = serializers.ChoiceField(choices=Item.Status.choices, read_only=True)
     priority = serializers.IntegerField(read_only=True)
     width = serializers.IntegerField(read_only=True, allow_null=True)
     height = serializers.IntegerField(read_only=True, allow_null=True)
+
+    def to_representation(self, instance):
+        answer = super().to_representation(instance)
+        links = getattr(self, "_media_links", None)  # one per project, for a list's items
+        if links is None or links.project_id != instance.project_id:
+            links = self._media_links = MediaLinks(instance.project_id)
+        answer["data"] = links.data(answer["data"])
+        return answer
 
 
 class ItemRowSerializer(serializers.Serializer):

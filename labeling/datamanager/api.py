@@ -29,6 +29,7 @@ from labeling.models import ItemBulkJob
 from projects import access
 from projects.access import id_from_url, project_for
 from projects.api import ItemRowSerializer, ItemsCreatedSerializer, items_add_response
+from projects.media import MediaLinks
 from projects.models import Item
 
 
@@ -144,8 +145,9 @@ class ItemTableViewSet(viewsets.GenericViewSet):
         except ItemFilterError as exc:
             return _refusal(exc.errors)
         rows = item_rows_describe(project=project, items=page.items)
+        links = MediaLinks(project.pk)
         for row, item in zip(rows, page.items, strict=True):
-            row["data"] = item.data
+            row["data"] = links.data(item.data)
         next_url = None
         if page.next_cursor:
             next_url = replace_query_param(request.build_absolute_uri(), "cursor", page.next_cursor)
