@@ -2,6 +2,7 @@
 
 import secrets
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import environ
 
@@ -359,11 +360,18 @@ SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 # No inline script or style anywhere: pages load static/js modules and static/css files only.
 # Images may come from elsewhere (image URL imports, object storage).
+# Images may also come from the object storage's public endpoint (presigned media URLs).
+_MEDIA_ORIGIN = (
+    "{0.scheme}://{0.netloc}".format(urlsplit(S3_PUBLIC_ENDPOINT_URL or S3_ENDPOINT_URL))
+    if S3_BUCKET and (S3_PUBLIC_ENDPOINT_URL or S3_ENDPOINT_URL)
+    else ""
+)
 CONTENT_SECURITY_POLICY = env.str(
     "CONTENT_SECURITY_POLICY",
     default=(
         "default-src 'self'; script-src 'self'; style-src 'self'; "
-        f"img-src 'self' data: blob: https:{' http:' if DEBUG else ''}; "
+        f"img-src 'self' data: blob: https:{' http:' if DEBUG else ''}"
+        f"{' ' + _MEDIA_ORIGIN if _MEDIA_ORIGIN else ''}; "
         "object-src 'none'; base-uri 'self'; frame-ancestors 'none'; form-action 'self'"
     ),
 )

@@ -258,3 +258,32 @@ def test_a_file_of_the_bucket_outside_the_imports_is_never_signed(s3_media, lead
     assert links.value("https://elsewhere.example/a.png?Signature=x") == (
         "https://elsewhere.example/a.png?Signature=x"
     )
+
+
+def test_the_settings_sign_for_the_public_endpoint_and_the_pages_may_show_its_images(db):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    code = (
+        "import django; django.setup(); from django.conf import settings as s; "
+        "print(s.STORAGES['default']['OPTIONS']['endpoint_url']); "
+        "print(s.STORAGES['media_links']['OPTIONS']['endpoint_url']); "
+        "print(s.CONTENT_SECURITY_POLICY)"
+    )
+    env = {
+        "DJANGO_SETTINGS_MODULE": "labeling.site.settings",
+        "PATH": "/usr/bin:/bin",
+        "DEBUG": "false",
+        "SECRET_KEY": "media-links-test",
+        "S3_BUCKET": "media",
+        "S3_ENDPOINT_URL": "http://minio:9000",
+        "S3_PUBLIC_ENDPOINT_URL": "http://127.0.0.1:9000",
+    }
+    root = Path(__file__).resolve().parents[2]
+    internal, public, policy = subprocess.run(
+        [sys.executable, "-c", code], env=env, cwd=root, capture_output=True, text=True, check=True
+    ).stdout.splitlines()
+    assert (internal, public) == ("http://minio:9000", "http://127.0.0.1:9000")
+    img_src = next(part for part in policy.split(";") if part.strip().startswith("img-src"))
+    assert "http://127.0.0.1:9000" in img_src.split()
