@@ -178,6 +178,7 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=64 
 FILE_UPLOAD_MAX_MEMORY_SIZE = 8 * 1024 * 1024
 FILE_UPLOAD_HANDLERS = [
     "labeling.site.upload_limits.UploadLimitHandler",  # first: cuts off an oversized upload
+    "projects.imports.uploads.ImportUploadHandler",  # an import's file, straight to storage
     "django.core.files.uploadhandler.MemoryFileUploadHandler",
     "django.core.files.uploadhandler.TemporaryFileUploadHandler",
 ]

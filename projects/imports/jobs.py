@@ -46,6 +46,7 @@ from projects.imports.stop_check import (
     JobStopped,
     StopCheckedStream,
 )
+from projects.imports.uploads import HEAD_BYTES, StoredUpload
 from projects.items.bulk import project_lock_for_items
 from projects.items.create import ItemRow, ItemRowParser, RowError, items_create_batch
 from projects.job_attempts import TooManyCrashes, attempt_counted, crash_message
@@ -75,6 +76,14 @@ def import_limits() -> dict[str, int]:
         "image_bytes": settings.IMPORT_MAX_IMAGE_BYTES,
         "image_pixels": settings.IMPORT_MAX_IMAGE_PIXELS,
     }
+
+
+def _upload_head(upload: UploadedFile) -> bytes:
+    if isinstance(upload, StoredUpload):
+        return upload.head
+    head = upload.read(HEAD_BYTES)
+    upload.seek(0)
+    return head
 
 
 def import_job_create(
@@ -108,8 +117,7 @@ def import_job_create(
             f"The file is {upload.size} bytes, over the limit of "
             f"{settings.IMPORT_MAX_FILE_BYTES} bytes."
         )
-    head = upload.read(64 * 1024)
-    upload.seek(0)
+    head = _upload_head(upload)
     if format:
         if format not in FORMATS:
             raise ImportRefused(f"Unknown format '{format}': use one of {', '.join(FORMATS)}.")
@@ -135,7 +143,8 @@ def import_job_create(
         project=project,
         created_by=user,
         format=format,
-        file=upload,
+        # An upload streamed into the storage already stays where it is.
+        file=upload.claim() if isinstance(upload, StoredUpload) else upload,
         file_size=upload.size,
         original_name=(upload.name or "")[:255],
         options=options,
