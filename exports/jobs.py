@@ -28,6 +28,7 @@ from exports.writers.base import WriteContext
 from projects.event_hooks import event_emit
 from projects.job_attempts import TooManyCrashes, attempt_counted, crash_message
 from projects.label_schema import LabelSchema
+from projects.media import MediaLinks
 from projects.models import Project
 
 logger = logging.getLogger(__name__)
@@ -138,7 +139,11 @@ def _export_write(job: ExportJob) -> None:
         parts = Path(scratch) / "parts"
         parts.mkdir()
         context = WriteContext(
-            schema=schema, options=options, scratch=parts, project_name=project.name
+            schema=schema,
+            options=options,
+            scratch=parts,
+            project_name=project.name,
+            media=MediaLinks(project.pk),
         )
         batches = progress_batches(
             job,

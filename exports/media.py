@@ -3,9 +3,10 @@
 Every file under the media storage belongs to one job: the images of an import live under
 `imports/<job id>/` (every member of the project sees them: they are the items), an import's
 source file and an export's file are the job's `file` (leads only). Anything else is 404, as
-is a file of a project the caller is not in. With MEDIA_ACCEL_REDIRECT set (a proxy such as
-nginx in front), the answer is an empty one naming the file in X-Accel-Redirect, and the proxy
-sends it from its internal location; otherwise Django streams it.
+is a file of a project the caller is not in. On object storage the answer is a redirect to a URL
+presigned now (projects.media). With MEDIA_ACCEL_REDIRECT set (a proxy such as nginx in front),
+the answer is an empty one naming the file in X-Accel-Redirect, and the proxy sends it from its
+internal location; otherwise Django streams it.
 """
 
 import mimetypes
@@ -14,11 +15,12 @@ import re
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.files.storage import default_storage
-from django.http import FileResponse, Http404, HttpResponse
+from django.http import FileResponse, Http404, HttpResponse, HttpResponseRedirect
 from django.views.decorators.http import require_GET
 
 from exports.models import ExportJob
 from projects import access
+from projects.media import media_served_here, media_url
 from projects.models import ImportJob, Project
 
 IMPORTED_IMAGE = re.compile(r"imports/(?P<job>[0-9]{1,18})/")
@@ -49,6 +51,10 @@ def media_serve(request, name: str):
     project, allowed = owner
     if access.project_role(user=request.user, project=project) not in allowed:
         raise Http404("No such file.")  # 404, not 403: other projects' files are not there
+    if not media_served_here():
+        response = HttpResponseRedirect(media_url(name))
+        response["Cache-Control"] = "private, no-store"
+        return response
     content_type = mimetypes.guess_type(name)[0] or "application/octet-stream"
     if settings.MEDIA_ACCEL_REDIRECT:
         response = HttpResponse(content_type=content_type)

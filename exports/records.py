@@ -28,6 +28,7 @@ from labeling.models import Annotation
 from labeling.monitor.selectors import monitor_filter, routed_item_external_ids
 from projects.direct_sql import rows_fetch
 from projects.label_schema import LabelSchema
+from projects.media import MediaLinks
 from projects.models import Item, Prediction, Project
 
 BATCH_SIZE = 2500
@@ -202,6 +203,7 @@ def _batches_read(
     ]
     if options.include_gold:
         columns.append(Cast("gold", TextField()))
+    links = MediaLinks(project.pk)  # files referred to as URLs fetchable now
     last_id = 0
     while True:
         # The bound on the resolution side too lets PostgreSQL merge-join from last_id on
@@ -232,7 +234,7 @@ def _batches_read(
             ExportRecord(
                 row[0],
                 row[1],
-                row[2],
+                links.data_json(row[2]),
                 row[3],
                 row[4],
                 row[5],

@@ -40,6 +40,7 @@ from projects.label_studio_config import (
     label_studio_config_from_schema,
     label_studio_config_to_schema,
 )
+from projects.media import MediaLinks
 from projects.members import (
     MembershipRefused,
     account_create,
@@ -51,6 +52,7 @@ from projects.models import ApiToken, ImportJob, Item, Membership, Project, Proj
 from projects.permissions import PROJECT_IN_URL, ProjectInUrl
 from projects.schema_change import SchemaChangeRefused, project_schema_change, schema_change_check
 from projects.tasks import import_job_enqueue, items_refile_if_reordered
+from projects.unstorable import NUL_CHOICES, NUL_REFUSE
 
 
 @extend_schema_field(LABEL_SCHEMA_JSON_SCHEMA)
@@ -232,11 +234,23 @@ class ItemSerializer(serializers.Serializer):
     # one is made for every item the queue hands out.
     id = serializers.IntegerField(read_only=True)
     external_id = serializers.CharField(read_only=True)
-    data = serializers.JSONField(read_only=True)
+    data = serializers.JSONField(
+        read_only=True,
+        help_text="The item's data; the files it refers to as URLs to fetch them by now "
+        "(presigned on object storage).",
+    )
     status = serializers.ChoiceField(choices=Item.Status.choices, read_only=True)
     priority = serializers.IntegerField(read_only=True)
     width = serializers.IntegerField(read_only=True, allow_null=True)
     height = serializers.IntegerField(read_only=True, allow_null=True)
+
+    def to_representation(self, instance):
+        answer = super().to_representation(instance)
+        links = getattr(self, "_media_links", None)  # one per project, for a list's items
+        if links is None or links.project_id != instance.project_id:
+            links = self._media_links = MediaLinks(instance.project_id)
+        answer["data"] = links.data(answer["data"])
+        return answer
 
 
 class ItemRowSerializer(serializers.Serializer):
@@ -319,6 +333,12 @@ class ImportUploadSerializer(serializers.Serializer):
         default=ANONYMOUS_DISTINCT,
         help_text="Label Studio answers with no annotator: `distinct` anonymous annotators (one "
         "per answer and task) or `refuse` them (a line each in the error report).",
+    )
+    nul = serializers.ChoiceField(
+        choices=NUL_CHOICES,
+        default=NUL_REFUSE,
+        help_text="A row holding a NUL character (\\u0000, which cannot be stored): `refuse` it "
+        "(a line in the error report) or `strip` the NULs and import the row.",
     )
 
 
@@ -580,6 +600,7 @@ class ProjectViewSet(
                     format=upload.validated_data.get("format") or None,
                     mapping=upload.validated_data.get("mapping"),
                     anonymous_answers=upload.validated_data["anonymous_answers"],
+                    nul=upload.validated_data["nul"],
                 )
                 import_job_enqueue(job.pk)
         except ImportRefused as exc:

@@ -12,6 +12,7 @@ from projects.label_studio_config import LabelStudioConfigError, label_studio_co
 from projects.members import USERNAME_MAX
 from projects.models import Membership, Project
 from projects.schema_change import SchemaChangeRefused, schema_change_check
+from projects.unstorable import NUL_REFUSE, NUL_STRIP
 
 LABEL_STUDIO_CONFIG_MAX_BYTES = 1024 * 1024
 
@@ -186,6 +187,13 @@ class UploadForm(forms.Form):
     format = forms.ChoiceField(
         widget=forms.Select(attrs={"id": "upload-format"}),
         choices=[("", "Detect from the file")] + [(f.name, f.label) for f in FORMATS.values()],
+        required=False,
+    )
+    nul = forms.ChoiceField(
+        label="Rows with a NUL character",
+        widget=forms.Select(attrs={"id": "upload-nul"}),
+        choices=[(NUL_REFUSE, "Report as errors"), (NUL_STRIP, "Strip the NULs, import the row")],
+        initial=NUL_REFUSE,
         required=False,
     )
 

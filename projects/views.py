@@ -34,6 +34,7 @@ from projects.progress import project_progress
 from projects.schema_builder import schema_builder_context
 from projects.schema_change import SchemaChangeRefused, project_schema_change
 from projects.tasks import import_job_enqueue, items_refile_if_reordered
+from projects.unstorable import NUL_REFUSE
 
 # Form fields the schema builder section shows (the rest are the project's settings).
 SCHEMA_FIELDS = frozenset(
@@ -287,6 +288,7 @@ def project_upload(request, pk):
                 user=request.user,
                 upload=form.cleaned_data["file"],
                 format=form.cleaned_data.get("format") or None,
+                nul=form.cleaned_data.get("nul") or NUL_REFUSE,
             )
             import_job_enqueue(job.pk)
     except ImportRefused as exc:

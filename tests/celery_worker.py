@@ -107,11 +107,16 @@ class CeleryWorkers:
         )
         return env
 
-    def start(self, *, concurrency: int = 1) -> WorkerProcess:
-        """Start one more worker and wait until it is ready to take tasks."""
+    def start(
+        self, *, concurrency: int = 1, environment: dict[str, str] | None = None, beat=False
+    ) -> WorkerProcess:
+        """Start one more worker and wait until it is ready to take tasks. `environment` adds to
+        or overrides the settings' variables; `beat` runs celery beat inside the worker (the
+        periodic sweeps), as `celery beat` would beside it."""
         self.started += 1
         name = f"test{self.started}-{os.getpid()}"
         log_path = self.log_dir / f"{name}.log"
+        beat_options = ["--beat", f"--schedule={self.log_dir / name}-beat"] if beat else []
         command = [
             str(CELERY),
             "-A",
@@ -124,10 +129,12 @@ class CeleryWorkers:
             "--without-mingle",
             "-n",
             f"{name}@%h",
+            *beat_options,
         ]
+        env = {**self.environment(), **(environment or {})}
         with log_path.open("wb") as log:
             process = subprocess.Popen(
-                command, cwd=REPO, env=self.environment(), stdout=log, stderr=subprocess.STDOUT
+                command, cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT
             )
         worker = WorkerProcess(name=name, process=process, log_path=log_path)
         self.workers.append(worker)

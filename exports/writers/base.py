@@ -10,6 +10,7 @@ from typing import BinaryIO, Protocol
 from exports.options import ExportOptions
 from exports.records import ExportRecord
 from projects.label_schema import LabelSchema
+from projects.media import MediaLinks
 
 Batches = Iterable[list[ExportRecord]]
 
@@ -20,6 +21,8 @@ class WriteContext:
     options: ExportOptions
     scratch: Path  # a private folder the writer may use for parts it joins at the end
     project_name: str = ""
+    # The project's files, which alone may be bundled (exports.writers.images).
+    media: MediaLinks | None = None
     # What the writer wants the manifest to say (e.g. images it could not bundle).
     report: dict = field(default_factory=dict)
 

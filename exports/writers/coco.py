@@ -82,7 +82,7 @@ def coco_write(batches: Batches, out: BinaryIO, context: WriteContext) -> None:
     for batch in batches:
         for record in batch:
             reference = image_reference(record, field)
-            content = image_read(reference) if options.bundle_images else None
+            content = image_read(reference, media=context.media) if options.bundle_images else None
             if options.bundle_images and content is None:
                 context.report_count("images_not_bundled")
             width, height = image_size(record, content)

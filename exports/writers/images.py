@@ -1,7 +1,8 @@
 """The image an item points at: its name inside an export, its bytes when bundled, its size.
 
-An item's image reference is a path under MEDIA_URL (or a bare storage path) read from the default
-storage; other references (remote URLs) are exported by reference only.
+An item's image reference is a file of the media storage (its stable path under MEDIA_URL, a URL
+of the storage's bucket, or a bare storage path), read from the default storage; other references
+(remote URLs) are exported by reference only.
 """
 
 from __future__ import annotations
@@ -10,12 +11,12 @@ import io
 import posixpath
 from urllib.parse import unquote, urlsplit
 
-from django.conf import settings
 from django.core.files.storage import default_storage
 from PIL import Image
 
 from exports.records import ExportRecord
 from projects.label_schema import SHAPE_KINDS, LabelSchema
+from projects.media import MediaLinks, media_name
 
 
 def image_field(schema: LabelSchema) -> str | None:
@@ -38,19 +39,19 @@ def image_name(record: ExportRecord, reference: str) -> str:
 
 
 def _storage_path(reference: str) -> str | None:
+    if name := media_name(reference):
+        return name
     path = unquote(urlsplit(reference).path)
-    media_url = settings.MEDIA_URL
-    if path.startswith(media_url):
-        return path[len(media_url) :]
     if reference and not urlsplit(reference).scheme and not path.startswith("/"):
         return path
     return None
 
 
-def image_read(reference: str) -> bytes | None:
-    """The image's bytes from storage, or None when it is not ours to read."""
+def image_read(reference: str, *, media: MediaLinks | None) -> bytes | None:
+    """The image's bytes from storage, or None when it is not the project's to read (`media`
+    knows which imports are the project's: another project's image is never bundled)."""
     path = _storage_path(reference)
-    if not path:
+    if not path or media is None or not media.owns(path):
         return None
     try:
         with default_storage.open(path, "rb") as stream:

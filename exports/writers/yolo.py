@@ -66,7 +66,7 @@ def yolo_write(batches: Batches, out: BinaryIO, context: WriteContext) -> None:
         for batch in batches:
             for record in batch:
                 reference = image_reference(record, field)
-                content = image_read(reference)
+                content = image_read(reference, media=context.media)
                 if content is None:
                     context.report_count("images_not_bundled")
                 width, height = image_size(record, content)

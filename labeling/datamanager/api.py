@@ -27,6 +27,7 @@ from labeling.datamanager.tasks import item_bulk_job_enqueue
 from labeling.models import ItemBulkJob
 from projects.access import LEAD_ONLY, REVIEWERS
 from projects.api import ItemRowSerializer, ItemsCreatedSerializer, items_add_response
+from projects.media import MediaLinks
 from projects.models import Item
 from projects.permissions import PROJECT_IN_URL, ProjectInUrl
 
@@ -152,8 +153,9 @@ class ItemTableViewSet(viewsets.GenericViewSet):
         except ItemFilterError as exc:
             return _refusal(exc.errors)
         rows = item_rows_describe(project=project, items=page.items)
+        links = MediaLinks(project.pk)
         for row, item in zip(rows, page.items, strict=True):
-            row["data"] = item.data
+            row["data"] = links.data(item.data)
         next_url = None
         if page.next_cursor:
             next_url = replace_query_param(request.build_absolute_uri(), "cursor", page.next_cursor)

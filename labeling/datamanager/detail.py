@@ -8,6 +8,7 @@ from typing import Any
 from labeling.models import Annotation, Assignment, Resolution
 from projects.items.titles import item_title_of
 from projects.label_schema import LabelSchema, SchemaError
+from projects.media import MediaLinks
 from projects.models import Item, Prediction
 
 
@@ -61,6 +62,7 @@ def item_detail(*, item: Item) -> dict[str, Any]:
     except SchemaError:
         sources, image_sources = [], set()
     data = item.data if isinstance(item.data, dict) else {"data": item.data}
+    data = MediaLinks(item.project_id).data(data)
     ordered = list(dict.fromkeys([s for s in sources if s in data] + list(data)))
     fields = [
         {

@@ -40,6 +40,7 @@ from django.http import QueryDict
 
 from labeling.models import Annotation, Resolution
 from projects.label_schema import LabelSchema, SchemaError
+from projects.media import MediaLinks
 from projects.models import Item, Prediction, Project
 
 PAGE_SIZE = 50
@@ -572,6 +573,7 @@ def item_rows_describe(*, project: Project, items: list[Item]) -> list[dict[str,
     ):
         predictions.setdefault(p["item_id"], p)
     text_fields, image_fields = _preview_fields(project)
+    links = MediaLinks(project.pk)
     rows = []
     for item in items:
         data = item.data if isinstance(item.data, dict) else {}
@@ -587,7 +589,7 @@ def item_rows_describe(*, project: Project, items: list[Item]) -> list[dict[str,
                 "external_id": item.external_id,
                 "label": item.external_id or f"#{item.pk}",
                 "preview": (text or "")[:PREVIEW_CHARS],
-                "thumbnail": data.get("thumbnail") or image,
+                "thumbnail": links.value(data.get("thumbnail") or image),
                 "status": item.status,
                 "answers": item.annotation_count,
                 "wanted": project.overlap + item.extra_slots,

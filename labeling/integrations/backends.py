@@ -36,6 +36,7 @@ from projects.items.predictions import item_prediction_scores_set
 from projects.label_schema import LabelSchema, ResultError
 from projects.label_studio_config import label_studio_config_from_schema
 from projects.label_studio_results import label_studio_result
+from projects.media import MediaLinks
 from projects.models import Item, Prediction, Project
 
 log = logging.getLogger(__name__)
@@ -182,10 +183,10 @@ def backend_setup(*, backend: ModelBackend) -> str | None:
     return version or None
 
 
-def _task_data(data: dict) -> dict:
+def _task_data(data: dict, *, links: MediaLinks) -> dict:
     """The item's data as a backend can read it: Quorum's stable media paths become presigned
     URLs made now (the backend fetches the image itself)."""
-    out = dict(data)
+    out = dict(links.data(data))
     for field, value in data.items():
         match = MEDIA_PATH.match(value) if isinstance(value, str) else None
         if match:
@@ -195,8 +196,12 @@ def _task_data(data: dict) -> dict:
     return out
 
 
-def ls_task(item: Item) -> dict[str, Any]:
-    return {"id": item.pk, "data": _task_data(item.data), "meta": {"external_id": item.external_id}}
+def ls_task(item: Item, *, links: MediaLinks) -> dict[str, Any]:
+    return {
+        "id": item.pk,
+        "data": _task_data(item.data, links=links),
+        "meta": {"external_id": item.external_id},
+    }
 
 
 def _predictions_from(
@@ -242,8 +247,9 @@ def _predictions_from(
 
 def _predict_body(backend: ModelBackend, items: list[Item]) -> dict:
     project = backend.project
+    links = MediaLinks(project.pk)
     return {
-        "tasks": [ls_task(item) for item in items],
+        "tasks": [ls_task(item, links=links) for item in items],
         "project": ls_project_ref(project),
         "label_config": project_label_config(project),
         "params": {"login": None, "password": None, "context": None},

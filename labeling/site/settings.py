@@ -2,6 +2,7 @@
 
 import secrets
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import environ
 
@@ -136,25 +137,38 @@ MEDIA_ROOT = Path(env.str("MEDIA_ROOT", default=str(DATA_DIR / "media")))
 # then carry X-Accel-Redirect and the proxy sends the file (docker-compose.yml does this).
 MEDIA_ACCEL_REDIRECT = env.str("MEDIA_ACCEL_REDIRECT", default="")
 # Uploads and exports go to local disk, or to S3-compatible object storage when a bucket is named.
+# Items keep stable paths of their files; URLs handed to browsers are presigned when asked for
+# (projects.media), for S3_PUBLIC_ENDPOINT_URL when the servers reach the storage by another name.
 S3_BUCKET = env.str("S3_BUCKET", default="")
-DEFAULT_STORAGE = (
+S3_ENDPOINT_URL = env.str("S3_ENDPOINT_URL", default="")
+S3_PUBLIC_ENDPOINT_URL = env.str("S3_PUBLIC_ENDPOINT_URL", default="")
+S3_OPTIONS = {
+    "bucket_name": S3_BUCKET,
+    "endpoint_url": S3_ENDPOINT_URL or None,
+    "access_key": env.str("S3_ACCESS_KEY", default="") or None,
+    "secret_key": env.str("S3_SECRET_KEY", default="") or None,
+    "region_name": env.str("S3_REGION", default="") or None,
+    "file_overwrite": False,
+    "querystring_auth": True,
+    "signature_version": "s3v4",
+    "querystring_expire": env.int("S3_PRESIGN_SECONDS", default=3600),
+}
+MEDIA_STORAGES = (
     {
-        "BACKEND": "storages.backends.s3.S3Storage",
-        "OPTIONS": {
-            "bucket_name": S3_BUCKET,
-            "endpoint_url": env.str("S3_ENDPOINT_URL", default="") or None,
-            "access_key": env.str("S3_ACCESS_KEY", default="") or None,
-            "secret_key": env.str("S3_SECRET_KEY", default="") or None,
-            "region_name": env.str("S3_REGION", default="") or None,
-            "file_overwrite": False,
-            "querystring_auth": True,
+        "default": {"BACKEND": "storages.backends.s3.S3Storage", "OPTIONS": S3_OPTIONS},
+        "media_links": {
+            "BACKEND": "storages.backends.s3.S3Storage",
+            "OPTIONS": {
+                **S3_OPTIONS,
+                "endpoint_url": S3_PUBLIC_ENDPOINT_URL or S3_ENDPOINT_URL or None,
+            },
         },
     }
     if S3_BUCKET
-    else {"BACKEND": "django.core.files.storage.FileSystemStorage"}
+    else {"default": {"BACKEND": "django.core.files.storage.FileSystemStorage"}}
 )
 STORAGES = {
-    "default": DEFAULT_STORAGE,
+    **MEDIA_STORAGES,
     "staticfiles": {
         "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
         if DEBUG
@@ -165,6 +179,7 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=64 
 FILE_UPLOAD_MAX_MEMORY_SIZE = 8 * 1024 * 1024
 FILE_UPLOAD_HANDLERS = [
     "labeling.site.upload_limits.UploadLimitHandler",  # first: cuts off an oversized upload
+    "projects.imports.uploads.ImportUploadHandler",  # an import's file, straight to storage
     "django.core.files.uploadhandler.MemoryFileUploadHandler",
     "django.core.files.uploadhandler.TemporaryFileUploadHandler",
 ]
@@ -350,11 +365,18 @@ SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 # No inline script or style anywhere: pages load static/js modules and static/css files only.
 # Images may come from elsewhere (image URL imports, object storage).
+# Images may also come from the object storage's public endpoint (presigned media URLs).
+_MEDIA_ORIGIN = (
+    "{0.scheme}://{0.netloc}".format(urlsplit(S3_PUBLIC_ENDPOINT_URL or S3_ENDPOINT_URL))
+    if S3_BUCKET and (S3_PUBLIC_ENDPOINT_URL or S3_ENDPOINT_URL)
+    else ""
+)
 CONTENT_SECURITY_POLICY = env.str(
     "CONTENT_SECURITY_POLICY",
     default=(
         "default-src 'self'; script-src 'self'; style-src 'self'; "
-        f"img-src 'self' data: blob: https:{' http:' if DEBUG else ''}; "
+        f"img-src 'self' data: blob: https:{' http:' if DEBUG else ''}"
+        f"{' ' + _MEDIA_ORIGIN if _MEDIA_ORIGIN else ''}; "
         "object-src 'none'; base-uri 'self'; frame-ancestors 'none'; form-action 'self'"
     ),
 )

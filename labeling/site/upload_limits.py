@@ -1,7 +1,18 @@
 """The upload limit enforced before the body is read: a request that says (Content-Length) it
-is larger than IMPORT_MAX_FILE_BYTES is refused at once with 413, and one that does not say
-(chunked) is cut off by the upload handler once it passes the limit. Django reads a multipart
-body only when the view asks for it, so the refusal costs nothing but the headers."""
+is larger than IMPORT_MAX_FILE_BYTES is refused at once with 413, and a file that grows past the
+limit while it streams is cut off by the upload handler (413, and what was written of it goes).
+Django reads a multipart body only when the view asks for it, so the early refusal costs nothing
+but the headers.
+
+A chunked upload (Transfer-Encoding: chunked, no Content-Length) would look empty to Django. When
+the server ends the input at the body's end (gunicorn marks that with `wsgi.input_terminated`),
+the body is read to its end instead, through a stream that answers 413 once it passes the limit.
+
+Pages parse their multipart bodies here, before the CSRF check reads them, so a refusal there is
+a 413 too and not an error of the middleware.
+"""
+
+import io
 
 from django.conf import settings
 from django.core.files.uploadhandler import FileUploadHandler
@@ -33,19 +44,75 @@ def _refusal(request) -> HttpResponse:
     return response
 
 
+def body_limit() -> int:
+    return settings.IMPORT_MAX_FILE_BYTES + ENVELOPE_BYTES
+
+
+class LimitedBody(io.RawIOBase):
+    """A body of unknown length, read to its end, refused (413) once it passes the limit."""
+
+    def __init__(self, stream, limit: int):
+        self.stream = stream
+        self.limit = limit
+        self.received = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def _counted(self, data: bytes) -> bytes:
+        self.received += len(data)
+        if self.received > self.limit:
+            raise UploadTooLarge(upload_limit_message())
+        return data
+
+    def read(self, size: int = -1) -> bytes:
+        return self._counted(self.stream.read(size if size is not None and size >= 0 else -1))
+
+    def readline(self, size: int = -1) -> bytes:
+        return self._counted(self.stream.readline(size if size is not None else -1))
+
+
+def _is_chunked_upload(request) -> bool:
+    return (
+        request.content_type == "multipart/form-data"
+        and not request.META.get("CONTENT_LENGTH")
+        and "chunked" in request.META.get("HTTP_TRANSFER_ENCODING", "").lower()
+        and bool(request.META.get("wsgi.input_terminated"))
+    )
+
+
 class UploadLimitMiddleware:
     def __init__(self, get_response):
         self.get_response = get_response
 
     def __call__(self, request):
         if request.method == "POST":
-            try:
-                length = int(request.META.get("CONTENT_LENGTH") or 0)
-            except ValueError:
-                length = 0
-            if length > settings.IMPORT_MAX_FILE_BYTES + ENVELOPE_BYTES:
-                return _refusal(request)
+            if _is_chunked_upload(request):
+                # Django (and DRF) read CONTENT_LENGTH bytes: here, at most the limit and one
+                # more, from a stream that refuses the body before that.
+                limit = body_limit()
+                request._stream = LimitedBody(request.META["wsgi.input"], limit)
+                request.META["CONTENT_LENGTH"] = str(limit + 1)
+            else:
+                try:
+                    length = int(request.META.get("CONTENT_LENGTH") or 0)
+                except ValueError:
+                    length = 0
+                if length > body_limit():
+                    return _refusal(request)
         return self.get_response(request)
+
+    def process_view(self, request, view, args, kwargs):
+        if (
+            request.method == "POST"
+            and request.content_type == "multipart/form-data"
+            and not request.path.startswith("/api/")  # DRF parses its own, later
+        ):
+            try:
+                request.POST  # noqa: B018 - parsed now, where a refusal can be answered
+            except UploadTooLarge:
+                return _refusal(request)
+        return None
 
     def process_exception(self, request, exception):
         if isinstance(exception, UploadTooLarge):  # pages; the API's handler answers for itself
@@ -63,6 +130,9 @@ class UploadLimitHandler(FileUploadHandler):
     def receive_data_chunk(self, raw_data, start):
         self.received += len(raw_data)
         if self.received > settings.IMPORT_MAX_FILE_BYTES:
+            for handler in self.request.upload_handlers:  # what they hold of it goes
+                if handler is not self:
+                    handler.upload_interrupted()
             raise UploadTooLarge(upload_limit_message())
         return raw_data
 

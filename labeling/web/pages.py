@@ -21,6 +21,7 @@ from projects import access
 from projects.api import ItemSerializer
 from projects.items.titles import item_title_of
 from projects.label_schema import LabelSchema
+from projects.media import MediaLinks
 from projects.models import Item, Project
 from projects.permissions import project_page
 
@@ -77,11 +78,12 @@ def history(request, pk):
     annotations = annotations_of_annotator(project=project, annotator=request.user)
     page = Paginator(annotations, HISTORY_PAGE_SIZE).get_page(request.GET.get("page"))
     schema = LabelSchema(project.label_schema)
+    links = MediaLinks(project.pk)
     rows = [
         {
             "annotation": annotation,
             "title": item_title_of(annotation.item),
-            "preview": item_preview(schema=schema, data=annotation.item.data),
+            "preview": item_preview(schema=schema, data=links.data(annotation.item.data)),
             "answer": answer_rendered(
                 schema=schema, result=annotation.result, data=annotation.item.data
             ),

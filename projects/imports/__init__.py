@@ -5,9 +5,13 @@
 - formats: `FORMATS`, `import_format_detect(...)`: how each format is recognised, planned, read.
 - readers/: one reader per source format (csv, jsonl, json, parquet, xlsx, images, Label Studio).
 - batch_writer: `BatchWriter`: writes batch N while the reader reads batch N+1.
+- stop_check: `JobStopCheck`, `StopCheckedStream`: a running attempt stops soon after a cancel.
+- uploads: `ImportUploadHandler`, `StoredUpload`: an import's file streamed into the storage as
+  the request body arrives (an upload handler in FILE_UPLOAD_HANDLERS).
 - hooks: `annotations_store_register`, `annotations_store`: where an import hands over the
   answers it carries, which `labeling` stores (projects cannot import labeling).
 
-May import: `projects.models`, `projects.items`, `projects.label_schema`. Not `labeling` or
+May import: `projects.models`, `projects.items`, `projects.label_schema`, `projects.media`,
+`projects.unstorable`. Not `labeling` or
 `exports`. pyarrow and openpyxl inside the readers that use them.
 """

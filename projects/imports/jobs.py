@@ -7,7 +7,8 @@ one transaction: its items (inserted keyed by external id), its bad rows, the ch
 position and the job's counters commit together, so a worker killed at any point leaves a chunk
 that the redelivered task resumes exactly where the last commit left it. The last chunk to finish
 marks the job done. A cancelled job's counters stop moving at once: a batch whose job is no longer
-running rolls back.
+running rolls back, and a running attempt (or planning) stops within a second of the cancel, at its
+next read of the file or its next thousand rows (stop_check).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import csv
 import gc
 import io
 import logging
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -39,11 +40,19 @@ from projects.imports.readers.rows import (
     Record,
     record_to_row,
 )
+from projects.imports.stop_check import (
+    STOP_CHECK_ROWS,
+    JobStopCheck,
+    JobStopped,
+    StopCheckedStream,
+)
+from projects.imports.uploads import HEAD_BYTES, StoredUpload
 from projects.items.bulk import project_lock_for_items
 from projects.items.create import ItemRow, ItemRowParser, RowError, items_create_batch
 from projects.job_attempts import TooManyCrashes, attempt_counted, crash_message
 from projects.label_schema import LabelSchema
 from projects.models import ImportChunk, ImportJob, ImportRowError, Project
+from projects.unstorable import NUL_CHOICES, NUL_REFUSE, nul_escaped
 
 logger = logging.getLogger(__name__)
 
@@ -56,7 +65,7 @@ class ImportRefused(ValueError):
     """The upload is refused before any job runs (unknown format, empty or too large file)."""
 
 
-class ChunkStopped(Exception):
+class ChunkStopped(JobStopped):
     """The chunk's work stops: the job was cancelled or failed, or another task took over."""
 
 
@@ -69,6 +78,14 @@ def import_limits() -> dict[str, int]:
     }
 
 
+def _upload_head(upload: UploadedFile) -> bytes:
+    if isinstance(upload, StoredUpload):
+        return upload.head
+    head = upload.read(HEAD_BYTES)
+    upload.seek(0)
+    return head
+
+
 def import_job_create(
     *,
     project: Project,
@@ -77,17 +94,22 @@ def import_job_create(
     format: str | None = None,
     mapping: dict[str, Any] | None = None,
     anonymous_answers: str = ANONYMOUS_DISTINCT,
+    nul: str = NUL_REFUSE,
 ) -> ImportJob:
     """Check the upload and store it with a queued job. Enqueue it with `import_job_enqueue`.
 
     anonymous_answers: what answers with no annotator in the export become (Label Studio):
     `distinct` anonymous annotators, one per answer and task, or `refuse`d with a report line.
+    nul: a row holding a NUL character (which PostgreSQL cannot store) is `refuse`d with a
+    report line, or goes in with its NULs `strip`ped.
     """
     if anonymous_answers not in ANONYMOUS_CHOICES:
         raise ImportRefused(
             f"anonymous_answers: use one of {', '.join(ANONYMOUS_CHOICES)}, "
             f"not '{anonymous_answers}'."
         )
+    if nul not in NUL_CHOICES:
+        raise ImportRefused(f"nul: use one of {', '.join(NUL_CHOICES)}, not '{nul}'.")
     if not upload.size:
         raise ImportRefused("The file is empty.")
     if upload.size > settings.IMPORT_MAX_FILE_BYTES:
@@ -95,8 +117,7 @@ def import_job_create(
             f"The file is {upload.size} bytes, over the limit of "
             f"{settings.IMPORT_MAX_FILE_BYTES} bytes."
         )
-    head = upload.read(64 * 1024)
-    upload.seek(0)
+    head = _upload_head(upload)
     if format:
         if format not in FORMATS:
             raise ImportRefused(f"Unknown format '{format}': use one of {', '.join(FORMATS)}.")
@@ -116,12 +137,14 @@ def import_job_create(
         "batch_rows": settings.IMPORT_BATCH_ROWS,
         "limits": import_limits(),
         "anonymous_answers": anonymous_answers,
+        "nul": nul,
     }
     return ImportJob.objects.create(
         project=project,
         created_by=user,
         format=format,
-        file=upload,
+        # An upload streamed into the storage already stays where it is.
+        file=upload.claim() if isinstance(upload, StoredUpload) else upload,
         file_size=upload.size,
         original_name=(upload.name or "")[:255],
         options=options,
@@ -132,7 +155,11 @@ def import_job_fail(*, job_id: int, message: str) -> None:
     with transaction.atomic():
         failed = ImportJob.objects.filter(
             pk=job_id, status__in=[ImportJob.Status.QUEUED, ImportJob.Status.RUNNING]
-        ).update(status=ImportJob.Status.FAILED, message=message[:2000], finished_at=timezone.now())
+        ).update(
+            status=ImportJob.Status.FAILED,
+            message=nul_escaped(message)[:2000],
+            finished_at=timezone.now(),
+        )
         if failed:
             project_id = ImportJob.objects.filter(pk=job_id).values_list("project_id", flat=True)
             event_emit(project_id=project_id.get(), event="import.finished", ids={"import": job_id})
@@ -147,8 +174,15 @@ def import_job_cancel(*, job: ImportJob) -> ImportJob:
     return job
 
 
-def _open(job: ImportJob):
-    return job.file.storage.open(job.file.name, "rb")
+@contextmanager
+def _open(job: ImportJob, *, going_on: tuple[str, ...]) -> Iterator[StopCheckedStream]:
+    """The job's file, read while the job's status stays one of `going_on`."""
+    with job.file.storage.open(job.file.name, "rb") as stream:
+        yield StopCheckedStream(stream, JobStopCheck(job.pk, going_on=going_on))
+
+
+GOING_ON_PLANNED = (ImportJob.Status.QUEUED, ImportJob.Status.RUNNING)
+GOING_ON_RUNNING = (ImportJob.Status.RUNNING,)
 
 
 def import_job_plan(*, job_id: int) -> list[int]:
@@ -162,8 +196,14 @@ def import_job_plan(*, job_id: int) -> list[int]:
         )
     import_format = FORMATS[job.format]
     try:
-        with attempt_counted(ImportJob.objects.filter(pk=job.pk)), _open(job) as stream:
+        with (
+            attempt_counted(ImportJob.objects.filter(pk=job.pk)),
+            _open(job, going_on=GOING_ON_PLANNED) as stream,
+        ):
             plan = import_format.plan(stream, job.file_size, job.options)
+    except JobStopped as exc:
+        logger.info("planning import job %s stopped: %s", job.pk, exc)
+        return []
     except TooManyCrashes as exc:
         message = crash_message(what="Reading the file", crashes=exc.crashes)
         import_job_fail(job_id=job.pk, message=message)
@@ -237,7 +277,7 @@ def _errors_store(job: ImportJob, chunk: ImportChunk, problems: list[tuple[int, 
     room = ERRORS_STORED_PER_CHUNK - chunk.failed_count
     if room > 0 and problems:
         ImportRowError.objects.bulk_create(
-            ImportRowError(job_id=job.pk, line=line, reason=reason[:2000])
+            ImportRowError(job_id=job.pk, line=line, reason=nul_escaped(reason)[:2000])
             for line, reason in problems[:room]
         )
 
@@ -330,10 +370,20 @@ class Batch:
     last: Record  # the last record: where the chunk stands once the batch is in
 
 
+def _no_stop_check() -> None:
+    return None
+
+
 def record_batches(
-    records: Iterable[Record], *, parse, mapping: ColumnMapping, size: int
+    records: Iterable[Record],
+    *,
+    parse,
+    mapping: ColumnMapping,
+    size: int,
+    stop_check: Callable[[], None] = _no_stop_check,
 ) -> Iterator[Batch]:
-    """Records into batches of parsed rows and line-numbered problems (no database here)."""
+    """Records into batches of parsed rows and line-numbered problems (no database here but what
+    `stop_check` does, every STOP_CHECK_ROWS records: raise to stop)."""
     rows: list[ItemRow] = []
     problems: list[tuple[int, str]] = []
     count, last = 0, None
@@ -352,6 +402,8 @@ def record_batches(
             else:
                 if "notes" in row:  # what a Label Studio task could not carry over
                     problems.extend((record.line, note) for note in row["notes"])
+        if not count % STOP_CHECK_ROWS:
+            stop_check()
         if count >= size:
             yield Batch(rows, problems, count, last)
             rows, problems, count = [], [], 0
@@ -390,15 +442,16 @@ def _chunk_import(job: ImportJob, chunk: ImportChunk) -> None:
     read = FORMATS[job.format].read
     writer = BatchWriter.for_this_connection()
     try:
-        with _heap_frozen(), _open(job) as stream:
+        with _heap_frozen(), _open(job, going_on=GOING_ON_RUNNING) as stream:
             records = read(
                 stream, start=chunk.position, end=chunk.end, line=chunk.line, options=options
             )
             for batch in record_batches(
                 records,
-                parse=ItemRowParser(schema).parse,
+                parse=ItemRowParser(schema, nul=job.options.get("nul", NUL_REFUSE)).parse,
                 mapping=mapping,
                 size=job.options.get("batch_rows") or settings.IMPORT_BATCH_ROWS,
+                stop_check=stream.check,
             ):
                 writer.write(import_batch_commit, job=job, chunk=chunk, batch=batch)
     finally:
@@ -430,7 +483,7 @@ def import_chunk_run(*, chunk_id: int) -> bool:
         except TooManyCrashes as exc:
             where = f"The part of the file from line {chunk.line}"
             import_job_fail(job_id=job.pk, message=crash_message(what=where, crashes=exc.crashes))
-        except ChunkStopped as exc:
+        except JobStopped as exc:
             logger.info("import job %s chunk %s stopped: %s", job.pk, chunk.index, exc)
         except FileError as exc:
             import_job_fail(job_id=job.pk, message=str(exc))

@@ -24,7 +24,7 @@ from projects.items.bulk import items_insert_new
 from projects.items.predictions import item_prediction_scores_set
 from projects.label_schema import CHOICE, TEXT, LabelSchema, ResultError
 from projects.models import Prediction, Project
-from projects.unstorable import NUL, nul_message, nul_path
+from projects.unstorable import NUL, NUL_REFUSE, NUL_STRIP, nul_message, nul_path, nul_stripped
 
 BATCH_SIZE = 2000
 MAX_EXTERNAL_ID = 255
@@ -134,11 +134,14 @@ SIMPLE_ROW_KEYS = frozenset({"data", "external_id"})
 
 class ItemRowParser:
     """Parses rows against one schema; what the schema implies is worked out once, and plain
-    rows (data and an external id) take a short path, since imports parse millions of them."""
+    rows (data and an external id) take a short path, since imports parse millions of them.
+    `nul`: a row with a NUL character is refused (`refuse`) or goes in without its NULs
+    (`strip`)."""
 
-    def __init__(self, schema: LabelSchema):
+    def __init__(self, schema: LabelSchema, *, nul: str = NUL_REFUSE):
         self.schema = schema
         self.source_fields = tuple(sorted(schema.source_fields))
+        self.nul_strip = nul == NUL_STRIP
 
     def parse(self, raw: Any, *, line: int = 0) -> ItemRow:
         """Check one raw row and turn it into an ItemRow, or raise RowError."""
@@ -151,7 +154,13 @@ class ItemRowParser:
             if data.get(name) in (None, ""):
                 missing = [f for f in self.source_fields if data.get(f) in (None, "")]
                 raise RowError(f"missing the field the schema reads: {', '.join(missing)}")
-        _nul_refuse(raw, data)
+        try:
+            _nul_refuse(raw, data)
+        except RowError:
+            if not self.nul_strip:
+                raise
+            # Parsed again without its NULs: a field that was only NULs is then missing.
+            return self.parse(nul_stripped(raw), line=line)
         if raw.keys() <= SIMPLE_ROW_KEYS:
             external_id = raw.get("external_id")
             if external_id not in (None, ""):

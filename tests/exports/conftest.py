@@ -15,7 +15,7 @@ from PIL import Image, ImageDraw
 from exports.labels import control_labels
 from labeling.models import Annotation, Resolution
 from projects.label_schema import LabelSchema
-from projects.models import Item, Membership, Prediction, Project
+from projects.models import ImportJob, Item, Membership, Prediction, Project
 from tests.factories import MembershipFactory, UserFactory
 
 TEXT_SCHEMA = {
@@ -161,14 +161,16 @@ def image_bytes(width: int, height: int, colour: str) -> bytes:
 
 @pytest.fixture
 def image_project(project, annotator) -> Labeled:
-    """5 images in storage (one referenced by remote URL only), 4 resolved with boxes/polygons."""
+    """5 images in storage, stored by an import of the project as imports store them (one
+    referenced by remote URL only), 4 resolved with boxes/polygons."""
     project.label_schema = IMAGE_SCHEMA
     project.save()
     schema = LabelSchema(IMAGE_SCHEMA)
+    job = ImportJob.objects.create(project=project, status=ImportJob.Status.DONE)
     sizes = [(320, 240), (400, 300), (256, 256), (200, 150), (640, 480)]
     items = []
     for n, (width, height) in enumerate(sizes):
-        name = f"uploads/street-{n}.png"
+        name = f"imports/{job.pk}/street-{n}.png"
         default_storage.save(
             name,
             ContentFile(image_bytes(width, height, ["red", "blue", "green", "gray", "black"][n])),

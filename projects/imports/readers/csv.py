@@ -31,11 +31,14 @@ class _DecodedLines:
 
 # Bytes no text file has (NUL, and control characters other than tab, newline, CR, form feed).
 BINARY_BYTES = bytes([*range(0, 9), 11, *range(14, 32)])
+# A few stray ones (a NUL in a row) are that row's error, not a sign the file is binary.
+STRAY_BINARY_BYTES = 4
 BARE_CR = "new-line character seen in unquoted field"
 
 
 def _looks_binary(head: bytes) -> bool:
-    return len(head) - len(head.translate(None, BINARY_BYTES)) > max(len(head) // 100, 0)
+    strays = max(len(head) // 100, STRAY_BINARY_BYTES)
+    return len(head) - len(head.translate(None, BINARY_BYTES)) > strays
 
 
 def _readable(error: csv.Error) -> str:

@@ -1,5 +1,6 @@
 """One uploaded image: checked (format, pixel limit, truncation), turned upright by its EXIF
-orientation, stored under the media storage with a thumbnail."""
+orientation, stored under the media storage with a thumbnail. Items refer to both by their
+stable paths (projects.media), never by a URL that expires."""
 
 from __future__ import annotations
 
@@ -12,6 +13,8 @@ from dataclasses import dataclass
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from PIL import Image, ImageOps, UnidentifiedImageError
+
+from projects.media import media_reference
 
 IMAGE_FORMATS = {"PNG": "png", "JPEG": "jpeg", "WEBP": "webp", "TIFF": "tiff", "GIF": "gif"}
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".webp", ".tif", ".tiff", ".gif")
@@ -105,8 +108,8 @@ def image_store(*, content: bytes, name: str, prefix: str, max_pixels: int) -> S
     stored_name = _save(f"{prefix}{safe_storage_name(name)}", content)
     thumbnail_name = _save(f"{prefix}thumbnails/{safe_storage_name(name)}.jpg", _thumbnail(upright))
     return StoredImage(
-        url=default_storage.url(stored_name),
-        thumbnail_url=default_storage.url(thumbnail_name),
+        url=media_reference(stored_name),
+        thumbnail_url=media_reference(thumbnail_name),
         width=upright.width,
         height=upright.height,
     )
