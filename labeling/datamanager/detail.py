@@ -17,7 +17,7 @@ def _pretty(value: Any) -> str:
 
 
 def _workspace_view(
-    *, item: Item, controls: list[dict], answers: list, predictions: list, history: list
+    *, item: Item, data: dict, controls: list[dict], answers: list, predictions: list, history: list
 ) -> dict[str, Any]:
     """What the page's script needs to show the item through the annotators' workspace, with
     each stored result (the current resolution first) ready to be shown in its widgets."""
@@ -36,7 +36,6 @@ def _workspace_view(
     ]
     if item.gold is not None and isinstance(item.gold, dict):
         shown.append({"label": "Gold answer", "result": item.gold})
-    data = item.data if isinstance(item.data, dict) else {"data": item.data}
     return {
         "controls": controls,
         "item": {"id": item.pk, "data": data, "width": item.width, "height": item.height},
@@ -108,7 +107,12 @@ def item_detail(*, item: Item) -> dict[str, Any]:
         .values("annotator__username", "expires_at")
     )
     view = _workspace_view(
-        item=item, controls=controls, answers=answers, predictions=predictions, history=history
+        item=item,
+        data=data,
+        controls=controls,
+        answers=answers,
+        predictions=predictions,
+        history=history,
     )
     return {
         "item": item,
