@@ -50,6 +50,7 @@ def put(bucket, key, body=b"x"):
     bucket.put_object(Bucket=BUCKET, Key=key, Body=body)
 
 
+@pytest.mark.parametrize("s3_endpoint", ["moto", "seaweedfs"], indirect=True)
 def test_images_sync_incrementally_by_key_and_etag_without_duplicates(
     image_project, bucket, s3_endpoint
 ):
@@ -80,6 +81,43 @@ def test_images_sync_incrementally_by_key_and_etag_without_duplicates(
     assert storage.sync_status == "done" and "3 objects listed, 2 new or changed" in (
         storage.sync_message
     )
+
+
+def test_a_listing_of_many_pages_is_read_as_botocore_reads_it(
+    image_project, bucket, s3_endpoint, monkeypatch
+):
+    keys = [f"many/{n:02d} caf\u00e9 & co+.jpg" for n in range(7)] + ["many/sub/x.jpg"]
+    for key in keys:
+        put(bucket, key, key.encode())
+    stock = bucket.list_objects_v2(Bucket=BUCKET, Prefix="many/", Delimiter="/", MaxKeys=3)
+    storage = source(image_project, s3_endpoint, prefix="many/")
+    ours = storage_svc.storage_client(storage).list_objects_v2(
+        Bucket=BUCKET, Prefix="many/", Delimiter="/", MaxKeys=3
+    )
+    for name in ("IsTruncated", "KeyCount", "MaxKeys", "Prefix", "Delimiter", "Name"):
+        assert ours[name] == stock[name], name
+    assert ours["NextContinuationToken"] == stock["NextContinuationToken"]
+    assert [(o["Key"], o["ETag"], o["Size"]) for o in ours["Contents"]] == [
+        (o["Key"], o["ETag"], o["Size"]) for o in stock["Contents"]
+    ]
+    assert ours["Contents"][0]["Key"] == "many/00 caf\u00e9 & co+.jpg"  # URL-decoded
+
+    monkeypatch.setattr(storage_svc, "PAGE_SIZE", 2)  # four pages, read ahead by a thread
+    report = storage_svc.storage_sync(storage_id=storage.pk)
+    assert (report.seen, report.created) == (8, 8)
+    assert sorted(Item.objects.values_list("external_id", flat=True)) == sorted(keys)
+
+
+def test_a_bucket_gone_fails_the_sync_with_the_reason(image_project, bucket, s3_endpoint):
+    put(bucket, "gone/a.jpg")
+    storage = source(image_project, s3_endpoint, prefix="gone/")
+    bucket.delete_object(Bucket=BUCKET, Key="gone/a.jpg")
+    bucket.delete_bucket(Bucket=BUCKET)
+    report = storage_svc.storage_sync(storage_id=storage.pk)
+    assert report.seen == 0
+    storage.refresh_from_db()
+    assert storage.sync_status == "failed" and "NoSuchBucket" in storage.sync_message
+    assert not Item.objects.exists()
 
 
 def test_glob_and_regex_filters_pick_the_keys(image_project, bucket, s3_endpoint):
