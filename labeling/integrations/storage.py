@@ -39,6 +39,11 @@ from django.db.models import Q
 from django.utils import timezone
 
 from labeling.integrations.models import CloudStorage, StorageObject
+from labeling.integrations.outbound import (
+    OutboundRefused,
+    integrations_private_hosts,
+    outbound_url_check,
+)
 from labeling.integrations.secrets import secret_decrypt, secret_encrypt
 from labeling.models import Resolution
 from projects.imports.jobs import ImportRefused, import_job_create
@@ -105,6 +110,19 @@ EDITABLE = {
 }
 
 
+def endpoint_check(storage: CloudStorage) -> None:
+    """An endpoint is called by this server: refused on a private address unless
+    INTEGRATIONS_PRIVATE_HOSTS lists it (empty: AWS's own endpoints)."""
+    if not storage.endpoint_url:
+        return
+    try:
+        outbound_url_check(
+            storage.endpoint_url, field="endpoint_url", allow_private=integrations_private_hosts()
+        )
+    except OutboundRefused as exc:
+        raise StorageRefused(exc.field, str(exc)) from exc
+
+
 def storage_check(storage: CloudStorage) -> None:
     """Reach the bucket with the credentials (one listing of one key), or refuse."""
     try:
@@ -137,8 +155,8 @@ def storage_update(
         if name in EDITABLE:
             setattr(storage, name, value)
     storage.prefix = storage.prefix.lstrip("/")
-    if storage.endpoint_url and not re.match(r"^https?://", storage.endpoint_url):
-        raise StorageRefused("endpoint_url", "The endpoint must be an http or https URL.")
+    storage.endpoint_url = storage.endpoint_url.strip()
+    endpoint_check(storage)
     _filter_check(storage.object_filter, storage.filter_kind)
     if access_key is not None and access_key != "":
         storage.access_key_encrypted = secret_encrypt(access_key)
@@ -376,10 +394,11 @@ def storage_sync(*, storage_id: int) -> SyncReport:
     CloudStorage.objects.filter(pk=storage.pk).update(sync_status="running", sync_message="")
     take = _images_take if storage.object_kind == CloudStorage.ObjectKind.IMAGES else _rows_take
     try:
+        endpoint_check(storage)  # again: the host's addresses or the setting may have changed
         # Made here, not in the reading thread: a client may be shared by threads, and each
         # new thread would make a new session, loading the S3 service model again.
         pages = _read_ahead(_listed_pages(storage, storage_client(storage)))
-    except _s3_errors() as exc:
+    except (StorageRefused, *_s3_errors()) as exc:
         return _sync_failed(storage, exc, report)
     try:
         while True:
@@ -463,6 +482,7 @@ def label_write(*, storage_id: int, resolution_id: int) -> str | None:
         "resolved_at": resolution.created_at.isoformat(),
     }
     key = _label_key(storage, item.external_id)
+    endpoint_check(storage)
     storage_client(storage).put_object(
         Bucket=storage.bucket,
         Key=key,
@@ -476,6 +496,7 @@ def export_write(*, storage_id: int, file_name: str) -> str:
     """Copy a finished export's file to `<prefix>/exports/<its name>`."""
     storage = CloudStorage.objects.get(pk=storage_id)
     key = f"{storage.prefix.rstrip('/')}/exports/{PurePosixPath(file_name).name}".lstrip("/")
+    endpoint_check(storage)
     with default_storage.open(file_name, "rb") as stream:
         storage_client(storage).upload_fileobj(stream, storage.bucket, key)
     return key
