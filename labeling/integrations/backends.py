@@ -10,8 +10,12 @@ hold is counted and named in the backend's status, never stored. Every failure (
 down, bad answer) is recorded on the backend row for the project page, never raised into
 labeling.
 
-Public: backend_create, backend_update, backend_health_check, backend_setup, items_predict,
-item_predict_on_demand, backend_train, BackendRefused.
+The backend's URL passes outbound.outbound_url_check with INTEGRATIONS_PRIVATE_HOSTS (on save
+and before each call); redirects are not followed, and an error answer is kept as a short
+one-line excerpt only.
+
+Public: backend_create, backend_update, backend_url_check, backend_health_check, backend_setup,
+items_predict, item_predict_on_demand, backend_train, answer_excerpt, BackendRefused.
 """
 
 from __future__ import annotations

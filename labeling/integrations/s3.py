@@ -4,8 +4,8 @@ are parsed by a short path.
 botocore turns each listing page into dicts by walking its service model node by node, most of a
 sync's client-side time; `listing_parse` reads the same XML with ElementTree straight into the
 shape botocore answers (the paginator, retries, signing and the key URL-decoding stay boto3's).
-Imported only where a bucket is reached: boto3 and botocore weigh about 15 MB, and a web process
-needs them only to presign.
+Imported only where a bucket is reached: boto3 and botocore are large, and a web process needs
+them only to presign.
 
 Public: s3_client, listing_parse, S3_ERRORS.
 """

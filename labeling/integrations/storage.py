@@ -1,18 +1,22 @@
 """Cloud storage sync with S3-compatible buckets (AWS, MinIO, ...) through boto3.
 
-Source storages: `storage_sync` lists the bucket under the prefix, keeps the keys the filter
-matches, and compares each page of keys with what the last sync saw (key and ETag, in
-StorageObject): only new or changed objects are taken. Images become items that reference the
-object (`data.image` is a stable Quorum path that answers with a fresh presigned URL; no expiring
-URL is ever stored); JSON / JSONL / CSV objects are imported as rows through the ordinary import
-jobs, keyed by external id, so a re-sync never duplicates an item.
+Source storages: `storage_sync` lists the bucket under the prefix (in a thread of its own, a
+page or two ahead), keeps the keys the filter matches, and compares each page of keys with what
+the last sync saw (key and ETag, in StorageObject): only new or changed objects are taken.
+Images become items that reference the object (`data.image` is a stable Quorum path that answers
+with a fresh presigned URL; no expiring URL is ever stored); JSON / JSONL / CSV objects are
+imported as rows through the ordinary import jobs, keyed by external id, so a re-sync never
+duplicates an item.
 
 Target storages: `label_write` writes an item's current accepted resolution as one JSON object
 (`<prefix>/<external id>.json`, overwritten on a later resolution); `export_write` copies a
 finished export's file to `<prefix>/exports/`.
 
-Public: storage_create, storage_update, storage_check, storage_sync, storages_due, media_url,
-label_write, export_write, IMAGE_FIELD.
+An endpoint URL is called by this server, so it passes outbound.outbound_url_check with
+INTEGRATIONS_PRIVATE_HOSTS (on save, and before each sync and write).
+
+Public: storage_create, storage_update, storage_check, endpoint_check, storage_sync,
+storages_due, media_url, label_write, export_write, IMAGE_FIELD.
 """
 
 from __future__ import annotations
@@ -67,7 +71,7 @@ class StorageRefused(ValueError):
 
 
 def _s3_errors() -> tuple[type[Exception], ...]:
-    # boto3 is imported where a bucket is reached (about 15 MB): a web process needs it only to
+    # boto3 is imported where a bucket is reached (it is large): a web process needs it only to
     # presign.
     from labeling.integrations.s3 import S3_ERRORS
 
