@@ -7,14 +7,17 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import requests
+from botocore.exceptions import ClientError
 from django.test import Client
 
 from labeling.annotate.submit import annotation_submit
 from labeling.consensus.review import resolution_edit
 from labeling.integrations import storage as storage_svc
 from labeling.integrations.models import CloudStorage, StorageObject
+from labeling.integrations.secrets import secret_encrypt
 from projects.models import ImportJob, Item
 from tests.factories import ItemFactory, UserFactory
+from tests.labeling.integrations.receivers import Answerer
 from tests.labeling.integrations.s3_server import ACCESS_KEY, REGION, SECRET_KEY
 
 pytestmark = pytest.mark.django_db
@@ -106,6 +109,31 @@ def test_a_listing_of_many_pages_is_read_as_botocore_reads_it(
     report = storage_svc.storage_sync(storage_id=storage.pk)
     assert (report.seen, report.created) == (8, 8)
     assert sorted(Item.objects.values_list("external_id", flat=True)) == sorted(keys)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"<?xml version='1.0' encoding='UTF-8'?>\n<Error><Code>InternalError</Code>"
+        b"<Message>busy</Message></Error>",
+        b"<?xml version='1.0' encoding='UTF-8'?>\n<ListBucketResult><Name>b</Name><Contents>",
+    ],
+    ids=["an error inside", "cut short"],
+)
+def test_a_listing_answered_200_with_an_error_or_cut_short_is_retried_then_refused(body):
+    server = Answerer(status=200, body=body, headers={"Content-Type": "application/xml"}).start()
+    try:
+        storage = CloudStorage(
+            endpoint_url=server.url,
+            region=REGION,
+            access_key_encrypted=secret_encrypt(ACCESS_KEY),
+            secret_key_encrypted=secret_encrypt(SECRET_KEY),
+        )
+        with pytest.raises(ClientError):
+            storage_svc.storage_client(storage).list_objects_v2(Bucket="b", MaxKeys=1)
+        assert len(server.paths) > 1  # retried, as any S3 answer of 500 is
+    finally:
+        server.stop()
 
 
 def test_a_bucket_gone_fails_the_sync_with_the_reason(image_project, bucket, s3_endpoint):
