@@ -101,6 +101,8 @@ class CeleryWorkers:
                 "CELERY_BROKER_URL": self.broker_url,
                 "CELERY_VISIBILITY_TIMEOUT": str(VISIBILITY_TIMEOUT),
                 "MEDIA_ROOT": str(self.media_root),
+                # The peers the tests start listen on loopback (as in tests/conftest.py).
+                "INTEGRATIONS_PRIVATE_HOSTS": "127.0.0.0/8,::1",
                 "PYTHONPATH": str(REPO),
                 "PYTHONUNBUFFERED": "1",
             }

@@ -10,8 +10,12 @@ hold is counted and named in the backend's status, never stored. Every failure (
 down, bad answer) is recorded on the backend row for the project page, never raised into
 labeling.
 
-Public: backend_create, backend_update, backend_health_check, backend_setup, items_predict,
-item_predict_on_demand, backend_train, BackendRefused.
+The backend's URL passes outbound.outbound_url_check with INTEGRATIONS_PRIVATE_HOSTS (on save
+and before each call); redirects are not followed, and an error answer is kept as a short
+one-line excerpt only.
+
+Public: backend_create, backend_update, backend_url_check, backend_health_check, backend_setup,
+items_predict, item_predict_on_demand, backend_train, answer_excerpt, BackendRefused.
 """
 
 from __future__ import annotations
@@ -29,6 +33,11 @@ from django.db.models import F
 from django.utils import timezone
 
 from labeling.integrations.models import CloudStorage, ModelBackend
+from labeling.integrations.outbound import (
+    OutboundRefused,
+    integrations_private_hosts,
+    outbound_url_check,
+)
 from labeling.integrations.storage import media_url
 from labeling.models import Resolution
 from projects.imports.readers.label_studio import ConversionError, ls_result_convert
@@ -43,6 +52,7 @@ log = logging.getLogger(__name__)
 
 REQUEST_TIMEOUT = 30.0  # batch prediction, setup and training requests
 HEALTH_TIMEOUT = 5.0
+ERROR_EXCERPT_CHARS = 120
 MAX_ON_DEMAND_MS = 10_000
 MEDIA_PATH = re.compile(r"^/storages/(\d+)/media/(.+)$")
 # Threads for on-demand predictions (HTTP only, no database): the request waits at most the
@@ -75,13 +85,21 @@ EDITABLE = {
 }
 
 
+def backend_url_check(url: str) -> None:
+    """A backend is called by this server: refused on a private address unless
+    INTEGRATIONS_PRIVATE_HOSTS lists it."""
+    try:
+        outbound_url_check(url, field="url", allow_private=integrations_private_hosts())
+    except OutboundRefused as exc:
+        raise BackendRefused(exc.field, str(exc)) from exc
+
+
 def backend_update(*, backend: ModelBackend, fields: dict[str, Any]) -> ModelBackend:
     for name, value in fields.items():
         if name in EDITABLE:
             setattr(backend, name, value)
-    if not re.match(r"^https?://", backend.url or ""):
-        raise BackendRefused("url", "The backend URL must be http or https.")
-    backend.url = backend.url.rstrip("/")
+    backend.url = (backend.url or "").strip().rstrip("/")
+    backend_url_check(backend.url)
     if not 1 <= backend.predict_timeout_ms <= MAX_ON_DEMAND_MS:
         raise BackendRefused(
             "predict_timeout_ms", f"Between 1 and {MAX_ON_DEMAND_MS} milliseconds."
@@ -110,21 +128,47 @@ def _problem_record(backend: ModelBackend, message: str) -> None:
     backend.last_error = message
 
 
+def answer_excerpt(text: str) -> str:
+    """A short one-line excerpt of an error answer: enough to tell a backend's own error from
+    another server's page, too little to read an internal host's responses through it."""
+    head = "".join(c if c.isprintable() else " " for c in text[: ERROR_EXCERPT_CHARS * 4])
+    line = " ".join(head.split())
+    return line if len(line) <= ERROR_EXCERPT_CHARS else line[: ERROR_EXCERPT_CHARS - 1] + "…"
+
+
+def _called_url(backend: ModelBackend, path: str) -> str:
+    """The URL of a call, checked again: the host's addresses or the setting may have
+    changed since the backend was saved."""
+    try:
+        backend_url_check(backend.url)
+    except BackendRefused as exc:
+        raise BackendFailed(f"{path} not called: {exc}") from exc
+    return f"{backend.url}{path}"
+
+
 def _post(backend: ModelBackend, path: str, body: dict, timeout: float) -> dict:
     import requests  # where it is used (every web process imports this module)
 
+    url = _called_url(backend, path)
     try:
-        response = requests.post(f"{backend.url}{path}", json=body, timeout=timeout)
+        # No redirects: one would lead past the address check.
+        response = requests.post(url, json=body, timeout=timeout, allow_redirects=False)
     except requests.Timeout as exc:
         raise BackendTimedOut(f"{path} did not answer within {timeout:g} s") from exc
     except requests.RequestException as exc:
         raise BackendFailed(f"{path} is unreachable: {type(exc).__name__}") from exc
-    if response.status_code >= 400:
-        raise BackendFailed(f"{path} answered {response.status_code}: {response.text[:300]}")
+    if response.status_code >= 300:
+        excerpt = answer_excerpt(response.text)
+        raise BackendFailed(
+            f"{path} answered {response.status_code}" + (f": {excerpt}" if excerpt else "")
+        )
     try:
-        return response.json()
+        answer = response.json()
     except ValueError as exc:
         raise BackendFailed(f"{path} answered something that is not JSON") from exc
+    if not isinstance(answer, dict):
+        raise BackendFailed(f"{path} answered JSON that is not an object")
+    return answer
 
 
 def project_label_config(project: Project) -> str:
@@ -142,14 +186,20 @@ def backend_health_check(*, backend: ModelBackend) -> str:
 
     now = timezone.now()
     try:
-        response = requests.get(f"{backend.url}/health", timeout=HEALTH_TIMEOUT)
-        body = response.json() if response.ok else {}
-        up = response.ok and str(body.get("status", "")).upper() == "UP"
+        response = requests.get(
+            _called_url(backend, "/health"), timeout=HEALTH_TIMEOUT, allow_redirects=False
+        )
+        answered = response.status_code < 300
+        body = response.json() if answered else {}
+        body = body if isinstance(body, dict) else {}
+        up = answered and str(body.get("status", "")).upper() == "UP"
         message = (
-            f"model class {body.get('model_class', '?')}"
+            f"model class {answer_excerpt(str(body.get('model_class', '?')))}"
             if up
             else f"/health answered {response.status_code}"
         )
+    except BackendFailed as exc:
+        up, message = False, str(exc)
     except (requests.RequestException, ValueError) as exc:
         up, message = False, f"/health unreachable: {type(exc).__name__}"
     health = ModelBackend.Health.UP if up else ModelBackend.Health.DOWN

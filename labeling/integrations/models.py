@@ -177,7 +177,9 @@ class ModelBackend(models.Model):
 
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="model_backends")
     title = models.CharField(max_length=200, blank=True)
-    url = models.URLField(max_length=2000)
+    # Not a URLField: its validator refuses the one-word hosts of a private network ("ml");
+    # the service checks the URL (backends.backend_url_check).
+    url = models.CharField(max_length=2000)
     is_active = models.BooleanField(default=True)
     pre_annotate = models.BooleanField(default=True, help_text="Predict new items after imports.")
     predict_timeout_ms = models.PositiveIntegerField(

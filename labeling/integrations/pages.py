@@ -55,7 +55,8 @@ class StorageForm(forms.ModelForm):
 
 
 class BackendForm(forms.ModelForm):
-    url = forms.URLField(label="URL", max_length=2000, assume_scheme="https")
+    # Any http(s) URL, docker-compose's "http://ml:9090" too: the service checks the host.
+    url = forms.CharField(label="URL", max_length=2000)
 
     class Meta:
         model = ModelBackend

@@ -1,18 +1,22 @@
 """Cloud storage sync with S3-compatible buckets (AWS, MinIO, ...) through boto3.
 
-Source storages: `storage_sync` lists the bucket under the prefix, keeps the keys the filter
-matches, and compares each page of keys with what the last sync saw (key and ETag, in
-StorageObject): only new or changed objects are taken. Images become items that reference the
-object (`data.image` is a stable Quorum path that answers with a fresh presigned URL; no expiring
-URL is ever stored); JSON / JSONL / CSV objects are imported as rows through the ordinary import
-jobs, keyed by external id, so a re-sync never duplicates an item.
+Source storages: `storage_sync` lists the bucket under the prefix (in a thread of its own, a
+page or two ahead), keeps the keys the filter matches, and compares each page of keys with what
+the last sync saw (key and ETag, in StorageObject): only new or changed objects are taken.
+Images become items that reference the object (`data.image` is a stable Quorum path that answers
+with a fresh presigned URL; no expiring URL is ever stored); JSON / JSONL / CSV objects are
+imported as rows through the ordinary import jobs, keyed by external id, so a re-sync never
+duplicates an item.
 
 Target storages: `label_write` writes an item's current accepted resolution as one JSON object
 (`<prefix>/<external id>.json`, overwritten on a later resolution); `export_write` copies a
 finished export's file to `<prefix>/exports/`.
 
-Public: storage_create, storage_update, storage_check, storage_sync, storages_due, media_url,
-label_write, export_write, IMAGE_FIELD.
+An endpoint URL is called by this server, so it passes outbound.outbound_url_check with
+INTEGRATIONS_PRIVATE_HOSTS (on save, and before each sync and write).
+
+Public: storage_create, storage_update, storage_check, endpoint_check, storage_sync,
+storages_due, media_url, label_write, export_write, IMAGE_FIELD.
 """
 
 from __future__ import annotations
@@ -20,14 +24,16 @@ from __future__ import annotations
 import fnmatch
 import json
 import logging
+import queue
 import re
 import tempfile
 import threading
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import PurePosixPath
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import quote
 
 from django.core.files.storage import default_storage
@@ -37,6 +43,11 @@ from django.db.models import Q
 from django.utils import timezone
 
 from labeling.integrations.models import CloudStorage, StorageObject
+from labeling.integrations.outbound import (
+    OutboundRefused,
+    integrations_private_hosts,
+    outbound_url_check,
+)
 from labeling.integrations.secrets import secret_decrypt, secret_encrypt
 from labeling.models import Resolution
 from projects.imports.jobs import ImportRefused, import_job_create
@@ -45,6 +56,7 @@ from projects.models import Project
 from projects.tasks import import_job_enqueue
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 IMAGE_FIELD = "image"
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".gif", ".webp", ".bmp", ".tif", ".tiff", ".svg"}
@@ -58,47 +70,22 @@ class StorageRefused(ValueError):
         self.field = field
 
 
-def _raw_timestamps_session():
-    """A boto3 session whose responses keep timestamps as the strings S3 sent: botocore parses
-    each one with dateutil, most of a listing's client-side time (LastModified is not used)."""
-    # boto3 is imported where it is used (about 15 MB): a web process needs it only to presign.
-    import boto3
-    import botocore.session
-
-    core = botocore.session.Session()
-    core.get_component("response_parser_factory").set_parser_defaults(
-        timestamp_parser=lambda value: value
-    )
-    return boto3.session.Session(botocore_session=core)
-
-
-_sessions = threading.local()
-
-
 def _s3_errors() -> tuple[type[Exception], ...]:
-    from botocore.exceptions import BotoCoreError, ClientError
+    # boto3 is imported where a bucket is reached (it is large): a web process needs it only to
+    # presign.
+    from labeling.integrations.s3 import S3_ERRORS
 
-    return (BotoCoreError, ClientError)
+    return S3_ERRORS
 
 
 def storage_client(storage: CloudStorage):
-    from botocore.config import Config
+    from labeling.integrations.s3 import s3_client
 
-    session = getattr(_sessions, "session", None)
-    if session is None:  # one per thread: boto3 sessions are not thread-safe
-        session = _sessions.session = _raw_timestamps_session()
-    return session.client(
-        "s3",
-        endpoint_url=storage.endpoint_url or None,
-        region_name=storage.region or None,
-        aws_access_key_id=secret_decrypt(storage.access_key_encrypted) or None,
-        aws_secret_access_key=secret_decrypt(storage.secret_key_encrypted) or None,
-        config=Config(
-            signature_version="s3v4",
-            connect_timeout=5,
-            read_timeout=60,
-            retries={"max_attempts": 3, "mode": "standard"},
-        ),
+    return s3_client(
+        endpoint_url=storage.endpoint_url,
+        region=storage.region,
+        access_key=secret_decrypt(storage.access_key_encrypted),
+        secret_key=secret_decrypt(storage.secret_key_encrypted),
     )
 
 
@@ -125,6 +112,19 @@ EDITABLE = {
     "is_active",
     "write_exports",
 }
+
+
+def endpoint_check(storage: CloudStorage) -> None:
+    """An endpoint is called by this server: refused on a private address unless
+    INTEGRATIONS_PRIVATE_HOSTS lists it (empty: AWS's own endpoints)."""
+    if not storage.endpoint_url:
+        return
+    try:
+        outbound_url_check(
+            storage.endpoint_url, field="endpoint_url", allow_private=integrations_private_hosts()
+        )
+    except OutboundRefused as exc:
+        raise StorageRefused(exc.field, str(exc)) from exc
 
 
 def storage_check(storage: CloudStorage) -> None:
@@ -159,8 +159,8 @@ def storage_update(
         if name in EDITABLE:
             setattr(storage, name, value)
     storage.prefix = storage.prefix.lstrip("/")
-    if storage.endpoint_url and not re.match(r"^https?://", storage.endpoint_url):
-        raise StorageRefused("endpoint_url", "The endpoint must be an http or https URL.")
+    storage.endpoint_url = storage.endpoint_url.strip()
+    endpoint_check(storage)
     _filter_check(storage.object_filter, storage.filter_kind)
     if access_key is not None and access_key != "":
         storage.access_key_encrypted = secret_encrypt(access_key)
@@ -171,17 +171,39 @@ def storage_update(
     return storage
 
 
-def _key_matcher(storage: CloudStorage):
+def _suffix(key: str) -> str:
+    """The key's extension, lower case, as PurePosixPath(key).suffix has it (without building
+    a path for each of a bucket's keys)."""
+    name = key.rpartition("/")[2]
+    dot = name.rfind(".")
+    return name[dot:].lower() if 0 < dot < len(name) - 1 else ""
+
+
+def _key_taker(storage: CloudStorage) -> Callable[[str], bool]:
+    """Whether the sync takes a key: it passes the filter and is of the storage's kind."""
+    if storage.object_kind == CloudStorage.ObjectKind.ROWS:
+        kind_fits = lambda key: _suffix(key) in ROW_SUFFIXES  # noqa: E731
+    elif storage.object_filter:
+        # Images: any key the filter takes (object keys often have no extension).
+        kind_fits = lambda key: True  # noqa: E731
+    else:
+        kind_fits = lambda key: _suffix(key) in IMAGE_SUFFIXES  # noqa: E731
     pattern = storage.object_filter
     if not pattern:
-        return lambda key: True
+        return lambda key: not key.endswith("/") and kind_fits(key)
     if storage.filter_kind == CloudStorage.FilterKind.REGEX:
         compiled = re.compile(pattern)
-        return lambda key: compiled.search(key) is not None
+        return lambda key: (
+            not key.endswith("/") and compiled.search(key) is not None and kind_fits(key)
+        )
     # A glob matches the key below the prefix (e.g. "*.jpg", "2024/*/cam1_*.png").
     translated = re.compile(fnmatch.translate(pattern))
     prefix_length = len(storage.prefix)
-    return lambda key: translated.match(key[prefix_length:].lstrip("/")) is not None
+    return lambda key: (
+        not key.endswith("/")
+        and translated.match(key[prefix_length:].lstrip("/")) is not None
+        and kind_fits(key)
+    )
 
 
 def media_path(storage: CloudStorage, key: str) -> str:
@@ -299,6 +321,74 @@ def _rows_take(storage: CloudStorage, objects: list[tuple[str, str]], report: Sy
         report.imports += 1
 
 
+def _listed_pages(storage: CloudStorage, client) -> Iterator[list[tuple[str, str]]]:
+    """The bucket's keys under the prefix that the sync takes, with their ETags, a page at a
+    time."""
+    takes = _key_taker(storage)
+    pages = client.get_paginator("list_objects_v2").paginate(
+        Bucket=storage.bucket,
+        Prefix=storage.prefix,
+        PaginationConfig={"PageSize": PAGE_SIZE},
+    )
+    for page in pages:
+        yield [
+            (entry["Key"], entry.get("ETag", "").strip('"'))
+            for entry in page.get("Contents", ())
+            if takes(entry["Key"])
+        ]
+
+
+_END = object()
+
+
+def _read_ahead(items: Iterator[T], *, ahead: int = 2) -> Iterator[T]:
+    """Iterate `items` in a thread of its own, up to `ahead` items before the caller: the next
+    listing page is asked for and parsed while this thread compares and stores the last one.
+    The producer's exception is raised here; closing this iterator stops the producer."""
+    handoff: queue.Queue = queue.Queue(maxsize=ahead)
+    stop = threading.Event()
+
+    def hand(entry) -> bool:
+        while not stop.is_set():
+            try:
+                handoff.put(entry, timeout=0.2)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def produce() -> None:
+        try:
+            for item in items:
+                if not hand((item, None)):
+                    return
+        except BaseException as exc:  # raised again in the consumer
+            hand((_END, exc))
+            return
+        hand((_END, None))
+
+    threading.Thread(target=produce, name="storage-listing", daemon=True).start()
+    try:
+        while True:
+            item, error = handoff.get()
+            if item is _END:
+                if error is not None:
+                    raise error
+                return
+            yield item
+    finally:
+        stop.set()
+
+
+def _sync_failed(storage: CloudStorage, exc: Exception, report: SyncReport) -> SyncReport:
+    CloudStorage.objects.filter(pk=storage.pk).update(
+        sync_status="failed",
+        sync_message=f"The sync stopped: {exc}"[:2000],
+        last_synced_at=timezone.now(),
+    )
+    return report
+
+
 def storage_sync(*, storage_id: int) -> SyncReport:
     """List the bucket and take what is new or changed; the storage row carries the outcome."""
     storage = CloudStorage.objects.select_related("project").get(pk=storage_id)
@@ -306,40 +396,30 @@ def storage_sync(*, storage_id: int) -> SyncReport:
     if storage.role != CloudStorage.Role.SOURCE:
         return report
     CloudStorage.objects.filter(pk=storage.pk).update(sync_status="running", sync_message="")
-    matches = _key_matcher(storage)
     take = _images_take if storage.object_kind == CloudStorage.ObjectKind.IMAGES else _rows_take
     try:
-        paginator = storage_client(storage).get_paginator("list_objects_v2")
-        pages = paginator.paginate(
-            Bucket=storage.bucket,
-            Prefix=storage.prefix,
-            PaginationConfig={"PageSize": PAGE_SIZE},
-        )
-        pages = iter(pages)
+        endpoint_check(storage)  # again: the host's addresses or the setting may have changed
+        # Made here, not in the reading thread: a client may be shared by threads, and each
+        # new thread would make a new session, loading the S3 service model again.
+        pages = _read_ahead(_listed_pages(storage, storage_client(storage)))
+    except (StorageRefused, *_s3_errors()) as exc:
+        return _sync_failed(storage, exc, report)
+    try:
         while True:
             waited = time.perf_counter()
-            page = next(pages, None)
+            listed = next(pages, None)
             report.listing_seconds += time.perf_counter() - waited
-            if page is None:
+            if listed is None:
                 break
-            listed = [
-                (entry["Key"], entry.get("ETag", "").strip('"'))
-                for entry in page.get("Contents", ())
-                if not entry["Key"].endswith("/")
-            ]
-            listed = [(k, e) for k, e in listed if matches(k) and _kind_fits(storage, k)]
             report.seen += len(listed)
             changed = _changed(storage, listed)
             if changed:
                 report.new += len(changed)
                 take(storage, changed, report)
     except _s3_errors() as exc:
-        CloudStorage.objects.filter(pk=storage.pk).update(
-            sync_status="failed",
-            sync_message=f"The sync stopped: {exc}"[:2000],
-            last_synced_at=timezone.now(),
-        )
-        return report
+        return _sync_failed(storage, exc, report)
+    finally:
+        pages.close()
     message = f"{report.seen} objects listed, {report.new} new or changed"
     if storage.object_kind == CloudStorage.ObjectKind.IMAGES:
         message += f", {report.created} items created"
@@ -356,15 +436,6 @@ def storage_sync(*, storage_id: int) -> SyncReport:
         items_created=storage.items_created + report.created,
     )
     return report
-
-
-def _kind_fits(storage: CloudStorage, key: str) -> bool:
-    suffix = PurePosixPath(key).suffix.lower()
-    if storage.object_kind == CloudStorage.ObjectKind.ROWS:
-        return suffix in ROW_SUFFIXES
-    # Images: any key the filter takes when there is one (object keys often have no
-    # extension), else the usual image extensions.
-    return bool(storage.object_filter) or suffix in IMAGE_SUFFIXES
 
 
 def storages_due(*, now=None) -> list[int]:
@@ -415,6 +486,7 @@ def label_write(*, storage_id: int, resolution_id: int) -> str | None:
         "resolved_at": resolution.created_at.isoformat(),
     }
     key = _label_key(storage, item.external_id)
+    endpoint_check(storage)
     storage_client(storage).put_object(
         Bucket=storage.bucket,
         Key=key,
@@ -428,6 +500,7 @@ def export_write(*, storage_id: int, file_name: str) -> str:
     """Copy a finished export's file to `<prefix>/exports/<its name>`."""
     storage = CloudStorage.objects.get(pk=storage_id)
     key = f"{storage.prefix.rstrip('/')}/exports/{PurePosixPath(file_name).name}".lstrip("/")
+    endpoint_check(storage)
     with default_storage.open(file_name, "rb") as stream:
         storage_client(storage).upload_fileobj(stream, storage.bucket, key)
     return key

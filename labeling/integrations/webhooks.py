@@ -11,16 +11,13 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import ipaddress
 import json
 import logging
 import secrets
-import socket
 import time
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
-from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -30,6 +27,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from labeling.integrations.models import Webhook, WebhookDelivery, WebhookEvent
+from labeling.integrations.outbound import OutboundRefused, outbound_url_check
 from labeling.integrations.secrets import secret_decrypt, secret_encrypt
 from projects.models import Membership, Project
 
@@ -58,45 +56,19 @@ class WebhookRefused(ValueError):
         self.field = field
 
 
-def _address_refused(address: str) -> bool:
-    ip = ipaddress.ip_address(address.split("%", 1)[0])
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped:
-        ip = ip.ipv4_mapped
-    return (
-        ip.is_private
-        or ip.is_loopback
-        or ip.is_link_local
-        or ip.is_reserved
-        or ip.is_multicast
-        or ip.is_unspecified
-    )
-
-
 def webhook_url_check(url: str) -> None:
     """Refuse what is not http(s), and hosts resolving to loopback, private, link-local (or
     otherwise non-public) addresses unless WEBHOOKS_ALLOW_PRIVATE_HOSTS: a webhook must not be
     a way to probe the server's own network. Checked on save and again before each request."""
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https"):
-        raise WebhookRefused("url", "Only http and https URLs are accepted.")
-    if not parts.hostname:
-        raise WebhookRefused("url", "The URL names no host.")
-    if parts.username or parts.password:
-        raise WebhookRefused("url", "The URL must not carry credentials; use the secret.")
-    if settings.WEBHOOKS_ALLOW_PRIVATE_HOSTS:
-        return
     try:
-        port = parts.port or (443 if parts.scheme == "https" else 80)
-        addresses = {info[4][0] for info in socket.getaddrinfo(parts.hostname, port)}
-    except (socket.gaierror, ValueError) as exc:
-        raise WebhookRefused("url", f"The host {parts.hostname!r} does not resolve.") from exc
-    refused = sorted(a for a in addresses if _address_refused(a))
-    if refused:
-        raise WebhookRefused(
-            "url",
-            f"The host {parts.hostname!r} resolves to a private, loopback or link-local address"
-            f" ({', '.join(refused)}); such webhooks are off (WEBHOOKS_ALLOW_PRIVATE_HOSTS).",
+        outbound_url_check(
+            url,
+            field="url",
+            allow_private=settings.WEBHOOKS_ALLOW_PRIVATE_HOSTS,
+            setting="WEBHOOKS_ALLOW_PRIVATE_HOSTS",
         )
+    except OutboundRefused as exc:
+        raise WebhookRefused(exc.field, str(exc)) from exc
 
 
 def _events_check(events: Any) -> list[str]:

@@ -347,6 +347,12 @@ if not DEBUG:
 # Integrations (labeling.integrations): webhooks, cloud storage sync, model backends.
 # Webhook URLs resolving to loopback, private or link-local addresses are refused unless allowed.
 WEBHOOKS_ALLOW_PRIVATE_HOSTS = env.bool("WEBHOOKS_ALLOW_PRIVATE_HOSTS", default=False)
+# Model backends and storage endpoints usually live on a private network: the host names and
+# networks listed here may resolve to private addresses (e.g. "ml,minio,10.0.0.0/8"; "*": any
+# but link-local). Development allows loopback.
+INTEGRATIONS_PRIVATE_HOSTS = env.list(
+    "INTEGRATIONS_PRIVATE_HOSTS", default=["127.0.0.0/8", "::1"] if DEBUG else []
+)
 WEBHOOKS_TIMEOUT_SECONDS = env.float("WEBHOOKS_TIMEOUT_SECONDS", default=10.0)
 WEBHOOKS_RETRY_BASE_SECONDS = env.float("WEBHOOKS_RETRY_BASE_SECONDS", default=30.0)
 WEBHOOKS_RETRY_MAX_DELAY_SECONDS = env.float("WEBHOOKS_RETRY_MAX_DELAY_SECONDS", default=3600.0)

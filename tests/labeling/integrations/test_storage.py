@@ -7,14 +7,17 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import requests
+from botocore.exceptions import ClientError
 from django.test import Client
 
 from labeling.annotate.submit import annotation_submit
 from labeling.consensus.review import resolution_edit
 from labeling.integrations import storage as storage_svc
 from labeling.integrations.models import CloudStorage, StorageObject
+from labeling.integrations.secrets import secret_encrypt
 from projects.models import ImportJob, Item
 from tests.factories import ItemFactory, UserFactory
+from tests.labeling.integrations.receivers import Answerer
 from tests.labeling.integrations.s3_server import ACCESS_KEY, REGION, SECRET_KEY
 
 pytestmark = pytest.mark.django_db
@@ -50,6 +53,7 @@ def put(bucket, key, body=b"x"):
     bucket.put_object(Bucket=BUCKET, Key=key, Body=body)
 
 
+@pytest.mark.parametrize("s3_endpoint", ["moto", "seaweedfs"], indirect=True)
 def test_images_sync_incrementally_by_key_and_etag_without_duplicates(
     image_project, bucket, s3_endpoint
 ):
@@ -80,6 +84,68 @@ def test_images_sync_incrementally_by_key_and_etag_without_duplicates(
     assert storage.sync_status == "done" and "3 objects listed, 2 new or changed" in (
         storage.sync_message
     )
+
+
+def test_a_listing_of_many_pages_is_read_as_botocore_reads_it(
+    image_project, bucket, s3_endpoint, monkeypatch
+):
+    keys = [f"many/{n:02d} caf\u00e9 & co+.jpg" for n in range(7)] + ["many/sub/x.jpg"]
+    for key in keys:
+        put(bucket, key, key.encode())
+    stock = bucket.list_objects_v2(Bucket=BUCKET, Prefix="many/", Delimiter="/", MaxKeys=3)
+    storage = source(image_project, s3_endpoint, prefix="many/")
+    ours = storage_svc.storage_client(storage).list_objects_v2(
+        Bucket=BUCKET, Prefix="many/", Delimiter="/", MaxKeys=3
+    )
+    for name in ("IsTruncated", "KeyCount", "MaxKeys", "Prefix", "Delimiter", "Name"):
+        assert ours[name] == stock[name], name
+    assert ours["NextContinuationToken"] == stock["NextContinuationToken"]
+    assert [(o["Key"], o["ETag"], o["Size"]) for o in ours["Contents"]] == [
+        (o["Key"], o["ETag"], o["Size"]) for o in stock["Contents"]
+    ]
+    assert ours["Contents"][0]["Key"] == "many/00 caf\u00e9 & co+.jpg"  # URL-decoded
+
+    monkeypatch.setattr(storage_svc, "PAGE_SIZE", 2)  # four pages, read ahead by a thread
+    report = storage_svc.storage_sync(storage_id=storage.pk)
+    assert (report.seen, report.created) == (8, 8)
+    assert sorted(Item.objects.values_list("external_id", flat=True)) == sorted(keys)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"<?xml version='1.0' encoding='UTF-8'?>\n<Error><Code>InternalError</Code>"
+        b"<Message>busy</Message></Error>",
+        b"<?xml version='1.0' encoding='UTF-8'?>\n<ListBucketResult><Name>b</Name><Contents>",
+    ],
+    ids=["an error inside", "cut short"],
+)
+def test_a_listing_answered_200_with_an_error_or_cut_short_is_retried_then_refused(body):
+    server = Answerer(status=200, body=body, headers={"Content-Type": "application/xml"}).start()
+    try:
+        storage = CloudStorage(
+            endpoint_url=server.url,
+            region=REGION,
+            access_key_encrypted=secret_encrypt(ACCESS_KEY),
+            secret_key_encrypted=secret_encrypt(SECRET_KEY),
+        )
+        with pytest.raises(ClientError):
+            storage_svc.storage_client(storage).list_objects_v2(Bucket="b", MaxKeys=1)
+        assert len(server.paths) > 1  # retried, as any S3 answer of 500 is
+    finally:
+        server.stop()
+
+
+def test_a_bucket_gone_fails_the_sync_with_the_reason(image_project, bucket, s3_endpoint):
+    put(bucket, "gone/a.jpg")
+    storage = source(image_project, s3_endpoint, prefix="gone/")
+    bucket.delete_object(Bucket=BUCKET, Key="gone/a.jpg")
+    bucket.delete_bucket(Bucket=BUCKET)
+    report = storage_svc.storage_sync(storage_id=storage.pk)
+    assert report.seen == 0
+    storage.refresh_from_db()
+    assert storage.sync_status == "failed" and "NoSuchBucket" in storage.sync_message
+    assert not Item.objects.exists()
 
 
 def test_glob_and_regex_filters_pick_the_keys(image_project, bucket, s3_endpoint):
