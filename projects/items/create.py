@@ -21,6 +21,7 @@ from django.db import transaction
 from projects.event_hooks import event_emit, event_wanted
 from projects.imports.hooks import AnnotationsStored, CarriedAnnotations, annotations_store
 from projects.items.bulk import items_insert_new
+from projects.items.search_index import items_search_index_soon
 from projects.items.predictions import item_prediction_scores_set
 from projects.label_schema import CHOICE, TEXT, LabelSchema, ResultError
 from projects.models import Prediction, Project
@@ -296,7 +297,8 @@ def items_create(
     *, project: Project, raw_rows: Iterable[tuple[int, Any]], batch_size: int = BATCH_SIZE
 ) -> CreateReport:
     """Create items from (line number, raw row) pairs. Bad rows (or the exception a reader gave
-    for them) are reported by line; good rows go in, batch by batch."""
+    for them) are reported by line; good rows go in, batch by batch. The new items become
+    searchable once the caller's transaction commits (projects.items.search_index)."""
     parse = ItemRowParser(LabelSchema(project.label_schema)).parse
     report = CreateReport()
 
@@ -315,4 +317,6 @@ def items_create(
         report.created += result.created
         report.skipped += result.skipped
         report.errors.extend({"line": line, "reason": reason} for line, reason in result.problems)
+    if report.created:
+        items_search_index_soon(project.pk)
     return report
