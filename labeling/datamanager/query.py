@@ -39,8 +39,8 @@ from django.db.models.lookups import GreaterThan, LessThan
 from django.http import QueryDict
 
 from labeling.models import Annotation, Resolution
-from projects.label_schema import LabelSchema, SchemaError
 from projects.items.search_index import items_not_searchable_count, search_indexed
+from projects.label_schema import LabelSchema, SchemaError
 from projects.models import Item, ItemSearch, Prediction, Project
 
 PAGE_SIZE = 50

@@ -21,8 +21,8 @@ from django.db import transaction
 from projects.event_hooks import event_emit, event_wanted
 from projects.imports.hooks import AnnotationsStored, CarriedAnnotations, annotations_store
 from projects.items.bulk import items_insert_new
-from projects.items.search_index import items_search_index_soon
 from projects.items.predictions import item_prediction_scores_set
+from projects.items.search_index import items_search_index_soon
 from projects.label_schema import CHOICE, TEXT, LabelSchema, ResultError
 from projects.models import Prediction, Project
 from projects.unstorable import NUL, nul_message, nul_path
