@@ -6,10 +6,10 @@ Celery worker (`celery -A labeling.site worker`) imports the file, and the scrip
 and the worker's peak RSS (of a pool process, which runs the imports, of the main process, and
 of the worker as a whole). Then it waits for the search indexer the finished import starts in
 the worker (projects.items.search_index) and prints how long the items took to become
-searchable after the job was done. The worker runs with Celery's default concurrency, one pool process per CPU,
-unless --concurrency: the file's chunks are imported in parallel by the pool processes of that
-one worker. SQLite (default 100,000 rows of JSONL): the embedded default, the job running
-in-process as `make run` does; prints rows/s and the process's peak RSS.
+searchable after the job was done. The worker runs with Celery's default concurrency, one pool
+process per CPU, unless --concurrency: the file's chunks are imported in parallel by the pool
+processes of that one worker. SQLite (default 100,000 rows of JSONL): the embedded default, the
+job running in-process as `make run` does; prints rows/s and the process's peak RSS.
 
 The timer starts before the file is stored as the job's upload and stops when the job row says
 done. The machine's load average is printed: on a shared machine wall-clock figures move with it.
@@ -171,7 +171,7 @@ def search_wait(project, timeout: float = 1800) -> float:
     while items_not_searchable_count(project.pk):
         if time.monotonic() > deadline:
             raise SystemExit(f"project {project.pk} was not searchable in {timeout} s")
-        time.sleep(0.1)
+        time.sleep(0.5)  # each look counts the project's items: rarely, not to slow the worker
     return time.perf_counter() - started
 
 
