@@ -3,6 +3,7 @@
 import secrets
 
 from django.conf import settings
+from django.contrib.postgres.search import SearchVectorField
 from django.core.exceptions import ValidationError
 from django.db import models, transaction
 from django.utils import timezone
@@ -246,6 +247,26 @@ class Item(models.Model):
         if self._state.adding:
             self.queue_ordering = self.project.ordering  # filed where the queue looks for it
         super().save(*args, **kwargs)
+
+
+class ItemSearch(models.Model):
+    """The words of an item's data for full-text search (PostgreSQL): filled by
+    projects.items.search_index after items arrive, not by the insert itself, so an import
+    never writes a full-text index. Its GIN index on `document` is made in SQL by the
+    migration (PostgreSQL only); on SQLite the table stays empty and search matches substrings.
+    One row per item; it dies with its item."""
+
+    item = models.OneToOneField(
+        Item, on_delete=models.CASCADE, primary_key=True, related_name="search"
+    )
+    # The item's project, copied: the not-yet-searchable count compares two counts by project.
+    project = models.ForeignKey(
+        Project, on_delete=models.CASCADE, related_name="+", db_constraint=False
+    )
+    document = SearchVectorField()
+
+    def __str__(self) -> str:
+        return f"search words of item {self.item_id}"
 
 
 class Prediction(models.Model):

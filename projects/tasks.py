@@ -9,6 +9,11 @@ from django.db import InterfaceError, OperationalError, transaction
 
 from projects.imports.jobs import import_chunk_run, import_job_plan
 from projects.items.filing import items_refile
+from projects.items.search_index import (
+    items_search_index,
+    projects_with_unsearchable_items,
+    search_indexed,
+)
 from projects.job_queue import import_files_expired, send_after_commit, stale_queued, stalled_chunks
 from projects.models import ImportJob, Project
 
@@ -80,3 +85,34 @@ def items_refile_if_reordered(project: Project, previous_ordering: str) -> bool:
     project_id = project.pk
     transaction.on_commit(lambda: items_refile_task.delay(project_id))
     return True
+
+
+@shared_task(
+    acks_late=True,
+    autoretry_for=(OperationalError, InterfaceError),
+    retry_backoff=True,
+    max_retries=10,
+    ignore_result=True,
+)
+def items_search_index_task(project_id: int) -> None:
+    items_search_index(project_id)
+
+
+def items_search_index_enqueue(project_id: int) -> None:
+    """Index the project's items not yet searchable once the current transaction commits (a
+    lost message is made good by items_search_sweep_task)."""
+    send_after_commit(items_search_index_task.delay, project_id)
+
+
+def items_search_index_after_import(project: Project, answers_carried: int) -> None:
+    """The import hook (projects.imports.hooks): an import's items become searchable."""
+    if search_indexed():
+        items_search_index_enqueue(project.pk)
+
+
+@shared_task(ignore_result=True)
+def items_search_sweep_task() -> None:
+    """Celery beat, every SEARCH_INDEX_SWEEP_SECONDS: index the projects with items that are
+    not searchable yet (an import whose hook or message was lost)."""
+    for project_id in projects_with_unsearchable_items():
+        items_search_index_task.delay(project_id)

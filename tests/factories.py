@@ -4,6 +4,7 @@ import factory
 from django.contrib.auth import get_user_model
 
 from projects.api_tokens import api_token_create
+from projects.items.search_index import items_search_index
 from projects.models import Item, Membership, Prediction, Project
 
 TEXT_CLASSIFICATION_SCHEMA = {
@@ -54,10 +55,18 @@ class MembershipFactory(factory.django.DjangoModelFactory):
 class ItemFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = Item
+        skip_postgeneration_save = True
 
     project = factory.SubFactory(ProjectFactory)
     external_id = factory.Sequence(lambda n: f"item-{n}")
     data = factory.Sequence(lambda n: {"text": f"Text number {n} is fine."})
+
+    @factory.post_generation
+    def searchable(item, create, extracted, **kwargs):
+        """Indexed for search at once, as the worker would have it after items arrive;
+        ItemFactory(searchable=False) leaves it pending."""
+        if create and extracted is not False:
+            items_search_index(item.project_id)
 
 
 class PredictionFactory(factory.django.DjangoModelFactory):

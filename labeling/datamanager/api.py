@@ -64,6 +64,10 @@ class ItemTableRowSerializer(serializers.Serializer):
 class ItemTablePageSerializer(serializers.Serializer):
     next = serializers.URLField(allow_null=True)
     ordering = serializers.CharField()
+    not_searchable = serializers.IntegerField(
+        help_text="With `search`: the project's items search does not find yet, as they are "
+        "still being indexed after an import (0 without a search)."
+    )
     results = ItemTableRowSerializer(many=True)
 
 
@@ -159,7 +163,12 @@ class ItemTableViewSet(viewsets.GenericViewSet):
         next_url = None
         if page.next_cursor:
             next_url = replace_query_param(request.build_absolute_uri(), "cursor", page.next_cursor)
-        body = {"next": next_url, "ordering": str(page.ordering), "results": rows}
+        body = {
+            "next": next_url,
+            "ordering": str(page.ordering),
+            "not_searchable": page.not_searchable,
+            "results": rows,
+        }
         return Response(ItemTablePageSerializer(body).data)
 
     @extend_schema(

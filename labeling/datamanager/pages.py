@@ -94,6 +94,7 @@ def items_page(request, pk):
         page = items_table_page(project=project, params=params)
         rows = _summarised(item_rows_describe(project=project, items=page.items))
         ordering = str(page.ordering)
+        not_searchable = page.not_searchable
         next_query = None
         if page.next_cursor:
             query = params.copy()
@@ -101,10 +102,12 @@ def items_page(request, pk):
             next_query = query.urlencode()
     except ItemFilterError as exc:
         errors, rows, ordering, next_query = exc.errors, [], params.get("ordering", "id"), None
+        not_searchable = 0
     context = {
         "project": project,
         "is_lead": role == Membership.Role.LEAD,
         "rows": rows,
+        "not_searchable": not_searchable,
         "errors": errors,
         "filters": params,
         "statuses": Item.Status.choices,

@@ -18,7 +18,7 @@ from typing import Any
 import django_filters.rest_framework as filters
 from django import forms
 from django.contrib.auth import get_user_model
-from django.contrib.postgres.search import SearchQuery, SearchVectorField
+from django.contrib.postgres.search import SearchQuery
 from django.db import connection
 from django.db.models import (
     BooleanField,
@@ -39,9 +39,10 @@ from django.db.models.lookups import GreaterThan, LessThan
 from django.http import QueryDict
 
 from labeling.models import Annotation, Resolution
+from projects.items.search_index import items_not_searchable_count, search_indexed
 from projects.label_schema import LabelSchema, SchemaError
 from projects.media import MediaLinks
-from projects.models import Item, Prediction, Project
+from projects.models import Item, ItemSearch, Prediction, Project
 
 PAGE_SIZE = 50
 MAX_PAGE_SIZE = 500
@@ -57,14 +58,6 @@ class ItemFilterError(ValueError):
     def __init__(self, errors: dict[str, list[str]]):
         self.errors = errors
         super().__init__("; ".join(f"{k}: {' '.join(v)}" for k, v in errors.items()))
-
-
-class DataSearchVector(Func):
-    """The words of every string in the item's data: the expression the GIN index
-    item_data_search (projects migration 0005) holds, written exactly as the index is."""
-
-    template = "to_tsvector('simple'::regconfig, %(expressions)s)"
-    output_field = SearchVectorField()
 
 
 def _label_shapes(project: Project | None, label: str) -> list[dict] | None:
@@ -255,9 +248,14 @@ class ItemFilter(filters.FilterSet):
         return queryset  # read by another filter or by the pagination
 
     def filter_search(self, queryset, name, value):
-        if connection.vendor == "postgresql":
+        if search_indexed():
+            # The words of every string in the item's data, kept apart from the items
+            # (projects.items.search_index): an item is found once the indexer reached it.
             query = SearchQuery(value, config="simple", search_type="websearch")
-            return queryset.annotate(_words=DataSearchVector(F("data"))).filter(_words=query)
+            found = ItemSearch.objects.filter(document=query)
+            if self.project is not None:
+                found = found.filter(project_id=self.project.pk)
+            return queryset.filter(pk__in=found.values("item_id"))
         # SQLite: each word somewhere in the data's text.
         queryset = queryset.annotate(_data_text=Cast("data", TextField()))
         for word in value.split():
@@ -507,6 +505,8 @@ class ItemPage:
     items: list[Item]
     ordering: Ordering
     next_cursor: str | None
+    # With a search: the project's items search cannot find yet (being indexed); else 0.
+    not_searchable: int = 0
 
 
 def page_size_parse(raw) -> int:
@@ -531,7 +531,10 @@ def items_table_page(*, project: Project, params, size: int | None = None) -> It
         items = items[:size]
         last = items[-1]
         next_cursor = cursor_encode(ordering=ordering, value=last._sort, item_id=last.pk)
-    return ItemPage(items=items, ordering=ordering, next_cursor=next_cursor)
+    not_searchable = items_not_searchable_count(project.pk) if params.get("search") else 0
+    return ItemPage(
+        items=items, ordering=ordering, next_cursor=next_cursor, not_searchable=not_searchable
+    )
 
 
 # --- the table's columns -----------------------------------------------------------------------

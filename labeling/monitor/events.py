@@ -37,6 +37,7 @@ from labeling.monitor.routing import CapCounter, RuleSet
 from labeling.monitor.stats import score_bin
 from projects.items.bulk import project_lock_for_items
 from projects.items.create import ItemRow, items_create_batch
+from projects.items.search_index import items_search_index_soon
 from projects.label_schema import CHOICE, LabelSchema, ResultError
 from projects.models import Project
 
@@ -357,6 +358,8 @@ def _items_for_routed(project: Project, routed: list[tuple[EventRow, int]]) -> N
     ]
     for start in range(0, len(rows), BATCH_SIZE):
         items_create_batch(project=project, rows=rows[start : start + BATCH_SIZE])
+    if rows:
+        items_search_index_soon(project.pk)
 
 
 EVENT_COLUMNS = (

@@ -243,6 +243,9 @@ CELERY_TASK_IGNORE_RESULT = True
 # a minute, whatever the broker's visibility timeout).
 JOB_STALL_SECONDS = env.int("JOB_STALL_SECONDS", default=45)
 JOBS_SWEEP_SECONDS = env.int("JOBS_SWEEP_SECONDS", default=15)
+# Full-text search is filled after items arrive (projects.items.search_index): the beat sweep
+# indexes every SEARCH_INDEX_SWEEP_SECONDS the projects whose items a lost message left out.
+SEARCH_INDEX_SWEEP_SECONDS = env.int("SEARCH_INDEX_SWEEP_SECONDS", default=300)
 # Days to keep import source files and export files (0: forever); pinned exports stay.
 IMPORT_FILE_RETENTION_DAYS = env.int("IMPORT_FILE_RETENTION_DAYS", default=30)
 EXPORT_RETENTION_DAYS = env.int("EXPORT_RETENTION_DAYS", default=90)
@@ -391,6 +394,10 @@ CONTENT_SECURITY_POLICY = env.str(
 CELERY_BEAT_SCHEDULE = {
     "imports-sweep": {"task": "projects.tasks.imports_sweep_task", "schedule": JOBS_SWEEP_SECONDS},
     "exports-sweep": {"task": "exports.tasks.exports_sweep_task", "schedule": JOBS_SWEEP_SECONDS},
+    "items-search-sweep": {
+        "task": "projects.tasks.items_search_sweep_task",
+        "schedule": SEARCH_INDEX_SWEEP_SECONDS,
+    },
     "import-files-retention": {
         "task": "projects.tasks.import_files_retention_task",
         "schedule": 3600,

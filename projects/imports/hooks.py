@@ -4,7 +4,8 @@ Annotations carried by an import (e.g. from a Label Studio export) are rows of t
 and projects/ must not import labeling/. So labeling registers its store here when Django starts
 (LabelingConfig.ready), and the import calls it inside each batch's transaction. Without a
 registered store, carried annotations are reported as not imported. Once an import is done,
-import_finished tells labeling how many answers it carried (a Dawid-Skene project refits).
+import_finished tells whoever registered how many answers it carried: labeling (a Dawid-Skene
+project refits) and projects' own search indexer (the import's items become searchable).
 """
 
 from __future__ import annotations
@@ -53,7 +54,9 @@ def annotations_store_register(store: AnnotationsStore) -> None:
 
 
 def import_finished_register(hook: ImportFinished) -> None:
-    _import_finished[:] = [hook]
+    """Add a hook (once: registering the same one again changes nothing)."""
+    if hook not in _import_finished:
+        _import_finished.append(hook)
 
 
 def annotations_store(

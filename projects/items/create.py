@@ -22,6 +22,7 @@ from projects.event_hooks import event_emit, event_wanted
 from projects.imports.hooks import AnnotationsStored, CarriedAnnotations, annotations_store
 from projects.items.bulk import items_insert_new
 from projects.items.predictions import item_prediction_scores_set
+from projects.items.search_index import items_search_index_soon
 from projects.label_schema import CHOICE, TEXT, LabelSchema, ResultError
 from projects.models import Prediction, Project
 from projects.unstorable import NUL, NUL_REFUSE, NUL_STRIP, nul_message, nul_path, nul_stripped
@@ -305,7 +306,8 @@ def items_create(
     *, project: Project, raw_rows: Iterable[tuple[int, Any]], batch_size: int = BATCH_SIZE
 ) -> CreateReport:
     """Create items from (line number, raw row) pairs. Bad rows (or the exception a reader gave
-    for them) are reported by line; good rows go in, batch by batch."""
+    for them) are reported by line; good rows go in, batch by batch. The new items become
+    searchable once the caller's transaction commits (projects.items.search_index)."""
     parse = ItemRowParser(LabelSchema(project.label_schema)).parse
     report = CreateReport()
 
@@ -324,4 +326,6 @@ def items_create(
         report.created += result.created
         report.skipped += result.skipped
         report.errors.extend({"line": line, "reason": reason} for line, reason in result.problems)
+    if report.created:
+        items_search_index_soon(project.pk)
     return report

@@ -1,14 +1,15 @@
 """Benchmark: dataset imports, end to end, from the stored upload to the job marked done.
 
 PostgreSQL (default 1,000,000 rows of ~200-character texts, as JSONL and as CSV): a throw-away
-database `<DATABASE_URL's name>_bench_import` gets its tables from the migrations (with the
-items' full-text index, as deployed), one real Celery
-worker (`celery -A labeling.site worker`) imports the file, and the script prints rows/s and the
-worker's peak RSS (of a pool process, which runs the imports, of the main process, and of the
-worker as a whole). The worker runs with Celery's default concurrency, one pool process per CPU,
-unless --concurrency: the file's chunks are imported in parallel by the pool processes of that
-one worker. SQLite (default 100,000 rows of JSONL): the embedded default, the job running
-in-process as `make run` does; prints rows/s and the process's peak RSS.
+database `<DATABASE_URL's name>_bench_import` gets its tables from the migrations, one real
+Celery worker (`celery -A labeling.site worker`) imports the file, and the script prints rows/s
+and the worker's peak RSS (of a pool process, which runs the imports, of the main process, and
+of the worker as a whole). Then it waits for the search indexer the finished import starts in
+the worker (projects.items.search_index) and prints how long the items took to become
+searchable after the job was done. The worker runs with Celery's default concurrency, one pool
+process per CPU, unless --concurrency: the file's chunks are imported in parallel by the pool
+processes of that one worker. SQLite (default 100,000 rows of JSONL): the embedded default, the
+job running in-process as `make run` does; prints rows/s and the process's peak RSS.
 
 The timer starts before the file is stored as the job's upload and stops when the job row says
 done. The machine's load average is printed: on a shared machine wall-clock figures move with it.
@@ -62,11 +63,11 @@ def write_csv(path: Path, rows: int) -> None:
             f.write(f'r{n},"{text_for(n)}"\n')
 
 
-def django_setup_with_tables(*, search_index: bool = True) -> None:
+def django_setup_with_tables() -> None:
     import django
 
     django.setup()
-    tables_create(search_index=search_index)
+    tables_create()
 
 
 def project_make(name: str):
@@ -161,6 +162,19 @@ def job_wait(job_id: int, timeout: float = 1800):
     raise SystemExit(f"import job {job_id} did not finish in {timeout} s")
 
 
+def search_wait(project, timeout: float = 1800) -> float:
+    """Seconds until every item of the project is searchable (the indexer is done)."""
+    from projects.items.search_index import items_not_searchable_count
+
+    started = time.perf_counter()
+    deadline = time.monotonic() + timeout
+    while items_not_searchable_count(project.pk):
+        if time.monotonic() > deadline:
+            raise SystemExit(f"project {project.pk} was not searchable in {timeout} s")
+        time.sleep(0.5)  # each look counts the project's items: rarely, not to slow the worker
+    return time.perf_counter() - started
+
+
 def job_phases(job) -> str:
     """Where the wall time went: storing the upload, planning the chunks, importing them."""
     stored = (job.created_at - job.bench_started_at).total_seconds()
@@ -184,7 +198,7 @@ def postgres_bench(args, work: Path) -> None:
     os.environ.setdefault("SECRET_KEY", "bench-import")
     database_recreate(admin_url, bench_name)
     try:
-        django_setup_with_tables(search_index=not args.without_search_index)
+        django_setup_with_tables()
         from tests.celery_worker import CeleryWorkers
 
         workers = CeleryWorkers(
@@ -219,6 +233,13 @@ def postgres_bench(args, work: Path) -> None:
                     flush=True,
                 )
                 print(f"  {job_phases(job)}", flush=True)
+                searchable = search_wait(project)
+                print(
+                    f"  searchable {searchable:.1f} s after the job was done (the indexer in the"
+                    f" worker: {searchable / args.rows * 100_000:.1f} s per 100k items); "
+                    f"load average {os.getloadavg()[0]:.1f}",
+                    flush=True,
+                )
                 path.unlink()
         finally:
             workers.stop_all()
@@ -256,11 +277,6 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--sqlite-rows", type=int, default=100_000)
     parser.add_argument("--formats", default="jsonl,csv")
-    parser.add_argument(
-        "--without-search-index",
-        action="store_true",
-        help="PostgreSQL without the items' full-text index: what the index costs an import",
-    )
     # Celery's own default: one pool process per CPU.
     parser.add_argument("--concurrency", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--skip-postgres", action="store_true")

@@ -38,17 +38,18 @@ def database_recreate(admin_url: str, name: str) -> None:
 
 
 def search_index_migration():
-    """The migration holding the items' full-text index statements (CREATE, DROP)."""
+    """The migration holding the items' search table statements (FILL, CREATE, DROP of its
+    GIN index)."""
     import importlib
 
-    migration = next((ROOT / "projects/migrations").glob("*_data_manager_indexes.py"))
+    migration = next((ROOT / "projects/migrations").glob("*_item_search.py"))
     return importlib.import_module(f"projects.migrations.{migration.stem}")
 
 
 def tables_create(*, search_index: bool = True) -> None:
-    """The schema as deployments have it: every migration, so the indexes that migrations make
-    in SQL (the items' full-text index) cost the benchmark what they cost an import. A benchmark
-    that fills tables in bulk may leave the search index out and build it after."""
+    """The schema as deployments have it: every migration, with the indexes migrations make in
+    SQL (the search table's GIN index). A benchmark that fills tables in bulk may leave that
+    index out and build it after the fill, as the migration does."""
     from django.core.management import call_command
     from django.db import connection
 
