@@ -27,6 +27,7 @@ import io
 import json
 import os
 import random
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -35,15 +36,20 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import psutil
 from bench_support import (
     DEFAULT_URL,
     ROOT,
+    RssWatcher,
     bench_database_url,
     database_drop,
     database_recreate,
-    peak_rss_mb,
+    peak_rss_of,
+    peak_rss_reset,
     tables_create,
 )
+
+DEFAULT_BROKER = "redis://127.0.0.1:6379/15"
 
 SCHEMA = {
     "controls": [
@@ -174,33 +180,91 @@ def routing_run(count: int) -> None:
     print(f"routing, 10 rules: {elapsed / count * 1e6:.1f} µs per event over {count:,} events")
 
 
-def bulk_ingest_run(count: int) -> None:
-    from django.core.files.uploadedfile import SimpleUploadedFile
+def events_file_write(path: Path, count: int) -> None:
+    rng = random.Random(2)
+    with path.open("w", encoding="utf-8") as f:
+        for n in range(count):
+            f.write(json.dumps(event(n, rng)) + "\n")
 
-    from labeling.monitor.uploads import event_upload_create, event_upload_run
+
+def upload_job_create(project, lead, path: Path):
+    from django.core.files import File
+
+    from labeling.monitor.uploads import event_upload_create
+
+    with path.open("rb") as f:
+        return event_upload_create(project=project, user=lead, upload=File(f, name=path.name))
+
+
+def bulk_line(what: str, count: int, elapsed: float, job, memory: str) -> str:
+    ok = job.status == "done" and job.created_count == count
+    return (
+        f"bulk ingest ({what}): {count:,} events in {elapsed:.1f} s = {count / elapsed:,.0f} "
+        f"events/s; {job.chunk_count} chunks; created {job.created_count:,}, routed "
+        f"{job.options.get('routed', 0):,}, failed {job.failed_count}; {memory}"
+        + ("" if ok else f"  !! job {job.status}: {job.message}")
+    )
+
+
+def job_wait(job_id: int, timeout: float = 1800):
     from projects.models import ImportJob
 
-    project, lead = project_make("bench bulk")
-    rng = random.Random(2)
-    buffer = io.BytesIO()
-    for n in range(count):
-        buffer.write(json.dumps(event(n, rng)).encode() + b"\n")
-    body = buffer.getvalue()
-    del buffer
-    upload = SimpleUploadedFile("events.jsonl", body)
-    job = event_upload_create(project=project, user=lead, upload=upload)
-    del body, upload
-    rss_before = peak_rss_mb()
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        job = ImportJob.objects.get(pk=job_id)
+        if job.is_finished:
+            return job
+        time.sleep(0.05)
+    raise SystemExit(f"upload job {job_id} did not finish in {timeout} s")
+
+
+def bulk_worker_run(path: Path, count: int, workers, concurrency: int) -> None:
+    """The upload as production runs it: a real Celery worker imports the file's chunks, one
+    per pool process at a time; timed from the enqueue to the job marked done."""
+    from django.db import transaction
+
+    from projects.tasks import import_job_enqueue
+
+    project, lead = project_make("bench bulk worker")
+    job = upload_job_create(project, lead, path)
+    worker = workers.start(concurrency=concurrency)
+    try:
+        watcher = RssWatcher(worker.pid)
+        watcher.start()
+        load = os.getloadavg()[0]
+        begin = time.perf_counter()
+        with transaction.atomic():
+            import_job_enqueue(job.pk)
+        job = job_wait(job.pk)
+        elapsed = time.perf_counter() - begin
+        watcher.stop()
+    finally:
+        workers.stop(worker)
+    memory = (
+        f"peak RSS pool process {watcher.peak_pool / 2**20:.0f} MB, main process "
+        f"{watcher.peak_main / 2**20:.0f} MB; load average before {load:.1f}"
+    )
+    print(bulk_line(f"Celery worker, concurrency {concurrency}", count, elapsed, job, memory))
+
+
+def bulk_inprocess_run(path: Path, count: int) -> None:
+    """The same job's chunks one after another in this process (what one pool process does),
+    with this process's peak RSS over the run."""
+    from projects.imports.jobs import import_chunk_run, import_job_plan
+    from projects.models import ImportJob
+
+    project, lead = project_make("bench bulk in-process")
+    job = upload_job_create(project, lead, path)
+    peak_rss_reset()
+    load = os.getloadavg()[0]
     begin = time.perf_counter()
-    event_upload_run(job_id=job.pk)
+    for chunk_id in import_job_plan(job_id=job.pk):
+        import_chunk_run(chunk_id=chunk_id)
     elapsed = time.perf_counter() - begin
     job = ImportJob.objects.get(pk=job.pk)
-    print(
-        f"bulk ingest (upload job): {count:,} events in {elapsed:.1f} s = "
-        f"{count / elapsed:,.0f} events/s; created {job.created_count:,}, routed "
-        f"{job.options['routed']:,}, failed {job.failed_count}; peak RSS {peak_rss_mb():.0f} MB "
-        f"(before the run {rss_before:.0f} MB)"
-    )
+    peak = peak_rss_of(psutil.Process()) / 2**20
+    memory = f"peak RSS {peak:.0f} MB; load average before {load:.1f}"
+    print(bulk_line("one process, chunks in turn", count, elapsed, job, memory))
 
 
 def gunicorn_start(bench_url: str, port: int) -> subprocess.Popen:
@@ -291,7 +355,6 @@ def volume_fill(project, volume: int, labeled: int) -> None:
     labeled events (a third baseline, the rest rule-routed), as ingest would have left them."""
     from django.db import connection
 
-    from labeling.monitor.events import EventRow, versions_register  # noqa: F401
     from labeling.monitor.models import ModelVersion, MonitoredModel
     from labeling.monitor.stats import score_bin
 
@@ -437,7 +500,13 @@ def main() -> None:
     parser.add_argument("--calls", type=int, default=2000, help="single-call ingest requests")
     parser.add_argument("--volume", type=int, default=10_000_000, help="events for page figures")
     parser.add_argument("--labeled", type=int, default=100_000)
-    parser.add_argument("--only", default="routing,bulk,single,volume")
+    # Celery's own default: one pool process per CPU.
+    parser.add_argument("--concurrency", type=int, default=os.cpu_count() or 1)
+    parser.add_argument(
+        "--only",
+        default="routing,bulk,bulk-inprocess,single,volume",
+        help="bulk: a Celery worker imports the upload; bulk-inprocess: its chunks in turn here",
+    )
     parser.add_argument("--keep", action="store_true", help="keep the bench database")
     args = parser.parse_args()
     parts = set(args.only.split(","))
@@ -446,11 +515,15 @@ def main() -> None:
         os.environ.get("DATABASE_URL") or DEFAULT_URL, "bench_monitor"
     )
     database_recreate(admin_url, bench_name)
-    os.environ["DATABASE_URL"] = bench_url
-    os.environ["CELERY_BROKER_URL"] = ""
-    os.environ["DEBUG"] = "0"
+    work = Path(tempfile.mkdtemp(prefix="bench-monitor-"))
+    broker = os.environ.get("QUORUM_TEST_BROKER_URL", DEFAULT_BROKER)
+    media = work / "media"
+    # The production shape: Redis as broker and cache (the cache follows the broker), so the
+    # web processes and workers share the cached rules and versions.
+    os.environ.update(
+        DATABASE_URL=bench_url, CELERY_BROKER_URL=broker, MEDIA_ROOT=str(media), DEBUG="0"
+    )
     os.environ.setdefault("SECRET_KEY", "bench-monitor-secret-key-not-for-production")
-    os.environ.setdefault("MEDIA_ROOT", tempfile.mkdtemp(prefix="bench-monitor-media-"))
 
     import django
 
@@ -467,8 +540,20 @@ def main() -> None:
             )
         if "routing" in parts:
             routing_run(args.routing_events)
-        if "bulk" in parts:
-            bulk_ingest_run(args.events)
+        if parts & {"bulk", "bulk-inprocess"}:
+            path = work / "events.jsonl"
+            events_file_write(path, args.events)
+            if "bulk" in parts:
+                from tests.celery_worker import CeleryWorkers
+
+                workers = CeleryWorkers(
+                    broker_url=broker, database_url=bench_url, media_root=media, log_dir=work
+                )
+                workers.purge()
+                bulk_worker_run(path, args.events, workers, args.concurrency)
+            if "bulk-inprocess" in parts:
+                bulk_inprocess_run(path, args.events)
+            path.unlink()
         if "single" in parts:
             single_call_run(bench_url, args.calls)
         if "volume" in parts:
@@ -480,6 +565,7 @@ def main() -> None:
 
             connections.close_all()
             database_drop(admin_url, bench_name)
+        shutil.rmtree(work, ignore_errors=True)
 
 
 if __name__ == "__main__":
