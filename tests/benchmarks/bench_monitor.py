@@ -267,6 +267,29 @@ def bulk_inprocess_run(path: Path, count: int) -> None:
     print(bulk_line("one process, chunks in turn", count, elapsed, job, memory))
 
 
+def cpu_seconds(processes) -> float:
+    total = 0.0
+    for process in processes:
+        try:
+            times = process.cpu_times()
+        except psutil.NoSuchProcess:
+            continue
+        total += times.user + times.system
+    return total
+
+
+def database_backends() -> list:
+    """The PostgreSQL backends serving the bench database, this process's own left out."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+            "AND pid <> pg_backend_pid()"
+        )
+        return [psutil.Process(pid) for (pid,) in cursor.fetchall()]
+
+
 def gunicorn_start(bench_url: str, port: int) -> subprocess.Popen:
     env = {**os.environ, "DATABASE_URL": bench_url, "DEBUG": "0", "CONN_MAX_AGE": "600"}
     process = subprocess.Popen(
@@ -335,15 +358,27 @@ def single_call_run(bench_url: str, calls: int, clients: int = 8) -> None:
 
     try:
         threads = [threading.Thread(target=client, args=(i,)) for i in range(clients)]
+        load = os.getloadavg()[0]
+        web, database, me = psutil.Process(server.pid), database_backends(), psutil.Process()
+        before = (cpu_seconds([web, *web.children()]), cpu_seconds(database), cpu_seconds([me]))
         begin = time.perf_counter()
         for t in threads:
             t.start()
         for t in threads:
             t.join()
         elapsed = time.perf_counter() - begin
+        # Connections the workers opened during the run count from zero.
+        database = database_backends()
+        after = (cpu_seconds([web, *web.children()]), cpu_seconds(database), cpu_seconds([me]))
+        done = (calls // clients + 5) * clients
+        web_ms, db_ms, clients_ms = (
+            (a - b) / done * 1000 for a, b in zip(after, before, strict=True)
+        )
         print(
             f"single-call ingest, {clients} clients, gunicorn 2 workers x 4 threads: "
-            f"{percentiles(latencies)}; {len(latencies) / elapsed:,.0f} calls/s"
+            f"{percentiles(latencies)}; {len(latencies) / elapsed:,.0f} calls/s; CPU per call: "
+            f"web {web_ms:.1f} ms, PostgreSQL {db_ms:.1f} ms, the clients {clients_ms:.1f} ms; "
+            f"load average before {load:.1f}"
         )
     finally:
         server.terminate()
