@@ -26,9 +26,16 @@ def test_model_health_page_shows_the_drop(page, page_errors, project, annotator)
     assert page.locator("#series tbody tr").count() == 4
     assert page.locator("#alerts tbody tr").filter(has_text="Accuracy below threshold").count() >= 1
     screenshot(page, "model-health")
+    # A recent failure opens its item's page in the data manager.
     failure = page.locator("#failures a").first
     href = failure.get_attribute("href")
-    assert href.startswith("/api/items/")
+    assert href.startswith(f"/projects/{project.pk}/items/")
+    failure.click()
+    page.wait_for_url(f"**{href}")
+    assert page.get_by_role("heading", name="Item event:").is_visible()
+    assert page.get_by_role("heading", name="Predictions").is_visible()
+    screenshot(page, "model-health-failure-item")
+    page.go_back()
     page.get_by_role("link", name="week").click()
     assert page.locator("#series tbody tr").count() == 1
     assert page_errors == []
