@@ -57,9 +57,9 @@ def monitor_filter_choices(*, project: Project) -> dict[str, list]:
     Empty lists when the project monitors no model."""
     return {
         "rules": list(
-            RoutingRule.objects.filter(project=project).order_by("name", "id").values_list(
-                "id", "name"
-            )
+            RoutingRule.objects.filter(project=project)
+            .order_by("name", "id")
+            .values_list("id", "name")
         ),
         "versions": list(
             ModelVersion.objects.filter(project=project).values_list("version", flat=True)
