@@ -1,23 +1,27 @@
 """Benchmark: model monitoring (labeling/monitor) on PostgreSQL.
 
-Builds a throw-away database `<DATABASE_URL's name>_bench_monitor` and prints:
+Builds a throw-away database `<DATABASE_URL's name>_bench_monitor`; Redis (QUORUM_TEST_BROKER_URL,
+default db 15) is the broker and the cache, as in production. Prints:
 
 - routing: the in-process routing decision with a rule set of 10 rules (conditions on score,
   label, model version and metadata, sampling, one capped), microseconds per event (target < 50);
-- bulk ingest as the upload job runs it in a worker (labeling.monitor.uploads: the JSONL file read
-  in batches, each line checked, stored, routed and counted): events/s and peak memory (targets
-  >= 50,000 events/s, < 300 MB); --events sets the file's size (issue: 1,000,000);
-- single-call ingest: one event per POST, 8 clients at once against gunicorn: p50/p95/p99
-  (target p99 < 25 ms);
+- bulk ingest of a JSONL upload of --events events (issue: 1,000,000) as an import job: `bulk`, a
+  real Celery worker (`--concurrency` pool processes, Celery's default one per CPU) imports its
+  chunks in parallel, timed from the enqueue to the job marked done, with the pool process's peak
+  RSS; `bulk-inprocess`, the same job's chunks one after another in this process (what one pool
+  process does) (targets >= 50,000 events/s, < 300 MB);
+- single-call ingest: one event per POST, 8 clients at once against gunicorn: p50/p95/p99 (target
+  p99 < 25 ms), and the CPU each call cost the web processes, PostgreSQL and the clients;
 - the model health page and the metrics API on a project of --volume events (COPY; issue: 10M)
   with --labeled labeled events (issue: 100k): the worker's full rollup refresh time, then p95 of
   the page and the API (target < 500 ms).
 
-The machine has 2 cores shared with other work: figures are under that load.
+The machine has 2 cores shared with other work: each figure comes with the load average.
 
     DATABASE_URL=postgres://postgres:postgres@127.0.0.1:5432/quorum \\
+    QUORUM_TEST_BROKER_URL=redis://127.0.0.1:6379/15 \\
         python tests/benchmarks/bench_monitor.py [--events 1000000] [--volume 10000000] \\
-        [--labeled 100000] [--calls 2000]
+        [--labeled 100000] [--calls 2000] [--only routing,bulk,bulk-inprocess,single,volume]
 """
 
 from __future__ import annotations
