@@ -11,8 +11,9 @@ from django.views.decorators.http import require_POST
 from exports.formats import export_formats_for
 from exports.jobs import export_job_create
 from exports.labels import stratify_controls
-from exports.options import SPLIT_NAMES, OptionsError
+from exports.options import MONITOR_KEYS, SPLIT_NAMES, OptionsError
 from exports.tasks import export_job_enqueue
+from labeling.monitor.selectors import monitor_filter_choices
 from projects import access
 from projects import label_schema as ls
 from projects.job_queue import broker_refusal
@@ -43,6 +44,7 @@ def exports_panel(request, pk):
             "controls": [c.name for c in stratify_controls(schema)],
             "has_spans": any(c.kind == ls.SPANS for c in schema.controls),
             "split_names": SPLIT_NAMES,
+            "monitor": monitor_filter_choices(project=project),
         }
     )
     return render(request, "exports/_panel.html", context)
@@ -66,6 +68,15 @@ def _form_options(post) -> dict:
         options["stratify_by"] = post.get("stratify_by") or None
     if post.get("conll_tokens"):
         options["conll_tokens"] = post["conll_tokens"]
+    # The monitor filter (options.monitor): only the items routed from production events of
+    # a rule, a model version, a time range; none of them given, no filter.
+    monitor = {
+        name: post[f"monitor_{name}"]
+        for name in MONITOR_KEYS
+        if post.get(f"monitor_{name}", "").strip()
+    }
+    if monitor:
+        options["monitor"] = monitor
     return options
 
 

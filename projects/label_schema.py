@@ -152,6 +152,14 @@ class LabelSchema:
         if reserved:
             raise SchemaError(f"hotkeys kept by the workspace: {', '.join(map(repr, reserved))}")
         self.by_name = {c.name: c for c in self.controls}
+        # A schema of single-choice controls only (classification, what monitored models
+        # answer): its valid results are checked by set lookups alone (see validate).
+        self._choice_labels = (
+            {c.name: c.label_values for c in self.controls}
+            if all(c.kind == CHOICE for c in self.controls)
+            else None
+        )
+        self._required = frozenset(c.name for c in self.controls if c.required)
 
     def as_json(self) -> dict[str, Any]:
         return {"controls": [c.as_json() for c in self.controls]}
@@ -172,6 +180,8 @@ class LabelSchema:
         `data` is the item's data (span bounds); `width`/`height` its image size (shape bounds).
         Bounds are checked only where they are known.
         """
+        if self._choice_labels is not None and type(result) is dict and self._answers(result):
+            return result
         if not isinstance(result, dict):
             raise ResultError({"result": "must be an object keyed by control name"})
         errors: dict[str, str] = {}
@@ -190,6 +200,17 @@ class LabelSchema:
         if errors:
             raise ResultError(errors)
         return result
+
+    def _answers(self, result: dict) -> bool:
+        """Whether a result of a single-choice schema is valid at first sight: every key a
+        control, every value one of its labels, every required control answered. False sends
+        it to the full check, which also says what is wrong."""
+        labels = self._choice_labels
+        for name, value in result.items():
+            allowed = labels.get(name)
+            if allowed is None or type(value) is not str or value not in allowed:
+                return False
+        return self._required <= result.keys()
 
 
 def default_label_schema() -> dict[str, Any]:

@@ -13,6 +13,7 @@ from rest_framework.views import APIView
 
 from labeling.monitor.conditions import ConditionError, condition_check
 from labeling.monitor.events import EventsRefused, actuals_record, events_ingest
+from labeling.monitor.lookups import rules_changed
 from labeling.monitor.models import (
     Alert,
     ModelVersion,
@@ -22,12 +23,13 @@ from labeling.monitor.models import (
 )
 from labeling.monitor.rollups import BUCKETS, metrics_series
 from labeling.monitor.rules import DRY_RUN_MAX_DAYS, rule_dry_run
-from labeling.monitor.tasks import event_upload_enqueue, monitor_rollups_enqueue
+from labeling.monitor.tasks import monitor_rollups_enqueue
 from labeling.monitor.uploads import event_upload_create
 from projects.access import LEAD_ONLY, REVIEWERS
 from projects.api import ImportJobSerializer
 from projects.imports.jobs import ImportRefused
 from projects.permissions import PROJECT_IN_URL
+from projects.tasks import import_job_enqueue
 
 
 class EventInSerializer(serializers.Serializer):
@@ -252,7 +254,7 @@ class EventUploadView(APIView):
                 job = event_upload_create(
                     project=project, user=request.user, upload=upload.validated_data["file"]
                 )
-                event_upload_enqueue(job.pk)
+                import_job_enqueue(job.pk)
         except ImportRefused as exc:
             return Response({"detail": str(exc), "field": "file"}, status=400)
         body = ImportJobSerializer(job, context={"request": request}).data
@@ -295,11 +297,14 @@ class RulesView(APIView):
         serializer = RuleSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         serializer.save(project=project)
+        rules_changed(project=project)
         return Response(serializer.data, status=status.HTTP_201_CREATED)
 
 
 def _rule(request: Request, rule_pk) -> RoutingRule:
-    return get_object_or_404(RoutingRule, project=request.project, pk=rule_pk)
+    rule = get_object_or_404(RoutingRule, project=request.project, pk=rule_pk)
+    rule.project = request.project
+    return rule
 
 
 class RuleView(APIView):
@@ -316,11 +321,14 @@ class RuleView(APIView):
         serializer = RuleSerializer(rule, data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
         serializer.save()
+        rules_changed(project=rule.project)
         return Response(serializer.data)
 
     @extend_schema(responses={204: None})
     def delete(self, request: Request, pk, rule_pk):
-        _rule(request, rule_pk).delete()
+        rule = _rule(request, rule_pk)
+        rule.delete()
+        rules_changed(project=rule.project)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 from django.utils.html import escape
 from django.utils.safestring import SafeString
 
-from labeling.quality.charts import PALETTE, _svg
+from labeling.quality.charts import PALETTE, svg_chart
 
 WIDTH, HEIGHT, LEFT, BOTTOM, TOP, RIGHT = 640, 260, 48, 40, 30, 16
 
@@ -88,7 +88,7 @@ def band_chart(
             f'<rect x="{LEFT + 10 + n * 200}" y="8" width="12" height="12" fill="{colour}"/>'
             f'<text x="{LEFT + 27 + n * 200}" y="18" font-size="12">{escape(name)}</text>'
         )
-    return _svg(WIDTH, HEIGHT, body, title)
+    return svg_chart(WIDTH, HEIGHT, body, title)
 
 
 def reliability_chart(*, title: str, bins: list[dict]) -> SafeString:
@@ -123,4 +123,4 @@ def reliability_chart(*, title: str, bins: list[dict]) -> SafeString:
             f"<title>n={b['n']}: confidence {b['confidence']:.2f}, accuracy "
             f"{b['accuracy']:.2f}</title></circle>"
         )
-    return _svg(size, size, body, title)
+    return svg_chart(size, size, body, title)

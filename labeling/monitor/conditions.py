@@ -9,14 +9,15 @@ An empty condition `{}` matches every event.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable
+from hashlib import blake2b
 from typing import Any
 
 FIELDS = ("score", "label", "model_version")
 OPS = ("<", ">", "=", "in")
 NUMERIC_OPS = ("<", ">")
 MAX_DEPTH = 20
+INVERSE_2_64 = 2.0**-64
 
 # What a compiled condition reads: (score, label, model_version, metadata).
 Predicate = Callable[[float | None, str, str, dict], bool]
@@ -136,5 +137,5 @@ def condition_compile(node: dict) -> Predicate:
 def sample_draw(event_id: str, salt: str) -> float:
     """A uniform number in [0, 1) fixed by the event id (and the rule's salt): a replay of the
     same events samples the same ones, and each rule samples independently of the others."""
-    digest = hashlib.blake2b(f"{salt}:{event_id}".encode(), digest_size=8).digest()
-    return int.from_bytes(digest, "big") / 2**64
+    digest = blake2b(f"{salt}:{event_id}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big") * INVERSE_2_64

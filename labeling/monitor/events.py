@@ -15,8 +15,9 @@ import json
 import math
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import orjson
@@ -24,17 +25,17 @@ from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
+from labeling.monitor.lookups import ingest_lookups
 from labeling.monitor.models import (
     EventCount,
     LabeledEvent,
     ModelVersion,
     MonitoredModel,
     PredictionEvent,
-    RoutingRule,
     RuleUsage,
 )
 from labeling.monitor.routing import CapCounter, RuleSet
-from labeling.monitor.stats import score_bin
+from labeling.monitor.stats import SCORE_BINS, score_bin
 from projects.items.bulk import project_lock_for_items
 from projects.items.create import ItemRow, items_create_batch
 from projects.items.search_index import items_search_index_soon
@@ -44,6 +45,9 @@ from projects.models import Project
 MAX_EVENTS_PER_CALL = 10_000
 MAX_EVENT_ID = 255
 MAX_VERSION = ModelVersion._meta.get_field("version").max_length
+MAX_MODEL = MonitoredModel._meta.get_field("name").max_length
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+HOUR = timedelta(hours=1)
 DEFAULT_MODEL = "default"
 BATCH_SIZE = 2000
 ITEM_PREFIX = "event:"
@@ -69,6 +73,8 @@ class EventRow:
     label: str
     score: float | None
     metadata: dict
+    hour: datetime  # the timestamp's hour in UTC (counts, caps and usage are kept per hour)
+    version_id: int | None = None  # the ModelVersion's id, once looked up
 
 
 @dataclass
@@ -138,7 +144,12 @@ def _score(raw: Any, control_name: str) -> tuple[float | None, str | None]:
 
 
 class EventParser:
-    """Checks raw events against one project's schema; built once per call or job."""
+    """Checks raw events against one project's schema; built once per call or job.
+
+    `parse` takes a short path for the event as nearly every one arrives (string id, ISO
+    timestamp, one score, plain objects, a result the schema holds), doing each check once
+    with no message built; anything else, or anything wrong, takes the full check, which
+    names every field at fault. Both make the same EventRow of a good event."""
 
     def __init__(self, project: Project, *, now: datetime | None = None):
         self.schema = LabelSchema(project.label_schema)
@@ -146,8 +157,84 @@ class EventParser:
         self.source_fields = tuple(sorted(self.schema.source_fields))
         tolerance = settings.MONITOR_FUTURE_TOLERANCE_SECONDS
         self.latest = (now or timezone.now()) + timedelta(seconds=tolerance)
+        self._hours: dict[int, datetime] = {}
+
+    def hour_of(self, moment: datetime) -> datetime:
+        """The moment's hour in UTC, truncated (events of a file share few hours)."""
+        key = (moment - EPOCH) // HOUR
+        hour = self._hours.get(key)
+        if hour is None:
+            if len(self._hours) > 100_000:
+                self._hours.clear()
+            hour = self._hours[key] = EPOCH + key * HOUR
+        return hour
 
     def parse(self, raw: Any, *, line: int) -> tuple[EventRow | None, dict | None]:
+        row = self._parse_plain(raw, line) if type(raw) is dict else None
+        if row is not None:
+            return row, None
+        return self._parse_checked(raw, line=line)
+
+    def _parse_plain(self, raw: dict, line: int) -> EventRow | None:
+        """The short path: the row, or None to take the full check."""
+        get = raw.get
+        event_id = get("event_id")
+        if type(event_id) is not str or not 0 < len(event_id) <= MAX_EVENT_ID:
+            return None
+        version = get("model_version")
+        if type(version) is not str or len(version) > MAX_VERSION:
+            return None
+        version = version.strip()
+        model = get("model", DEFAULT_MODEL)
+        if type(model) is not str or len(model) > MAX_MODEL:
+            return None
+        model = model.strip()
+        data = get("data")
+        if not version or not model or type(data) is not dict or not data:
+            return None
+        for name in self.source_fields:
+            if data.get(name) in (None, ""):
+                return None
+        metadata = get("metadata") or {}
+        if type(metadata) is not dict:
+            return None
+        score = get("score")
+        if score is not None:
+            if type(score) is int:
+                score = float(score)
+            if type(score) is not float or not 0.0 <= score <= 1.0:
+                return None
+        stamp = get("timestamp")
+        if type(stamp) is not str:
+            return None
+        try:
+            timestamp = datetime.fromisoformat(stamp)
+        except ValueError:
+            return None
+        if timestamp.tzinfo is None:
+            timestamp = timestamp.replace(tzinfo=UTC)
+        if timestamp > self.latest:
+            return None
+        result = get("result")
+        try:
+            self.schema.validate(result, data=data)
+        except ResultError:
+            return None
+        return EventRow(
+            line,
+            event_id,
+            timestamp,
+            model,
+            version,
+            data,
+            result,
+            answer_label(result, self.control),
+            score,
+            metadata,
+            self.hour_of(timestamp),
+        )
+
+    def _parse_checked(self, raw: Any, *, line: int) -> tuple[EventRow | None, dict | None]:
         if not isinstance(raw, dict):
             return None, {"line": line, "detail": "Each event is a JSON object."}
         errors: dict[str, Any] = {}
@@ -174,8 +261,8 @@ class EventParser:
         if not isinstance(version, str) or not version.strip() or len(version) > MAX_VERSION:
             errors["model_version"] = f"Required: a string of 1 to {MAX_VERSION} characters."
         model = raw.get("model", DEFAULT_MODEL)
-        if not isinstance(model, str) or not model.strip() or len(model) > 100:
-            errors["model"] = "A string of 1 to 100 characters."
+        if not isinstance(model, str) or not model.strip() or len(model) > MAX_MODEL:
+            errors["model"] = f"A string of 1 to {MAX_MODEL} characters."
         data = raw.get("data")
         if not isinstance(data, dict) or not data:
             errors["data"] = "Required: the input as an item holds it (a non-empty object)."
@@ -201,16 +288,17 @@ class EventParser:
             return None, {"line": line, **errors}
         return (
             EventRow(
-                line=line,
-                event_id=str(event_id),
-                timestamp=timestamp,
-                model=model.strip(),
-                model_version=version.strip(),
-                data=data,
-                result=result,
-                label=answer_label(result, self.control),
-                score=score,
-                metadata=metadata,
+                line,
+                str(event_id),
+                timestamp,
+                model.strip(),
+                version.strip(),
+                data,
+                result,
+                answer_label(result, self.control),
+                score,
+                metadata,
+                self.hour_of(timestamp),
             ),
             None,
         )
@@ -231,70 +319,66 @@ def events_check(*, project: Project, raw_events: Sequence[Any]) -> list[EventRo
     return rows
 
 
-def versions_register(*, project: Project, rows: Iterable[EventRow]) -> dict[str, int]:
-    """The ids of the versions the events name, registering new ones (and their models)."""
-    first_seen: dict[str, tuple[datetime, str]] = {}
-    for row in rows:
-        seen = first_seen.get(row.model_version)
-        if seen is None or row.timestamp < seen[0]:
-            first_seen[row.model_version] = (row.timestamp, row.model)
-    known = dict(
-        ModelVersion.objects.filter(project=project, version__in=first_seen).values_list(
-            "version", "id"
-        )
-    )
-    missing = {v: s for v, s in first_seen.items() if v not in known}
-    if missing:
-        names = {model for _, model in missing.values()}
-        MonitoredModel.objects.bulk_create(
-            [MonitoredModel(project=project, name=n) for n in sorted(names)],
-            ignore_conflicts=True,
-        )
-        models = dict(
-            MonitoredModel.objects.filter(project=project, name__in=names).values_list("name", "id")
-        )
-        ModelVersion.objects.bulk_create(
-            [
-                ModelVersion(
-                    project=project, model_id=models[model], version=version, first_seen_at=at
-                )
-                for version, (at, model) in sorted(missing.items())
-            ],
-            ignore_conflicts=True,
-        )
-        known = dict(
-            ModelVersion.objects.filter(project=project, version__in=first_seen).values_list(
-                "version", "id"
-            )
-        )
-    return known
-
-
-def ruleset_for(project: Project) -> RuleSet:
-    rules = RoutingRule.objects.filter(project=project, is_active=True)
+def ruleset_for(project: Project, rows: list[EventRow] | None = None) -> RuleSet:
+    """The project's active rules compiled, the version ids of `rows` filled in on the way
+    (lookups: from the cache when they are there)."""
+    rules = ingest_lookups(project=project, rows=rows or [])
     return RuleSet(rules, baseline_rate=project.monitor_baseline_rate)
 
 
-def _hour(moment: datetime) -> datetime:
-    return moment.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+USAGE_SQL = (
+    f"SELECT rule_id, hour, count FROM {RuleUsage._meta.db_table} "
+    "WHERE rule_id = ANY(%s) AND hour >= %s AND hour < %s"
+)
 
 
-def _caps_load(ruleset: RuleSet, rows: list[EventRow]) -> CapCounter:
-    caps = CapCounter()
-    capped = [
-        r.id for r in ruleset.rules if r.cap_per_day is not None or r.cap_per_hour is not None
+def _usage_loader(ruleset: RuleSet):
+    capped = [r.id for r in ruleset.rules if r.capped]
+
+    def load(day: date) -> list[tuple[int, datetime, int]]:
+        # Read without a lock, so concurrent calls do not queue behind each other: a cap may be
+        # passed by the events of calls routing at the very same moment (a budget, not a quota).
+        start = datetime(day.year, day.month, day.day, tzinfo=UTC)
+        if connection.vendor != "postgresql":
+            return list(
+                RuleUsage.objects.filter(
+                    rule_id__in=capped, hour__gte=start, hour__lt=start + timedelta(days=1)
+                ).values_list("rule_id", "hour", "count")
+            )
+        with connection.cursor() as cursor:  # a plain statement: most ingest calls read this
+            cursor.execute(USAGE_SQL, [capped, start, start + timedelta(days=1)])
+            return cursor.fetchall()
+
+    return load
+
+
+@dataclass(slots=True)
+class _Stored:
+    """An event as it is stored: the parsed row and its routing decision."""
+
+    row: EventRow
+    rule_id: int | None
+    baseline: bool
+    inclusion_probability: float
+    priority: int
+
+    @property
+    def routed(self) -> bool:
+        return self.rule_id is not None or self.baseline
+
+
+def _route(ruleset: RuleSet, rows: Iterable[EventRow]) -> list[_Stored]:
+    caps = CapCounter(loader=_usage_loader(ruleset)) if ruleset.capped else None
+    decide = ruleset.decide
+    return [
+        _Stored(
+            row,
+            *decide(
+                row.event_id, row.score, row.label, row.model_version, row.metadata, row.hour, caps
+            ),
+        )
+        for row in rows
     ]
-    if not capped:
-        return caps
-    # Read without a lock, so concurrent calls do not queue behind each other: a cap may be
-    # passed by the events of calls routing at the very same moment (a budget, not a quota).
-    days = {_hour(row.timestamp).replace(hour=0) for row in rows}
-    for day in days:
-        for rule_id, hour, count in RuleUsage.objects.filter(
-            rule_id__in=capped, hour__gte=day, hour__lt=day + timedelta(days=1)
-        ).values_list("rule_id", "hour", "count"):
-            caps.load(rule_id, hour, count)
-    return caps
 
 
 def _counter_upsert(table: str, keys: Sequence[str], rows: list[tuple], adds: Sequence[str]):
@@ -316,21 +400,42 @@ def _counter_upsert(table: str, keys: Sequence[str], rows: list[tuple], adds: Se
             cursor.execute(sql, [value for row in part for value in row])
 
 
-def _counts_store(project: Project, stored: list[tuple[EventRow, int, bool]]) -> None:
+def _count_keys(row: EventRow) -> list[tuple[str, str]]:
+    """What an event adds to EventCount: its predicted label, and its score's bin."""
+    keys = [("label", row.label)]
+    if row.score is not None:
+        keys.append(("score", SCORE_KEYS[score_bin(row.score)]))
+    return keys
+
+
+def _counts_store(project_id: int, stored: Iterable[_Stored]) -> None:
+    # One key per event (its label and score bin together), split into the two kinds after.
+    per_event: dict[tuple, int] = {}
+    get = per_event.get
+    for e in stored:
+        row = e.row
+        score = row.score
+        key = (
+            row.version_id,
+            row.hour,
+            row.label,
+            None if score is None else score_bin(score),
+            e.rule_id is not None or e.baseline,
+        )
+        per_event[key] = get(key, 0) + 1
     counts: dict[tuple, list[int]] = defaultdict(lambda: [0, 0])
-    for row, version_id, routed in stored:
-        hour = _hour(row.timestamp)
-        keys = [("label", row.label)]
-        if row.score is not None:
-            keys.append(("score", str(score_bin(row.score))))
+    for (version_id, hour, label, score_key, routed), n in per_event.items():
+        keys = [("label", label)]
+        if score_key is not None:
+            keys.append(("score", SCORE_KEYS[score_key]))
         for kind, key in keys:
             counter = counts[version_id, hour, kind, key]
-            counter[0] += 1
-            counter[1] += routed
+            counter[0] += n
+            counter[1] += n if routed else 0
     now = timezone.now()
     EventCount.objects.bulk_create(
         EventCount(
-            project_id=project.pk,
+            project_id=project_id,
             version_id=version_id,
             hour=hour,
             kind=kind,
@@ -343,18 +448,19 @@ def _counts_store(project: Project, stored: list[tuple[EventRow, int, bool]]) ->
     )
 
 
-def _items_for_routed(project: Project, routed: list[tuple[EventRow, int]]) -> None:
+def _items_for_routed(project: Project, stored: list[_Stored]) -> None:
     rows = [
         ItemRow(
-            external_id=ITEM_PREFIX + row.event_id,
-            data=row.data,
-            priority=priority,
+            external_id=ITEM_PREFIX + e.row.event_id,
+            data=e.row.data,
+            priority=e.priority,
             predictions=[
-                {"result": row.result, "score": row.score, "model_version": row.model_version}
+                {"result": e.row.result, "score": e.row.score, "model_version": e.row.model_version}
             ],
-            line=row.line,
+            line=e.row.line,
         )
-        for row, priority in routed
+        for e in stored
+        if e.routed
     ]
     for start in range(0, len(rows), BATCH_SIZE):
         items_create_batch(project=project, rows=rows[start : start + BATCH_SIZE])
@@ -362,6 +468,7 @@ def _items_for_routed(project: Project, routed: list[tuple[EventRow, int]]) -> N
         items_search_index_soon(project.pk)
 
 
+EVENT_TABLE = PredictionEvent._meta.db_table
 EVENT_COLUMNS = (
     "project_id",
     "event_id",
@@ -377,85 +484,136 @@ EVENT_COLUMNS = (
     "inclusion_probability",
     "actual_label",
 )
+COPY_SQL = f"COPY {EVENT_TABLE} ({', '.join(EVENT_COLUMNS)}) FROM STDIN"
+SCORE_KEYS = tuple(str(n) for n in range(SCORE_BINS))
 NULL = "\\N"
 
 
 def _copy_escape(text: str) -> str:
+    # Nearly every id and label needs no escaping: one scan tells.
+    if text.isprintable() and "\\" not in text:
+        return text
     return text.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
+
+
+def _json(value: Any) -> str:
+    return orjson.dumps(value).decode()
 
 
 def _copy_json(value: Any) -> str:
     # orjson escapes control characters inside strings: only backslashes need escaping.
-    return orjson.dumps(value).decode().replace("\\", "\\\\")
+    text = orjson.dumps(value).decode()
+    return text.replace("\\", "\\\\") if "\\" in text else text
 
 
-@dataclass(slots=True)
-class _Stored:
-    """An event as it is stored: the parsed row, its version and its routing decision."""
+def _copy_text(project_id: int, stored: list[_Stored]) -> str:
+    """The events in COPY's text format (EVENT_COLUMNS' order)."""
+    lead = f"{project_id}\t"
+    escape, as_json = _copy_escape, _copy_json
+    lines = []
+    append = lines.append
+    for e in stored:
+        row = e.row
+        score, rule_id = row.score, e.rule_id
+        append(
+            f"{lead}{escape(row.event_id)}\t{row.timestamp.isoformat()}\t{row.version_id}\t"
+            f"{as_json(row.data)}\t{as_json(row.result)}\t{escape(row.label)}\t"
+            f"{NULL if score is None else repr(score)}\t{as_json(row.metadata)}\t"
+            f"{NULL if rule_id is None else rule_id}\t{'t' if e.baseline else 'f'}\t"
+            f"{e.inclusion_probability!r}\t\n"
+        )
+    return "".join(lines)
 
-    row: EventRow
-    version_id: int
-    rule_id: int | None
-    baseline: bool
-    inclusion_probability: float
+
+def _copy_all_new(project_id: int, stored: list[_Stored]) -> bool:
+    """COPY the events straight into the table, inside a savepoint. False, with nothing
+    written, when one of their event ids is taken (stored before, or by a call committing now)."""
+    text = _copy_text(project_id, stored)
+    try:
+        with (
+            transaction.atomic(),
+            connection.wrap_database_errors,
+            connection.cursor() as cursor,
+            cursor.cursor.copy(COPY_SQL) as copy,
+        ):
+            copy.write(text)
+    except IntegrityError as exc:
+        if getattr(exc.__cause__, "sqlstate", None) != UNIQUE_VIOLATION:
+            raise
+        return False
+    return True
 
 
-def _copy_line(project_id: int, e: _Stored) -> str:
-    row = e.row
-    return (
-        f"{project_id}\t{_copy_escape(row.event_id)}\t{row.timestamp.isoformat()}\t"
-        f"{e.version_id}\t{_copy_json(row.data)}\t{_copy_json(row.result)}\t"
-        f"{_copy_escape(row.label)}\t{NULL if row.score is None else repr(row.score)}\t"
-        f"{_copy_json(row.metadata)}\t{NULL if e.rule_id is None else e.rule_id}\t"
-        f"{'t' if e.baseline else 'f'}\t{e.inclusion_probability!r}\t\n"
+# The events and their counts in one statement: each new event goes in (ON CONFLICT skips an
+# event_id taken, also by a call committing at the same moment), and only the ones that went in
+# are counted. The project row is share-locked as for items, so its deletion waits (events have
+# no foreign key constraint); a project deleted already takes no event. The rows travel as one
+# JSON parameter: adapting a dozen array parameters cost more than the statement itself.
+INSERT_RETURNING_SQL = f"""
+WITH project AS (
+    SELECT id FROM {Project._meta.db_table} WHERE id = %s FOR SHARE
+), stored AS (
+    INSERT INTO {EVENT_TABLE} ({", ".join(EVENT_COLUMNS)})
+    SELECT project.id, e.event_id, e.timestamp, e.version_id, e.data, e.result, e.label,
+        e.score, e.metadata, e.rule_id, e.baseline, e.inclusion_probability, ''
+    FROM project, jsonb_to_recordset(%s::jsonb) AS e(
+        event_id text, timestamp timestamptz, version_id bigint, data jsonb, result jsonb,
+        label text, score float8, metadata jsonb, rule_id bigint, baseline boolean,
+        inclusion_probability float8
     )
+    ON CONFLICT (project_id, event_id) DO NOTHING
+    RETURNING event_id
+), counted AS (
+    INSERT INTO {EventCount._meta.db_table}
+        (project_id, version_id, hour, kind, key, count, routed, changed_at)
+    SELECT %s, c.version_id, c.hour, c.kind, c.key, count(*), sum(c.routed), %s
+    FROM jsonb_to_recordset(%s::jsonb) AS c(
+        event_id text, version_id bigint, hour timestamptz, kind text, key text, routed int
+    )
+    JOIN stored USING (event_id)
+    GROUP BY c.version_id, c.hour, c.kind, c.key
+)
+SELECT event_id FROM stored
+"""
 
 
-def _events_insert(project_id: int, stored: list[_Stored]) -> None:
-    """PostgreSQL: COPY straight into the table (the ids were checked new just before), in a
-    savepoint; should a concurrent call have stored one of them meanwhile, the savepoint rolls
-    back and the ORM inserts skipping conflicts. Elsewhere: the ORM."""
-    # A few events (a single-event call) go in by one INSERT ... ON CONFLICT DO NOTHING, with no
-    # savepoint round trips; COPY pays off from a few dozen rows on.
-    if connection.vendor == "postgresql" and len(stored) > COPY_FROM_ROWS:
-        columns = ", ".join(EVENT_COLUMNS)
-        text = "".join([_copy_line(project_id, e) for e in stored])
-        try:
-            with (
-                transaction.atomic(),
-                connection.wrap_database_errors,
-                connection.cursor() as cursor,
-                cursor.cursor.copy(
-                    f"COPY {PredictionEvent._meta.db_table} ({columns}) FROM STDIN"
-                ) as copy,
-            ):
-                copy.write(text)
-            return
-        except IntegrityError as exc:
-            if getattr(exc.__cause__, "sqlstate", None) != UNIQUE_VIOLATION:
-                raise
-    # A concurrent call may store the same event_id first: the unique index keeps one.
-    PredictionEvent.objects.bulk_create(
-        (
-            PredictionEvent(
-                project_id=project_id,
-                event_id=e.row.event_id,
-                timestamp=e.row.timestamp,
-                version_id=e.version_id,
-                data=e.row.data,
-                result=e.row.result,
-                label=e.row.label,
-                score=e.row.score,
-                metadata=e.row.metadata,
-                rule_id=e.rule_id,
-                baseline=e.baseline,
-                inclusion_probability=e.inclusion_probability,
+def _insert_counted(project_id: int, stored: list[_Stored]) -> set[str]:
+    """PostgreSQL: the events that are new, stored and counted by one statement (see
+    INSERT_RETURNING_SQL); their event ids."""
+    events, counts = [], []
+    for e in stored:
+        row = e.row
+        events.append(
+            {
+                "event_id": row.event_id,
+                "timestamp": row.timestamp,
+                "version_id": row.version_id,
+                "data": row.data,
+                "result": row.result,
+                "label": row.label,
+                "score": row.score,
+                "metadata": row.metadata,
+                "rule_id": e.rule_id,
+                "baseline": e.baseline,
+                "inclusion_probability": e.inclusion_probability,
+            }
+        )
+        routed = int(e.routed)
+        for kind, key in _count_keys(row):
+            counts.append(
+                {
+                    "event_id": row.event_id,
+                    "version_id": row.version_id,
+                    "hour": row.hour,
+                    "kind": kind,
+                    "key": key,
+                    "routed": routed,
+                }
             )
-            for e in stored
-        ),
-        batch_size=BATCH_SIZE,
-        ignore_conflicts=True,
-    )
+    params = [project_id, _json(events), project_id, timezone.now(), _json(counts)]
+    with connection.cursor() as cursor:
+        cursor.execute(INSERT_RETURNING_SQL, params)
+        return {event_id for (event_id,) in cursor.fetchall()}
 
 
 def _existing_event_ids(project: Project, ids: list[str]) -> set[str]:
@@ -463,8 +621,7 @@ def _existing_event_ids(project: Project, ids: list[str]) -> set[str]:
     if connection.vendor == "postgresql":  # one array parameter, not thousands
         with connection.cursor() as cursor:
             cursor.execute(
-                f"SELECT event_id FROM {PredictionEvent._meta.db_table} "
-                "WHERE project_id = %s AND event_id = ANY(%s)",
+                f"SELECT event_id FROM {EVENT_TABLE} WHERE project_id = %s AND event_id = ANY(%s)",
                 [project.pk, ids],
             )
             existing.update(r[0] for r in cursor.fetchall())
@@ -479,10 +636,54 @@ def _existing_event_ids(project: Project, ids: list[str]) -> set[str]:
     return existing
 
 
-def events_store(
-    *, project: Project, rows: list[EventRow], ruleset: RuleSet | None = None
-) -> IngestReport:
-    """Store parsed events (one transaction): new ones only, routed, counted, items made."""
+def _insert_orm(project_id: int, stored: list[_Stored]) -> None:
+    PredictionEvent.objects.bulk_create(
+        (
+            PredictionEvent(
+                project_id=project_id,
+                event_id=e.row.event_id,
+                timestamp=e.row.timestamp,
+                version_id=e.row.version_id,
+                data=e.row.data,
+                result=e.row.result,
+                label=e.row.label,
+                score=e.row.score,
+                metadata=e.row.metadata,
+                rule_id=e.rule_id,
+                baseline=e.baseline,
+                inclusion_probability=e.inclusion_probability,
+            )
+            for e in stored
+        ),
+        batch_size=BATCH_SIZE,
+    )
+
+
+def _routed_store(project: Project, stored: list[_Stored]) -> int:
+    """What routed events leave besides themselves: each rule's usage per hour (caps read it)
+    and an item per routed event. The number routed."""
+    usage: dict[tuple[int, datetime], int] = defaultdict(int)
+    for e in stored:
+        if e.rule_id is not None:
+            usage[e.rule_id, e.row.hour] += 1
+    _counter_upsert(
+        RuleUsage._meta.db_table,
+        ("rule_id", "hour"),
+        [(rule_id, hour, n) for (rule_id, hour), n in usage.items()],
+        ("count",),
+    )
+    _items_for_routed(project, stored)
+    return sum(1 for e in stored if e.routed)
+
+
+def events_store(*, project: Project, rows: list[EventRow]) -> IngestReport:
+    """Store parsed events: the new ones only, routed, counted, items made for the routed.
+
+    PostgreSQL, a few events (the API's call of one event): one statement stores and counts
+    them, no transaction of its own unless one is routed. PostgreSQL, more: routed, then copied
+    straight in; should an event_id be taken, the events the project has are set aside and the
+    rest routed again (caps count only new events) and inserted skipping conflicts. SQLite: the
+    events the project has are set aside first (one writer at a time)."""
     report = IngestReport()
     unique: dict[str, EventRow] = {}
     for row in rows:
@@ -490,57 +691,40 @@ def events_store(
             report.duplicates += 1
         else:
             unique[row.event_id] = row
-    ruleset = ruleset or ruleset_for(project)
+    fresh = list(unique.values())
+    ruleset = ruleset_for(project, fresh)
+    postgresql = connection.vendor == "postgresql"
+    if postgresql and len(fresh) <= COPY_FROM_ROWS:
+        stored = _route(ruleset, fresh)
+        routed = [e for e in stored if e.routed]
+        with transaction.atomic() if routed else nullcontext():
+            inserted = _insert_counted(project.pk, stored) if stored else set()
+            if routed:
+                report.routed = _routed_store(
+                    project, [e for e in routed if e.row.event_id in inserted]
+                )
+        report.created = len(inserted)
+        report.duplicates += len(fresh) - len(inserted)
+        return report
     with transaction.atomic():
         # The project stays while the events go in (Project.delete waits; events have no
         # foreign key constraint), as for items.
         project_lock_for_items(project.pk)
-        existing = _existing_event_ids(project, list(unique))
-        fresh = [row for event_id, row in unique.items() if event_id not in existing]
-        report.duplicates += len(unique) - len(fresh)
-        if not fresh:
-            return report
-        versions = versions_register(project=project, rows=fresh)
-        caps = _caps_load(ruleset, fresh) if ruleset.capped else None
-        events, stored, routed_rows, usage = [], [], [], defaultdict(int)
-        for row in fresh:
-            hour = _hour(row.timestamp)
-            decision = ruleset.route(
-                event_id=row.event_id,
-                score=row.score,
-                label=row.label,
-                model_version=row.model_version,
-                metadata=row.metadata,
-                hour=hour,
-                caps=caps,
-            )
-            version_id = versions[row.model_version]
-            events.append(
-                _Stored(
-                    row,
-                    version_id,
-                    decision.rule_id,
-                    decision.baseline,
-                    decision.inclusion_probability,
-                )
-            )
-            routed = decision.routed
-            stored.append((row, version_id, routed))
-            if routed:
-                routed_rows.append((row, decision.priority))
-            if decision.rule_id is not None:
-                usage[decision.rule_id, hour] += 1
-        _events_insert(project.pk, events)
-        _counts_store(project, stored)
-        _counter_upsert(
-            RuleUsage._meta.db_table,
-            ("rule_id", "hour"),
-            [(rule_id, hour, n) for (rule_id, hour), n in usage.items()],
-            ("count",),
-        )
-        _items_for_routed(project, routed_rows)
-    report.created = len(fresh)
-    report.routed = len(routed_rows)
+        stored = _route(ruleset, fresh) if postgresql else None
+        if stored is not None and _copy_all_new(project.pk, stored):
+            _counts_store(project.pk, stored)
+        else:
+            existing = _existing_event_ids(project, list(unique))
+            stored = _route(ruleset, (r for r in fresh if r.event_id not in existing))
+            if postgresql:
+                inserted = _insert_counted(project.pk, stored)
+                stored = [e for e in stored if e.row.event_id in inserted]
+            else:
+                _insert_orm(project.pk, stored)
+                _counts_store(project.pk, stored)
+        report.routed = _routed_store(project, stored)
+    report.created = len(stored)
+    report.duplicates += len(fresh) - len(stored)
     return report
 
 

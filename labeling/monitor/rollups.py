@@ -39,6 +39,7 @@ from labeling.monitor.stats import (
     weighted_accuracy,
     wilson_interval,
 )
+from projects.event_hooks import event_emit
 from projects.label_schema import LabelSchema
 from projects.models import Project
 
@@ -280,7 +281,9 @@ def _reference(config: MonitorSettings, version: ModelVersion, cache: dict) -> d
     return cache[version.pk]
 
 
-def _alerts_check(config: MonitorSettings, rollup: Rollup, previous: Rollup | None) -> None:
+def _alerts_check(
+    config: MonitorSettings, rollup: Rollup, previous: Rollup | None, version: ModelVersion
+) -> None:
     figures = rollup.figures
     found = []
     upper = figures.get("weighted_ci_high")
@@ -338,7 +341,7 @@ def _alerts_check(config: MonitorSettings, rollup: Rollup, previous: Rollup | No
                 )
             )
     for kind, message, evidence in found:
-        Alert.objects.get_or_create(
+        alert, created = Alert.objects.get_or_create(
             project_id=rollup.project_id,
             version_id=rollup.version_id,
             kind=kind,
@@ -346,6 +349,28 @@ def _alerts_check(config: MonitorSettings, rollup: Rollup, previous: Rollup | No
             bucket_start=rollup.bucket_start,
             defaults={"message": message[:500], "evidence": evidence},
         )
+        if created:
+            # Other integrations hear of it (webhooks: an outbox row committed with the alert).
+            event_emit(
+                project_id=rollup.project_id,
+                event="monitor.alert",
+                ids={"alert": alert.pk},
+                data={"alert": alert_json(alert, version=version)},
+            )
+
+
+def alert_json(alert: Alert, *, version: ModelVersion) -> dict:
+    """An alert as the API's alerts list shows it (and the monitor.alert webhook sends it)."""
+    return {
+        "id": alert.pk,
+        "kind": alert.kind,
+        "model_version": version.version,
+        "bucket": alert.bucket,
+        "bucket_start": alert.bucket_start.isoformat(),
+        "message": alert.message,
+        "evidence": alert.evidence,
+        "created_at": alert.created_at.isoformat(),
+    }
 
 
 def rollup_recompute(
@@ -387,7 +412,7 @@ def rollup_recompute(
             .order_by("-bucket_start")
             .first()
         )
-        _alerts_check(config, rollup, previous)
+        _alerts_check(config, rollup, previous, version)
     return rollup
 
 

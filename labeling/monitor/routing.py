@@ -12,7 +12,7 @@ the weighted accuracy gives it.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
@@ -30,6 +30,7 @@ class CompiledRule:
     cap_per_hour: int | None
     priority: int
     salt: str
+    capped: bool
 
 
 @dataclass(slots=True)
@@ -44,20 +45,35 @@ class Decision:
         return self.rule_id is not None or self.baseline
 
 
+# (day) -> the (rule id, hour, count) rows of RuleUsage for that day
+UsageLoader = Callable[[date], Iterable[tuple[int, datetime, int]]]
+
+
 @dataclass
 class CapCounter:
     """Events each capped rule has routed per hour and per day (as read from RuleUsage, plus
-    this batch's); `hour` is the event's hour, truncated, in UTC."""
+    this batch's); `hour` is the event's hour, truncated, in UTC. With a `loader`, a day's usage
+    is read the first time an event of that day meets a capped rule with a matching condition
+    (so most calls read none)."""
 
     per_hour: dict[tuple[int, datetime], int] = field(default_factory=dict)
     per_day: dict[tuple[int, date], int] = field(default_factory=dict)
+    loader: UsageLoader | None = None
+    days_loaded: set[date] = field(default_factory=set)
 
     def load(self, rule_id: int, hour: datetime, count: int) -> None:
         self.per_hour[rule_id, hour] = count
         day = (rule_id, hour.date())
         self.per_day[day] = self.per_day.get(day, 0) + count
 
+    def _day_loaded(self, day: date) -> None:
+        if self.loader is not None and day not in self.days_loaded:
+            self.days_loaded.add(day)
+            for rule_id, hour, count in self.loader(day):
+                self.load(rule_id, hour, count)
+
     def has_room(self, rule: CompiledRule, hour: datetime) -> bool:
+        self._day_loaded(hour.date())
         hour_full = (
             rule.cap_per_hour is not None
             and self.per_hour.get((rule.id, hour), 0) >= rule.cap_per_hour
@@ -85,13 +101,14 @@ class RuleSet:
                 cap_per_hour=rule.cap_per_hour,
                 priority=rule.priority,
                 salt=f"rule{rule.id}",
+                capped=rule.cap_per_day is not None or rule.cap_per_hour is not None,
             )
             for rule in rules
         ]
         compiled.sort(key=lambda r: (-r.priority, r.id))
         self.rules = tuple(compiled)
         self.baseline_rate = baseline_rate
-        self.capped = any(r.cap_per_day is not None or r.cap_per_hour is not None for r in compiled)
+        self.capped = any(r.capped for r in compiled)
 
     def route(
         self,
@@ -104,6 +121,28 @@ class RuleSet:
         hour: datetime | None = None,
         caps: CapCounter | None = None,
     ) -> Decision:
+        rule_id, baseline, probability, priority = self.decide(
+            event_id, score, label, model_version, metadata, hour, caps
+        )
+        return Decision(
+            rule_id=rule_id,
+            baseline=baseline,
+            inclusion_probability=probability,
+            priority=priority,
+        )
+
+    def decide(
+        self,
+        event_id: str,
+        score: float | None,
+        label: str,
+        model_version: str,
+        metadata: dict,
+        hour: datetime | None,
+        caps: CapCounter | None,
+    ) -> tuple[int | None, bool, float, int]:
+        """`route` as a plain tuple (rule id, baseline, inclusion probability, priority), for
+        the loops that route thousands of events."""
         baseline_rate = self.baseline_rate
         baseline = baseline_rate > 0 and sample_draw(event_id, BASELINE_SALT) < baseline_rate
         missed = 1.0 - baseline_rate
@@ -111,17 +150,14 @@ class RuleSet:
         for rule in self.rules:
             if not rule.predicate(score, label, model_version, metadata):
                 continue
-            if caps is not None and not caps.has_room(rule, hour):
+            if rule.capped and caps is not None and not caps.has_room(rule, hour):
                 continue
             rate = rule.sample_rate
             missed *= 1.0 - rate
             if chosen is None and (rate >= 1.0 or sample_draw(event_id, rule.salt) < rate):
                 chosen = rule
-        if chosen is not None and caps is not None:
+        if chosen is None:
+            return None, baseline, 1.0 - missed, 0
+        if chosen.capped and caps is not None:
             caps.add(chosen.id, hour)
-        return Decision(
-            rule_id=chosen.id if chosen else None,
-            baseline=baseline,
-            inclusion_probability=1.0 - missed,
-            priority=chosen.priority if chosen else 0,
-        )
+        return chosen.id, baseline, 1.0 - missed, chosen.priority

@@ -1,4 +1,5 @@
-"""Which items came from which prediction events (for exports' monitor filter)."""
+"""Which items came from which prediction events (for exports' monitor filter), and what that
+filter can choose from."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from django.db.models import QuerySet, Value
 from django.db.models.functions import Concat
 
 from labeling.monitor.events import ITEM_PREFIX
-from labeling.monitor.models import PredictionEvent
+from labeling.monitor.models import ModelVersion, PredictionEvent, RoutingRule
 from projects.models import Project
 
 
@@ -48,3 +49,19 @@ def routed_item_external_ids(
         .annotate(item_external_id=Concat(Value(ITEM_PREFIX), "event_id"))
         .values("item_external_id")
     )
+
+
+def monitor_filter_choices(*, project: Project) -> dict[str, list]:
+    """What an export form offers for the monitor filter: the project's rules (id, name; the
+    deleted ones' events keep their id, but the form offers the existing) and model versions.
+    Empty lists when the project monitors no model."""
+    return {
+        "rules": list(
+            RoutingRule.objects.filter(project=project)
+            .order_by("name", "id")
+            .values_list("id", "name")
+        ),
+        "versions": list(
+            ModelVersion.objects.filter(project=project).values_list("version", flat=True)
+        ),
+    }

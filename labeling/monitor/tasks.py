@@ -5,7 +5,6 @@ from django.db import InterfaceError, OperationalError, transaction
 
 from labeling.monitor.models import MonitorSettings, PredictionEvent
 from labeling.monitor.rollups import monitor_rollups_refresh
-from labeling.monitor.uploads import event_upload_run
 
 RETRY = {
     "acks_late": True,
@@ -13,11 +12,6 @@ RETRY = {
     "retry_backoff": True,
     "max_retries": 10,
 }
-
-
-@shared_task(**RETRY)
-def event_upload_task(job_id: int) -> None:
-    event_upload_run(job_id=job_id)
 
 
 @shared_task(**RETRY)
@@ -34,10 +28,6 @@ def monitor_rollups_all_task() -> None:
     )
     for project_id in sorted(project_ids):
         monitor_rollups_task.delay(project_id)
-
-
-def event_upload_enqueue(job_id: int) -> None:
-    transaction.on_commit(lambda: event_upload_task.delay(job_id))
 
 
 def monitor_rollups_enqueue(project_id: int) -> None:

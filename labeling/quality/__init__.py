@@ -7,7 +7,8 @@
   `quality_report_payload`: the report kept by version and served with its age.
 - annotator_stats: `annotator_summary`, `annotators_summary`: what each annotator did.
 - activity: `project_activity(project=)`: the project page's live panel.
-- charts: `line_chart`, `bar_chart`, `heatmap`: small server-side SVG charts.
+- charts: `line_chart`, `bar_chart`, `heatmap`: small server-side SVG charts; `svg_chart`:
+  the <svg> element around a chart drawn elsewhere (monitoring's).
 
 May import: `labeling.models`, `labeling.consensus`, `labeling.annotate`, `projects`. Not
 `labeling.web`.

@@ -1,6 +1,7 @@
 """Small server-side SVG charts for the quality dashboard (no JavaScript, no CDN).
 
-Each function returns a complete <svg> element as safe HTML; text is escaped.
+Each function returns a complete <svg> element as safe HTML; text is escaped. `svg_chart` is
+the element around a chart's body, for charts drawn elsewhere (monitoring's).
 """
 
 from __future__ import annotations
@@ -18,7 +19,9 @@ def _text_width(text: str) -> int:
     return int(len(text) * CHAR_WIDTH) + 1
 
 
-def _svg(width: int, height: int, body: list[str], title: str) -> SafeString:
+def svg_chart(width: int, height: int, body: list[str], title: str) -> SafeString:
+    """A chart's <svg> element, titled for screen readers, around `body`: SVG markup whose text
+    the caller escaped (every chart here, and monitoring's, is drawn into one)."""
     return mark_safe(
         f'<svg class="chart" role="img" aria-label="{escape(title)}" viewBox="0 0 {width} {height}"'
         f' width="{width}" height="{height}" xmlns="http://www.w3.org/2000/svg">'
@@ -69,7 +72,7 @@ def line_chart(
             f'<rect x="{left + 10 + n * 150}" y="6" width="12" height="12" fill="{colour}"/>'
             f'<text x="{left + 27 + n * 150}" y="16" font-size="12">{escape(name)}</text>'
         )
-    return _svg(width, height, body, title)
+    return svg_chart(width, height, body, title)
 
 
 def bar_chart(*, title: str, rows: list[tuple[str, float | None]], low: float = 0.0) -> SafeString:
@@ -99,7 +102,7 @@ def bar_chart(*, title: str, rows: list[tuple[str, float | None]], low: float = 
             f'fill="{colour}"><title>{escape(label)}: {value:.3f}</title></rect>'
             f'<text x="{left + plot_w + 6}" y="{top + 13}" font-size="12">{value:.2f}</text>'
         )
-    return _svg(width, height, body, title)
+    return svg_chart(width, height, body, title)
 
 
 def heatmap(
@@ -144,4 +147,4 @@ def heatmap(
                 f'y="{top + i * cell + cell / 2 + 4:.1f}"'
                 f' text-anchor="middle" font-size="11" fill="{text_colour}">{value:{number}}</text>'
             )
-    return _svg(width, height, body, title)
+    return svg_chart(width, height, body, title)

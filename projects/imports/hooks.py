@@ -6,11 +6,16 @@ and projects/ must not import labeling/. So labeling registers its store here wh
 registered store, carried annotations are reported as not imported. Once an import is done,
 import_finished tells whoever registered how many answers it carried: labeling (a Dawid-Skene
 project refits) and projects' own search indexer (the import's items become searchable).
+
+An import may also make something other than items: a job whose options name a `target` is read
+and stored by the ImportTarget registered under that name (labeling's monitoring registers
+"monitor_events": a JSONL file of prediction events), while planning, chunks in parallel
+workers, resuming, crash counting, cancelling and the job's counters stay the machinery's.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -47,6 +52,39 @@ ImportFinished = Callable[[Project, int], None]
 
 _annotations_store: list[AnnotationsStore] = []
 _import_finished: list[ImportFinished] = []
+
+
+@dataclass(frozen=True)
+class ImportTarget:
+    """How an import job with `options["target"]` reads and stores its rows instead of items.
+
+    batches(job=, stream=, start=, end=, line=, size=) -> Iterator[jobs.Batch]: the chunk's
+    byte range read from `start` (line number `line`) up to `end`, in batches of about `size`
+    records, each with its good rows, its line-numbered problems and its last Record (where the
+    chunk resumes). Runs beside the writer, outside the batch's transaction.
+    store(job=, rows=) -> items.create.BatchReport: one batch's rows stored, inside the batch's
+    transaction; `counters` of the report are added to the job's options (e.g. "routed").
+    formats: the import formats it reads (the planner splits those files as usual).
+    """
+
+    batches: Callable[..., Iterator[Any]]
+    store: Callable[..., Any]
+    formats: tuple[str, ...] = ("jsonl",)
+
+
+_import_targets: dict[str, ImportTarget] = {}
+
+
+def import_target_register(name: str, target: ImportTarget) -> None:
+    _import_targets[name] = target
+
+
+def import_target(name: str | None) -> ImportTarget | None:
+    """The target an import job's options name; None for items (no target named). A name
+    nobody registered is a KeyError: the job must not turn into an import of items."""
+    if not name:
+        return None
+    return _import_targets[name]
 
 
 def annotations_store_register(store: AnnotationsStore) -> None:

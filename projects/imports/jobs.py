@@ -8,7 +8,9 @@ position and the job's counters commit together, so a worker killed at any point
 that the redelivered task resumes exactly where the last commit left it. The last chunk to finish
 marks the job done. A cancelled job's counters stop moving at once: a batch whose job is no longer
 running rolls back, and a running attempt (or planning) stops within a second of the cancel, at its
-next read of the file or its next thousand rows (stop_check).
+next read of the file or its next thousand rows (stop_check). A job whose options name a `target`
+(hooks.ImportTarget) goes through the same stages, its rows read and stored by the target instead
+of becoming items.
 """
 
 from __future__ import annotations
@@ -25,13 +27,19 @@ from typing import Any
 from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
 from django.db import InterfaceError, OperationalError, connection, transaction
-from django.db.models import F
+from django.db.models import F, JSONField
+from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
 from projects.event_hooks import event_emit
 from projects.imports.batch_writer import BatchWriter
 from projects.imports.formats import FORMATS, FormatUnknown, import_format_detect
-from projects.imports.hooks import ANONYMOUS_CHOICES, ANONYMOUS_DISTINCT, import_finished
+from projects.imports.hooks import (
+    ANONYMOUS_CHOICES,
+    ANONYMOUS_DISTINCT,
+    import_finished,
+    import_target,
+)
 from projects.imports.readers.rows import (
     DEFAULT_MAPPING,
     ChunkSpec,
@@ -95,6 +103,7 @@ def import_job_create(
     mapping: dict[str, Any] | None = None,
     anonymous_answers: str = ANONYMOUS_DISTINCT,
     nul: str = NUL_REFUSE,
+    target: str | None = None,
 ) -> ImportJob:
     """Check the upload and store it with a queued job. Enqueue it with `import_job_enqueue`.
 
@@ -102,7 +111,13 @@ def import_job_create(
     `distinct` anonymous annotators, one per answer and task, or `refuse`d with a report line.
     nul: a row holding a NUL character (which PostgreSQL cannot store) is `refuse`d with a
     report line, or goes in with its NULs `strip`ped.
+    target: the registered ImportTarget that stores the rows instead of items (its format
+    must be given).
     """
+    if target is not None and format not in import_target(target).formats:
+        raise ImportRefused(
+            f"Unknown format '{format}': use one of {', '.join(import_target(target).formats)}."
+        )
     if anonymous_answers not in ANONYMOUS_CHOICES:
         raise ImportRefused(
             f"anonymous_answers: use one of {', '.join(ANONYMOUS_CHOICES)}, "
@@ -139,6 +154,8 @@ def import_job_create(
         "anonymous_answers": anonymous_answers,
         "nul": nul,
     }
+    if target is not None:
+        options["target"] = target
     return ImportJob.objects.create(
         project=project,
         created_by=user,
@@ -282,6 +299,19 @@ def _errors_store(job: ImportJob, chunk: ImportChunk, problems: list[tuple[int, 
         )
 
 
+def _options_added(counters: dict[str, int]) -> RawSQL:
+    """The job's options with each counter added to the number under its key, as one SQL
+    expression: the chunks of a job, in parallel, add to the same row without losing a count."""
+    if connection.vendor == "postgresql":
+        pairs = ", ".join(["%s, COALESCE((options->>%s)::bigint, 0) + %s"] * len(counters))
+        params = [value for key, n in counters.items() for value in (key, key, n)]
+        return RawSQL(f"options || jsonb_build_object({pairs})", params, JSONField())
+    paths = [f'$."{key}"' for key in counters]
+    sets = ", ".join(["%s, COALESCE(json_extract(options, %s), 0) + %s"] * len(counters))
+    params = [v for path, n in zip(paths, counters.values(), strict=True) for v in (path, path, n)]
+    return RawSQL(f"json_set(options, {sets})", params, JSONField())
+
+
 def import_batch_commit(*, job: ImportJob, chunk: ImportChunk, batch: Batch) -> None:
     """One batch, all or nothing: items, bad rows, the chunk's position, the job's counters."""
     rows, problems, read, last = batch.rows, batch.problems, batch.read, batch.last
@@ -304,13 +334,18 @@ def import_batch_commit(*, job: ImportJob, chunk: ImportChunk, batch: Batch) -> 
         )
         if position != chunk.position:
             raise ChunkStopped("another task imported this part of the chunk")
-        report = items_create_batch(
-            project=job.project,
-            rows=rows,
-            answer_options={"anonymous_answers": job.options.get("anonymous_answers")},
-        )
+        target = import_target(job.options.get("target"))
+        if target is None:
+            report = items_create_batch(
+                project=job.project,
+                rows=rows,
+                answer_options={"anonymous_answers": job.options.get("anonymous_answers")},
+            )
+        else:
+            report = target.store(job=job, rows=rows)
         _errors_store(job, chunk, problems + report.problems)
         progress = last.progress - chunk.progress
+        counted = {"options": _options_added(report.counters)} if report.counters else {}
         updated = ImportJob.objects.filter(pk=job.pk, status=ImportJob.Status.RUNNING).update(
             rows_read=F("rows_read") + read,
             created_count=F("created_count") + report.created,
@@ -319,6 +354,7 @@ def import_batch_commit(*, job: ImportJob, chunk: ImportChunk, batch: Batch) -> 
             answers_carried=F("answers_carried") + report.answers_carried,
             answers_skipped=F("answers_skipped") + report.answers_skipped,
             progress_done=F("progress_done") + max(progress, 0),
+            **counted,
         )
         if not updated:
             raise ChunkStopped("the job is no longer running")
@@ -440,19 +476,32 @@ def _chunk_import(job: ImportJob, chunk: ImportChunk) -> None:
         "chunk_first_line": chunk.first_line,
     }
     read = FORMATS[job.format].read
+    target = import_target(job.options.get("target"))
+    size = job.options.get("batch_rows") or settings.IMPORT_BATCH_ROWS
     writer = BatchWriter.for_this_connection()
     try:
         with _heap_frozen(), _open(job, going_on=GOING_ON_RUNNING) as stream:
-            records = read(
-                stream, start=chunk.position, end=chunk.end, line=chunk.line, options=options
-            )
-            for batch in record_batches(
-                records,
-                parse=ItemRowParser(schema, nul=job.options.get("nul", NUL_REFUSE)).parse,
-                mapping=mapping,
-                size=job.options.get("batch_rows") or settings.IMPORT_BATCH_ROWS,
-                stop_check=stream.check,
-            ):
+            if target is None:
+                records = read(
+                    stream, start=chunk.position, end=chunk.end, line=chunk.line, options=options
+                )
+                batches = record_batches(
+                    records,
+                    parse=ItemRowParser(schema, nul=job.options.get("nul", NUL_REFUSE)).parse,
+                    mapping=mapping,
+                    size=size,
+                    stop_check=stream.check,
+                )
+            else:
+                batches = target.batches(
+                    job=job,
+                    stream=stream,
+                    start=chunk.position,
+                    end=chunk.end,
+                    line=chunk.line,
+                    size=size,
+                )
+            for batch in batches:
                 writer.write(import_batch_commit, job=job, chunk=chunk, batch=batch)
     finally:
         writer.close()

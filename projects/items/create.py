@@ -67,6 +67,8 @@ class BatchReport:
     problems: list[tuple[int, str]]  # (line, reason) of things refused along with the items
     answers_carried: int = 0
     answers_skipped: int = 0
+    # Counts an import target keeps beside the job's own (added to the job's options).
+    counters: dict[str, int] = field(default_factory=dict)
 
 
 def data_fingerprint(data: dict[str, Any]) -> str:

@@ -27,14 +27,13 @@ import os
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-import psutil
 from bench_support import (
     DEFAULT_URL,
+    RssWatcher,
     bench_database_url,
     database_drop,
     database_recreate,
@@ -91,53 +90,6 @@ def job_start(project, lead, path: Path):
         job = import_job_create(project=project, user=lead, upload=File(f, name=path.name))
         import_job_enqueue(job.pk)
     return job
-
-
-def _peak_rss(process: psutil.Process) -> int:
-    """The process's peak RSS in bytes, as the kernel keeps it (VmHWM): exact, not sampled."""
-    with open(f"/proc/{process.pid}/status") as status:
-        for line in status:
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) * 1024
-    return 0
-
-
-class RssWatcher(threading.Thread):
-    """A worker's memory: the peak RSS of its pool processes (where imports run), of its main
-    process, and of the whole tree (a plain sum: pages the pool shares with the main process
-    since the fork count once per process, so this overstates the total). The kernel's peaks
-    are reset at the start and read once a second (a pool process may be replaced meanwhile),
-    so watching costs the benchmark almost nothing."""
-
-    def __init__(self, pid: int):
-        super().__init__(daemon=True)
-        self.root = psutil.Process(pid)
-        self.peak_pool = 0
-        self.peak_main = 0
-        self.peak_tree = 0
-        self.stopped = threading.Event()
-        for process in [self.root, *self.root.children(recursive=True)]:
-            with open(f"/proc/{process.pid}/clear_refs", "w") as clear:
-                clear.write("5")  # resets VmHWM to the current RSS
-
-    def _read(self) -> None:
-        try:
-            main = _peak_rss(self.root)
-            pool = [_peak_rss(p) for p in self.root.children(recursive=True)]
-        except (psutil.NoSuchProcess, FileNotFoundError, ProcessLookupError):
-            return
-        self.peak_main = max(self.peak_main, main)
-        self.peak_pool = max(self.peak_pool, *pool, 0)
-        self.peak_tree = max(self.peak_tree, main + sum(pool))
-
-    def run(self) -> None:
-        while not self.stopped.wait(1.0):
-            self._read()
-
-    def stop(self) -> None:
-        self.stopped.set()
-        self.join()
-        self._read()
 
 
 def checkpoint() -> None:

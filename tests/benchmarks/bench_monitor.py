@@ -1,23 +1,27 @@
 """Benchmark: model monitoring (labeling/monitor) on PostgreSQL.
 
-Builds a throw-away database `<DATABASE_URL's name>_bench_monitor` and prints:
+Builds a throw-away database `<DATABASE_URL's name>_bench_monitor`; Redis (QUORUM_TEST_BROKER_URL,
+default db 15) is the broker and the cache, as in production. Prints:
 
 - routing: the in-process routing decision with a rule set of 10 rules (conditions on score,
   label, model version and metadata, sampling, one capped), microseconds per event (target < 50);
-- bulk ingest as the upload job runs it in a worker (labeling.monitor.uploads: the JSONL file read
-  in batches, each line checked, stored, routed and counted): events/s and peak memory (targets
-  >= 50,000 events/s, < 300 MB); --events sets the file's size (issue: 1,000,000);
-- single-call ingest: one event per POST, 8 clients at once against gunicorn: p50/p95/p99
-  (target p99 < 25 ms);
+- bulk ingest of a JSONL upload of --events events (issue: 1,000,000) as an import job: `bulk`, a
+  real Celery worker (`--concurrency` pool processes, Celery's default one per CPU) imports its
+  chunks in parallel, timed from the enqueue to the job marked done, with the pool process's peak
+  RSS; `bulk-inprocess`, the same job's chunks one after another in this process (what one pool
+  process does) (targets >= 50,000 events/s, < 300 MB);
+- single-call ingest: one event per POST, 8 clients at once against gunicorn: p50/p95/p99 (target
+  p99 < 25 ms), and the CPU each call cost the web processes, PostgreSQL and the clients;
 - the model health page and the metrics API on a project of --volume events (COPY; issue: 10M)
   with --labeled labeled events (issue: 100k): the worker's full rollup refresh time, then p95 of
   the page and the API (target < 500 ms).
 
-The machine has 2 cores shared with other work: figures are under that load.
+The machine has 2 cores shared with other work: each figure comes with the load average.
 
     DATABASE_URL=postgres://postgres:postgres@127.0.0.1:5432/quorum \\
+    QUORUM_TEST_BROKER_URL=redis://127.0.0.1:6379/15 \\
         python tests/benchmarks/bench_monitor.py [--events 1000000] [--volume 10000000] \\
-        [--labeled 100000] [--calls 2000]
+        [--labeled 100000] [--calls 2000] [--only routing,bulk,bulk-inprocess,single,volume]
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ import io
 import json
 import os
 import random
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -35,15 +40,20 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import psutil
 from bench_support import (
     DEFAULT_URL,
     ROOT,
+    RssWatcher,
     bench_database_url,
     database_drop,
     database_recreate,
-    peak_rss_mb,
+    peak_rss_of,
+    peak_rss_reset,
     tables_create,
 )
+
+DEFAULT_BROKER = "redis://127.0.0.1:6379/15"
 
 SCHEMA = {
     "controls": [
@@ -174,33 +184,114 @@ def routing_run(count: int) -> None:
     print(f"routing, 10 rules: {elapsed / count * 1e6:.1f} µs per event over {count:,} events")
 
 
-def bulk_ingest_run(count: int) -> None:
-    from django.core.files.uploadedfile import SimpleUploadedFile
+def events_file_write(path: Path, count: int) -> None:
+    rng = random.Random(2)
+    with path.open("w", encoding="utf-8") as f:
+        for n in range(count):
+            f.write(json.dumps(event(n, rng)) + "\n")
 
-    from labeling.monitor.uploads import event_upload_create, event_upload_run
+
+def upload_job_create(project, lead, path: Path):
+    from django.core.files import File
+
+    from labeling.monitor.uploads import event_upload_create
+
+    with path.open("rb") as f:
+        return event_upload_create(project=project, user=lead, upload=File(f, name=path.name))
+
+
+def bulk_line(what: str, count: int, elapsed: float, job, memory: str) -> str:
+    ok = job.status == "done" and job.created_count == count
+    return (
+        f"bulk ingest ({what}): {count:,} events in {elapsed:.1f} s = {count / elapsed:,.0f} "
+        f"events/s; {job.chunk_count} chunks; created {job.created_count:,}, routed "
+        f"{job.options.get('routed', 0):,}, failed {job.failed_count}; {memory}"
+        + ("" if ok else f"  !! job {job.status}: {job.message}")
+    )
+
+
+def job_wait(job_id: int, timeout: float = 1800):
     from projects.models import ImportJob
 
-    project, lead = project_make("bench bulk")
-    rng = random.Random(2)
-    buffer = io.BytesIO()
-    for n in range(count):
-        buffer.write(json.dumps(event(n, rng)).encode() + b"\n")
-    body = buffer.getvalue()
-    del buffer
-    upload = SimpleUploadedFile("events.jsonl", body)
-    job = event_upload_create(project=project, user=lead, upload=upload)
-    del body, upload
-    rss_before = peak_rss_mb()
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        job = ImportJob.objects.get(pk=job_id)
+        if job.is_finished:
+            return job
+        time.sleep(0.05)
+    raise SystemExit(f"upload job {job_id} did not finish in {timeout} s")
+
+
+def bulk_worker_run(path: Path, count: int, workers, concurrency: int) -> None:
+    """The upload as production runs it: a real Celery worker imports the file's chunks, one
+    per pool process at a time; timed from the enqueue to the job marked done."""
+    from django.db import transaction
+
+    from projects.tasks import import_job_enqueue
+
+    project, lead = project_make("bench bulk worker")
+    job = upload_job_create(project, lead, path)
+    worker = workers.start(concurrency=concurrency)
+    try:
+        watcher = RssWatcher(worker.pid)
+        watcher.start()
+        load = os.getloadavg()[0]
+        begin = time.perf_counter()
+        with transaction.atomic():
+            import_job_enqueue(job.pk)
+        job = job_wait(job.pk)
+        elapsed = time.perf_counter() - begin
+        watcher.stop()
+    finally:
+        workers.stop(worker)
+    memory = (
+        f"peak RSS pool process {watcher.peak_pool / 2**20:.0f} MB, main process "
+        f"{watcher.peak_main / 2**20:.0f} MB; load average before {load:.1f}"
+    )
+    print(bulk_line(f"Celery worker, concurrency {concurrency}", count, elapsed, job, memory))
+
+
+def bulk_inprocess_run(path: Path, count: int) -> None:
+    """The same job's chunks one after another in this process (what one pool process does),
+    with this process's peak RSS over the run."""
+    from projects.imports.jobs import import_chunk_run, import_job_plan
+    from projects.models import ImportJob
+
+    project, lead = project_make("bench bulk in-process")
+    job = upload_job_create(project, lead, path)
+    peak_rss_reset()
+    load = os.getloadavg()[0]
     begin = time.perf_counter()
-    event_upload_run(job_id=job.pk)
+    for chunk_id in import_job_plan(job_id=job.pk):
+        import_chunk_run(chunk_id=chunk_id)
     elapsed = time.perf_counter() - begin
     job = ImportJob.objects.get(pk=job.pk)
-    print(
-        f"bulk ingest (upload job): {count:,} events in {elapsed:.1f} s = "
-        f"{count / elapsed:,.0f} events/s; created {job.created_count:,}, routed "
-        f"{job.options['routed']:,}, failed {job.failed_count}; peak RSS {peak_rss_mb():.0f} MB "
-        f"(before the run {rss_before:.0f} MB)"
-    )
+    peak = peak_rss_of(psutil.Process()) / 2**20
+    memory = f"peak RSS {peak:.0f} MB; load average before {load:.1f}"
+    print(bulk_line("one process, chunks in turn", count, elapsed, job, memory))
+
+
+def cpu_seconds(processes) -> float:
+    total = 0.0
+    for process in processes:
+        try:
+            times = process.cpu_times()
+        except psutil.NoSuchProcess:
+            continue
+        total += times.user + times.system
+    return total
+
+
+def database_backends() -> list:
+    """The PostgreSQL backends serving the bench database, this process's own left out."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+            "AND pid <> pg_backend_pid()"
+        )
+        return [psutil.Process(pid) for (pid,) in cursor.fetchall()]
 
 
 def gunicorn_start(bench_url: str, port: int) -> subprocess.Popen:
@@ -271,15 +362,27 @@ def single_call_run(bench_url: str, calls: int, clients: int = 8) -> None:
 
     try:
         threads = [threading.Thread(target=client, args=(i,)) for i in range(clients)]
+        load = os.getloadavg()[0]
+        web, database, me = psutil.Process(server.pid), database_backends(), psutil.Process()
+        before = (cpu_seconds([web, *web.children()]), cpu_seconds(database), cpu_seconds([me]))
         begin = time.perf_counter()
         for t in threads:
             t.start()
         for t in threads:
             t.join()
         elapsed = time.perf_counter() - begin
+        # Connections the workers opened during the run count from zero.
+        database = database_backends()
+        after = (cpu_seconds([web, *web.children()]), cpu_seconds(database), cpu_seconds([me]))
+        done = (calls // clients + 5) * clients
+        web_ms, db_ms, clients_ms = (
+            (a - b) / done * 1000 for a, b in zip(after, before, strict=True)
+        )
         print(
             f"single-call ingest, {clients} clients, gunicorn 2 workers x 4 threads: "
-            f"{percentiles(latencies)}; {len(latencies) / elapsed:,.0f} calls/s"
+            f"{percentiles(latencies)}; {len(latencies) / elapsed:,.0f} calls/s; CPU per call: "
+            f"web {web_ms:.1f} ms, PostgreSQL {db_ms:.1f} ms, the clients {clients_ms:.1f} ms; "
+            f"load average before {load:.1f}"
         )
     finally:
         server.terminate()
@@ -291,7 +394,6 @@ def volume_fill(project, volume: int, labeled: int) -> None:
     labeled events (a third baseline, the rest rule-routed), as ingest would have left them."""
     from django.db import connection
 
-    from labeling.monitor.events import EventRow, versions_register  # noqa: F401
     from labeling.monitor.models import ModelVersion, MonitoredModel
     from labeling.monitor.stats import score_bin
 
@@ -437,7 +539,13 @@ def main() -> None:
     parser.add_argument("--calls", type=int, default=2000, help="single-call ingest requests")
     parser.add_argument("--volume", type=int, default=10_000_000, help="events for page figures")
     parser.add_argument("--labeled", type=int, default=100_000)
-    parser.add_argument("--only", default="routing,bulk,single,volume")
+    # Celery's own default: one pool process per CPU.
+    parser.add_argument("--concurrency", type=int, default=os.cpu_count() or 1)
+    parser.add_argument(
+        "--only",
+        default="routing,bulk,bulk-inprocess,single,volume",
+        help="bulk: a Celery worker imports the upload; bulk-inprocess: its chunks in turn here",
+    )
     parser.add_argument("--keep", action="store_true", help="keep the bench database")
     args = parser.parse_args()
     parts = set(args.only.split(","))
@@ -446,11 +554,15 @@ def main() -> None:
         os.environ.get("DATABASE_URL") or DEFAULT_URL, "bench_monitor"
     )
     database_recreate(admin_url, bench_name)
-    os.environ["DATABASE_URL"] = bench_url
-    os.environ["CELERY_BROKER_URL"] = ""
-    os.environ["DEBUG"] = "0"
+    work = Path(tempfile.mkdtemp(prefix="bench-monitor-"))
+    broker = os.environ.get("QUORUM_TEST_BROKER_URL", DEFAULT_BROKER)
+    media = work / "media"
+    # The production shape: Redis as broker and cache (the cache follows the broker), so the
+    # web processes and workers share the cached rules and versions.
+    os.environ.update(
+        DATABASE_URL=bench_url, CELERY_BROKER_URL=broker, MEDIA_ROOT=str(media), DEBUG="0"
+    )
     os.environ.setdefault("SECRET_KEY", "bench-monitor-secret-key-not-for-production")
-    os.environ.setdefault("MEDIA_ROOT", tempfile.mkdtemp(prefix="bench-monitor-media-"))
 
     import django
 
@@ -467,8 +579,20 @@ def main() -> None:
             )
         if "routing" in parts:
             routing_run(args.routing_events)
-        if "bulk" in parts:
-            bulk_ingest_run(args.events)
+        if parts & {"bulk", "bulk-inprocess"}:
+            path = work / "events.jsonl"
+            events_file_write(path, args.events)
+            if "bulk" in parts:
+                from tests.celery_worker import CeleryWorkers
+
+                workers = CeleryWorkers(
+                    broker_url=broker, database_url=bench_url, media_root=media, log_dir=work
+                )
+                workers.purge()
+                bulk_worker_run(path, args.events, workers, args.concurrency)
+            if "bulk-inprocess" in parts:
+                bulk_inprocess_run(path, args.events)
+            path.unlink()
         if "single" in parts:
             single_call_run(bench_url, args.calls)
         if "volume" in parts:
@@ -480,6 +604,7 @@ def main() -> None:
 
             connections.close_all()
             database_drop(admin_url, bench_name)
+        shutil.rmtree(work, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -7,9 +7,11 @@ Imported first by the bench_*.py scripts, which run as plain scripts (their fold
 import os
 import resource
 import sys
+import threading
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
+import psutil
 import psycopg
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -59,6 +61,12 @@ def tables_create(*, search_index: bool = True) -> None:
             cursor.execute(search_index_migration().DROP)
 
 
+def peak_rss_reset() -> None:
+    """Start this process's peak RSS (VmHWM, which peak_rss_mb reads) afresh from now."""
+    with open("/proc/self/clear_refs", "w") as clear:
+        clear.write("5")
+
+
 def peak_rss_mb() -> float:
     # ru_maxrss is in KiB on Linux: the high-water mark of this process.
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
@@ -71,3 +79,50 @@ def process_peak_rss_mb(pid: int) -> float:
             if line.startswith("VmHWM:"):
                 return int(line.split()[1]) / 1024
     return 0.0
+
+
+def peak_rss_of(process: psutil.Process) -> int:
+    """The process's peak RSS in bytes, as the kernel keeps it (VmHWM): exact, not sampled."""
+    with open(f"/proc/{process.pid}/status") as status:
+        for line in status:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) * 1024
+    return 0
+
+
+class RssWatcher(threading.Thread):
+    """A worker's memory: the peak RSS of its pool processes (where imports run), of its main
+    process, and of the whole tree (a plain sum: pages the pool shares with the main process
+    since the fork count once per process, so this overstates the total). The kernel's peaks
+    are reset at the start and read once a second (a pool process may be replaced meanwhile),
+    so watching costs the benchmark almost nothing."""
+
+    def __init__(self, pid: int):
+        super().__init__(daemon=True)
+        self.root = psutil.Process(pid)
+        self.peak_pool = 0
+        self.peak_main = 0
+        self.peak_tree = 0
+        self.stopped = threading.Event()
+        for process in [self.root, *self.root.children(recursive=True)]:
+            with open(f"/proc/{process.pid}/clear_refs", "w") as clear:
+                clear.write("5")  # resets VmHWM to the current RSS
+
+    def _read(self) -> None:
+        try:
+            main = peak_rss_of(self.root)
+            pool = [peak_rss_of(p) for p in self.root.children(recursive=True)]
+        except (psutil.NoSuchProcess, FileNotFoundError, ProcessLookupError):
+            return
+        self.peak_main = max(self.peak_main, main)
+        self.peak_pool = max(self.peak_pool, *pool, 0)
+        self.peak_tree = max(self.peak_tree, main + sum(pool))
+
+    def run(self) -> None:
+        while not self.stopped.wait(1.0):
+            self._read()
+
+    def stop(self) -> None:
+        self.stopped.set()
+        self.join()
+        self._read()

@@ -1,12 +1,16 @@
-"""A lead reads the model health page and writes a routing rule with a dry run."""
+"""A lead reads the model health page, writes a routing rule with a dry run, and exports what a
+rule routed."""
 
+import json
 from datetime import timedelta
 
 import pytest
 from django.utils import timezone
 
+from exports.models import ExportJob
 from labeling.monitor.events import events_ingest
-from labeling.monitor.models import RoutingRule
+from labeling.monitor.models import PredictionEvent, RoutingRule
+from projects.models import Item
 from tests.browser.conftest import login, screenshot
 from tests.labeling.monitor.helpers import event
 from tests.labeling.monitor.simulation import monitored_project
@@ -26,9 +30,16 @@ def test_model_health_page_shows_the_drop(page, page_errors, project, annotator)
     assert page.locator("#series tbody tr").count() == 4
     assert page.locator("#alerts tbody tr").filter(has_text="Accuracy below threshold").count() >= 1
     screenshot(page, "model-health")
+    # A recent failure opens its item's page in the data manager.
     failure = page.locator("#failures a").first
     href = failure.get_attribute("href")
-    assert href.startswith("/api/items/")
+    assert href.startswith(f"/projects/{project.pk}/items/")
+    failure.click()
+    page.wait_for_url(f"**{href}")
+    assert page.get_by_role("heading", name="Item event:").is_visible()
+    assert page.get_by_role("heading", name="Predictions").is_visible()
+    screenshot(page, "model-health-failure-item")
+    page.go_back()
     page.get_by_role("link", name="week").click()
     assert page.locator("#series tbody tr").count() == 1
     assert page_errors == []
@@ -64,4 +75,33 @@ def test_rule_editor_with_dry_run(page, page_errors, project):
     page.wait_for_url("**dry_run=*days=1*")
     assert page.locator("#dry-run .dry-events").inner_text() in ("24", "25")
     screenshot(page, "rule-editor-dry-run")
+    assert page_errors == []
+
+
+def test_export_panel_takes_the_monitor_filter(page, page_errors, project, annotator):
+    project, _ = monitored_project(project, annotator)
+    rule = RoutingRule.objects.get(project=project)
+    routed_by_rule = PredictionEvent.objects.filter(project=project, rule=rule)
+    expected = {
+        f"event:{event_id}"
+        for event_id in routed_by_rule.values_list("event_id", flat=True)
+        if Item.objects.filter(
+            project=project, external_id=f"event:{event_id}", status="resolved"
+        ).exists()
+    }
+    login(page, "lead")
+    page.goto(f"/projects/{project.pk}/")
+    panel = page.locator("#export-panel")
+    panel.get_by_label("Routed by").wait_for()  # the panel arrives by htmx
+    options = panel.get_by_label("Routed by").locator("option").all_inner_texts()
+    assert options == ["any rule or the baseline", f"rule: {rule.name}"]
+    panel.get_by_label("Routed by").select_option(str(rule.pk))
+    screenshot(page, "export-panel-monitor-filter")
+    page.get_by_role("button", name="Start export").click()
+    page.locator("#export-jobs-table tr[data-status='done']").first.wait_for()
+    job = ExportJob.objects.get(project=project)
+    assert job.options["monitor"] == {"rule": rule.pk}
+    with job.file.open("rb") as stream:
+        exported = {json.loads(line)["external_id"] for line in stream.read().splitlines()}
+    assert exported == expected and expected
     assert page_errors == []

@@ -89,10 +89,11 @@ def test_rules_crud_validation_and_dry_run(project, lead_api):
     )
     assert created.status_code == 201, created.content
     rule_id = created.json()["id"]
-    # Yesterday at noon: the ten hours of events fall in one day, whatever the time of the run
-    # (caps count per day).
-    now = (timezone.now() - timedelta(days=1)).replace(hour=12, minute=0)
-    events = [event(n, score=0.2 if n % 2 else 0.9, at=now - timedelta(hours=n)) for n in range(10)]
+    # Noon yesterday and the minutes before: one day for the cap, whatever the time now.
+    noon = timezone.now().replace(hour=12, minute=0, second=0, microsecond=0) - timedelta(days=1)
+    events = [
+        event(n, score=0.2 if n % 2 else 0.9, at=noon - timedelta(minutes=n)) for n in range(10)
+    ]
     lead_api.post(url(project, "events/"), events, format="json")
     dry = lead_api.get(url(project, f"rules/{rule_id}/dry-run/"), {"days": 2}).json()
     assert (dry["events"], dry["matched"], dry["would_route"]) == (10, 5, 3)

@@ -1,9 +1,12 @@
 """The model health page and the rule editor render the figures, without JavaScript."""
 
+import re
+
 import pytest
 
 from labeling.monitor.events import events_ingest
 from labeling.monitor.models import RoutingRule
+from projects.models import Item
 from tests.labeling.monitor.helpers import event
 
 pytestmark = pytest.mark.django_db
@@ -24,9 +27,16 @@ def test_model_health_page(monitored, client, lead):
         'id="failures"',
         'id="alerts"',
         "Accuracy below threshold",
-        "/api/items/",
     ):
         assert words in html, words
+    # Each recent failure links to its item's page in the data manager, which opens.
+    failures = html[html.index('id="failures"') :]
+    failures = failures[: failures.index("</table>")]
+    links = re.findall(r'href="(/projects/\d+/items/(\d+)/)"', failures)
+    assert links and "/api/items/" not in failures
+    routed = set(Item.objects.filter(project=project).values_list("pk", flat=True))
+    assert {int(item) for _, item in links} <= routed
+    assert client.get(links[0][0]).status_code == 200
     week = client.get(f"/projects/{project.pk}/monitor/?bucket=week")
     assert week.status_code == 200
 
