@@ -132,17 +132,21 @@ def main() -> None:
 
     django.setup()
     from bench_support import tables_create
-    from rest_framework.authtoken.models import Token
 
     from labeling.site.celery import app as celery_app
     from projects.models import Membership
-    from tests.factories import MembershipFactory, ProjectFactory, UserFactory
+    from tests.factories import (
+        MembershipFactory,
+        ProjectFactory,
+        UserFactory,
+        api_token_secret,
+    )
 
     tables_create()
     lead = UserFactory(username="bench-lead")
     project = ProjectFactory(created_by=lead)
     MembershipFactory(project=project, user=lead, role=Membership.Role.LEAD)
-    token = Token.objects.create(user=lead).key
+    token = api_token_secret(lead)
     load = os.getloadavg()[0]
     print(f"upload of {args.mb} MB through one gunicorn worker, code of {args.tree}")
     print(f"load average at start: {load:.1f} on {os.cpu_count()} CPUs")

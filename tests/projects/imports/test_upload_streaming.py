@@ -19,10 +19,10 @@ import requests
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import reverse
-from rest_framework.authtoken.models import Token
 
 from projects.models import ImportJob, Item
 from tests.celery_worker import database_url_for_workers
+from tests.factories import api_token_secret
 from tests.projects.imports.import_support import import_file, upload
 
 REPO = Path(__file__).resolve().parents[3]
@@ -185,7 +185,7 @@ def test_a_chunked_upload_without_content_length_is_read_and_limited(
 ):
     base, media_root = gunicorn_server
     headers = {
-        "Authorization": f"Token {Token.objects.create(user=lead).key}",
+        "Authorization": f"Token {api_token_secret(lead)}",
         "Content-Type": f"multipart/form-data; boundary={BOUNDARY}",
     }
     url = f"{base}/api/projects/{project.pk}/imports/"
