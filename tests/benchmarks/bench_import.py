@@ -35,6 +35,7 @@ from bench_support import (
     DEFAULT_URL,
     RssWatcher,
     bench_database_url,
+    checkpoint,
     database_drop,
     database_recreate,
     peak_rss_mb,
@@ -90,16 +91,6 @@ def job_start(project, lead, path: Path):
         job = import_job_create(project=project, user=lead, upload=File(f, name=path.name))
         import_job_enqueue(job.pk)
     return job
-
-
-def checkpoint() -> None:
-    """Start each run from a checkpoint, so one left due by the setup does not fall in the run
-    (the writes after a checkpoint log full page images). The import's own writes still bring
-    on the checkpoints they cause."""
-    from django.db import connection
-
-    with connection.cursor() as cursor:
-        cursor.execute("CHECKPOINT")  # needs a superuser or pg_checkpoint, as here
 
 
 def job_wait(job_id: int, timeout: float = 1800):

@@ -46,6 +46,7 @@ from bench_support import (
     ROOT,
     RssWatcher,
     bench_database_url,
+    checkpoint,
     database_drop,
     database_recreate,
     peak_rss_of,
@@ -200,12 +201,14 @@ def upload_job_create(project, lead, path: Path):
         return event_upload_create(project=project, user=lead, upload=File(f, name=path.name))
 
 
-def bulk_line(what: str, count: int, elapsed: float, job, memory: str) -> str:
+def bulk_line(what: str, count: int, elapsed: float, job, memory: str, planned_from) -> str:
     ok = job.status == "done" and job.created_count == count
     return (
         f"bulk ingest ({what}): {count:,} events in {elapsed:.1f} s = {count / elapsed:,.0f} "
         f"events/s; {job.chunk_count} chunks; created {job.created_count:,}, routed "
-        f"{job.options.get('routed', 0):,}, failed {job.failed_count}; {memory}"
+        f"{job.options.get('routed', 0):,}, failed {job.failed_count}; planned in "
+        f"{(job.started_at - planned_from).total_seconds():.1f} s, chunks imported in "
+        f"{(job.finished_at - job.started_at).total_seconds():.1f} s; {memory}"
         + ("" if ok else f"  !! job {job.status}: {job.message}")
     )
 
@@ -232,11 +235,12 @@ def bulk_worker_run(path: Path, count: int, workers, concurrency: int) -> None:
     project, lead = project_make("bench bulk worker")
     job = upload_job_create(project, lead, path)
     worker = workers.start(concurrency=concurrency)
+    checkpoint()
     try:
         watcher = RssWatcher(worker.pid)
         watcher.start()
         load = os.getloadavg()[0]
-        begin = time.perf_counter()
+        begin, enqueued = time.perf_counter(), datetime.now(UTC)
         with transaction.atomic():
             import_job_enqueue(job.pk)
         job = job_wait(job.pk)
@@ -248,7 +252,8 @@ def bulk_worker_run(path: Path, count: int, workers, concurrency: int) -> None:
         f"peak RSS pool process {watcher.peak_pool / 2**20:.0f} MB, main process "
         f"{watcher.peak_main / 2**20:.0f} MB; load average before {load:.1f}"
     )
-    print(bulk_line(f"Celery worker, concurrency {concurrency}", count, elapsed, job, memory))
+    what = f"Celery worker, concurrency {concurrency}"
+    print(bulk_line(what, count, elapsed, job, memory, enqueued))
 
 
 def bulk_inprocess_run(path: Path, count: int) -> None:
@@ -259,16 +264,17 @@ def bulk_inprocess_run(path: Path, count: int) -> None:
 
     project, lead = project_make("bench bulk in-process")
     job = upload_job_create(project, lead, path)
+    checkpoint()
     peak_rss_reset()
     load = os.getloadavg()[0]
-    begin = time.perf_counter()
+    begin, started = time.perf_counter(), datetime.now(UTC)
     for chunk_id in import_job_plan(job_id=job.pk):
         import_chunk_run(chunk_id=chunk_id)
     elapsed = time.perf_counter() - begin
     job = ImportJob.objects.get(pk=job.pk)
     peak = peak_rss_of(psutil.Process()) / 2**20
     memory = f"peak RSS {peak:.0f} MB; load average before {load:.1f}"
-    print(bulk_line("one process, chunks in turn", count, elapsed, job, memory))
+    print(bulk_line("one process, chunks in turn", count, elapsed, job, memory, started))
 
 
 def cpu_seconds(processes) -> float:
