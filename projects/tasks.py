@@ -94,14 +94,14 @@ def items_refile_if_reordered(project: Project, previous_ordering: str) -> bool:
     max_retries=10,
     ignore_result=True,
 )
-def items_search_index_task(project_id: int) -> None:
-    items_search_index(project_id)
+def items_search_index_task(project_id: int, from_id: int | None = None) -> None:
+    items_search_index(project_id, from_id=from_id)
 
 
-def items_search_index_enqueue(project_id: int) -> None:
-    """Index the project's items not yet searchable once the current transaction commits (a
-    lost message is made good by items_search_sweep_task)."""
-    send_after_commit(items_search_index_task.delay, project_id)
+def items_search_index_enqueue(project_id: int, *, from_id: int | None = None) -> None:
+    """Index the project's items not yet searchable (from `from_id` up, when given) once the
+    current transaction commits (a lost message is made good by items_search_sweep_task)."""
+    send_after_commit(items_search_index_task.delay, project_id, from_id)
 
 
 def items_search_index_after_import(project: Project, answers_carried: int) -> None:

@@ -38,7 +38,7 @@ from labeling.monitor.routing import CapCounter, RuleSet
 from labeling.monitor.stats import SCORE_BINS, score_bin
 from projects.items.bulk import project_lock_for_items
 from projects.items.create import ItemRow, items_create_batch
-from projects.items.search_index import items_search_index_soon
+from projects.items.search_index import items_search_floor, items_search_index_soon
 from projects.label_schema import CHOICE, LabelSchema, ResultError
 from projects.models import Project
 
@@ -462,10 +462,12 @@ def _items_for_routed(project: Project, stored: list[_Stored]) -> None:
         for e in stored
         if e.routed
     ]
+    if not rows:
+        return
+    search_floor = items_search_floor(project.pk)  # the indexer reads only what is made here
     for start in range(0, len(rows), BATCH_SIZE):
         items_create_batch(project=project, rows=rows[start : start + BATCH_SIZE])
-    if rows:
-        items_search_index_soon(project.pk)
+    items_search_index_soon(project.pk, from_id=search_floor)
 
 
 EVENT_TABLE = PredictionEvent._meta.db_table

@@ -22,7 +22,7 @@ from projects.event_hooks import event_emit, event_wanted
 from projects.imports.hooks import AnnotationsStored, CarriedAnnotations, annotations_store
 from projects.items.bulk import items_insert_new
 from projects.items.predictions import item_prediction_scores_set
-from projects.items.search_index import items_search_index_soon
+from projects.items.search_index import items_search_floor, items_search_index_soon
 from projects.label_schema import CHOICE, TEXT, LabelSchema, ResultError
 from projects.models import Prediction, Project
 from projects.unstorable import NUL, NUL_REFUSE, NUL_STRIP, nul_message, nul_path, nul_stripped
@@ -323,11 +323,13 @@ def items_create(
             except RowError as exc:
                 report.errors.append({"line": line, "reason": str(exc)})
 
+    # The indexer then reads only what this call can have made, not the whole project.
+    search_floor = items_search_floor(project.pk)
     for batch in _batches(parsed(), batch_size):
         result = items_create_batch(project=project, rows=batch)
         report.created += result.created
         report.skipped += result.skipped
         report.errors.extend({"line": line, "reason": reason} for line, reason in result.problems)
     if report.created:
-        items_search_index_soon(project.pk)
+        items_search_index_soon(project.pk, from_id=search_floor)
     return report

@@ -63,17 +63,29 @@ def _window_index(project_id: int, low: int, high: int) -> int:
     return 0
 
 
-def items_search_index(project_id: int, *, window: int = WINDOW_IDS) -> int:
-    """Give every item of the project that has none its search row; how many were added.
-    Each window commits on its own (call it outside a transaction to let searches see the
-    rows as they come)."""
+def items_search_floor(project_id: int) -> int:
+    """The lowest id an item of the project inserted from now on can have. The sequence hands
+    out ids in order: a caller that reads this before inserting gets all its items at or above
+    it (a concurrent insert below it is its own caller's to index, or the sweep's)."""
+    if not search_indexed():
+        return 0
+    highest = Item.objects.filter(project_id=project_id).aggregate(high=Max("id"))["high"]
+    return (highest or 0) + 1
+
+
+def items_search_index(
+    project_id: int, *, from_id: int | None = None, window: int = WINDOW_IDS
+) -> int:
+    """Give every item of the project that has none its search row (only those from `from_id`
+    up, when given: what one call created); how many were added. Each window commits on its own
+    (call it outside a transaction to let searches see the rows as they come)."""
     if not search_indexed():
         return 0
     bounds = Item.objects.filter(project_id=project_id).aggregate(low=Min("id"), high=Max("id"))
     if bounds["low"] is None:
         return 0
     added = 0
-    for low in range(bounds["low"], bounds["high"] + 1, window):
+    for low in range(max(bounds["low"], from_id or 0), bounds["high"] + 1, window):
         added += _window_index(project_id, low, low + window)
     return added
 
@@ -108,12 +120,13 @@ def items_search_forget(item_ids: Iterable[int]) -> None:
     ItemSearch.objects.filter(item_id__in=list(item_ids)).delete()
 
 
-def items_search_index_soon(project_id: int) -> None:
-    """Index the project's new items once the current transaction commits: in a worker, or at
-    once in-process when tasks run eagerly (`make run`, tests)."""
+def items_search_index_soon(project_id: int, *, from_id: int | None = None) -> None:
+    """Index the project's new items (those from `from_id` up, see items_search_floor) once
+    the current transaction commits: in a worker, or at once in-process when tasks run eagerly
+    (`make run`, tests)."""
     if not search_indexed():
         return
     # projects.tasks imports the importers, which import this module: imported when used.
     from projects.tasks import items_search_index_enqueue
 
-    items_search_index_enqueue(project_id)
+    items_search_index_enqueue(project_id, from_id=from_id)

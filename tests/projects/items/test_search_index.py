@@ -72,6 +72,23 @@ def test_items_made_over_the_api_are_searchable_after_the_call(lead_api, project
 
 
 @postgres_only
+@pytest.mark.django_db(transaction=True)
+def test_an_api_call_indexes_what_it_made_and_leaves_older_items_to_the_sweep(lead_api, project):
+    older = ItemFactory(project=project, searchable=False, data={"text": "an old harbour"})
+    response = lead_api.post(
+        f"/api/projects/{project.pk}/items/",
+        [{"external_id": "n2", "data": {"text": "a new harbour"}}],
+        format="json",
+    )
+    assert response.status_code == 201, response.content
+    # the call's indexer starts at the ids it can have made: it does not walk the project
+    assert found(project, "harbour") == ["n2"]
+    assert items_not_searchable_count(project.pk) == 1
+    items_search_sweep_task()
+    assert sorted(found(project, "harbour")) == sorted([older.external_id, "n2"])
+
+
+@postgres_only
 @pytest.mark.django_db
 def test_pending_items_are_counted_on_the_page_and_in_the_api(client, lead, lead_api, project):
     ItemFactory(project=project, external_id="indexed", data={"text": "rain at noon"})
