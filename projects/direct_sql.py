@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from django.db import connection, connections
+from django.db import IntegrityError, connection, connections, transaction
 from django.db.models import Model
 
 _sql_texts: dict[tuple, str] = {}
@@ -215,3 +215,35 @@ def rows_fetch(queryset) -> list[tuple]:
     with connections[queryset.db].cursor() as cursor:
         cursor.execute(sql, params)
         return cursor.fetchall()
+
+
+# --- COPY (PostgreSQL): bulk loads of items and monitoring events --------------------------------
+
+UNIQUE_VIOLATION = "23505"  # PostgreSQL's SQLSTATE
+
+
+def copy_escape(text: str) -> str:
+    """A value in COPY's text format."""
+    # Nearly every id and label needs no escaping: one scan tells.
+    if text.isprintable() and "\\" not in text:
+        return text
+    return text.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
+
+
+def copy_unless_taken(copy_sql: str, text: str) -> bool:
+    """COPY the text (COPY's text format) in with `copy_sql`, inside a savepoint. False, with
+    nothing written, when a row hits a unique constraint (a key stored before, or by a
+    transaction committing now): the caller then takes the slower path that skips those."""
+    try:
+        with (
+            transaction.atomic(),
+            connection.wrap_database_errors,
+            connection.cursor() as cursor,
+            cursor.cursor.copy(copy_sql) as copy,
+        ):
+            copy.write(text)
+    except IntegrityError as exc:
+        if getattr(exc.__cause__, "sqlstate", None) != UNIQUE_VIOLATION:
+            raise
+        return False
+    return True

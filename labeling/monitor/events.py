@@ -22,7 +22,7 @@ from typing import Any
 
 import orjson
 from django.conf import settings
-from django.db import IntegrityError, connection, transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from labeling.monitor.lookups import ingest_lookups
@@ -36,6 +36,7 @@ from labeling.monitor.models import (
 )
 from labeling.monitor.routing import CapCounter, RuleSet
 from labeling.monitor.stats import SCORE_BINS, score_bin
+from projects.direct_sql import copy_escape, copy_unless_taken
 from projects.items.bulk import project_lock_for_items
 from projects.items.create import ItemRow, items_create_batch
 from projects.items.search_index import items_search_floor, items_search_index_soon
@@ -51,7 +52,6 @@ HOUR = timedelta(hours=1)
 DEFAULT_MODEL = "default"
 BATCH_SIZE = 2000
 ITEM_PREFIX = "event:"
-UNIQUE_VIOLATION = "23505"  # PostgreSQL's SQLSTATE
 COPY_FROM_ROWS = 50
 
 
@@ -491,13 +491,6 @@ SCORE_KEYS = tuple(str(n) for n in range(SCORE_BINS))
 NULL = "\\N"
 
 
-def _copy_escape(text: str) -> str:
-    # Nearly every id and label needs no escaping: one scan tells.
-    if text.isprintable() and "\\" not in text:
-        return text
-    return text.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
-
-
 def _json(value: Any) -> str:
     return orjson.dumps(value).decode()
 
@@ -511,7 +504,7 @@ def _copy_json(value: Any) -> str:
 def _copy_text(project_id: int, stored: list[_Stored]) -> str:
     """The events in COPY's text format (EVENT_COLUMNS' order)."""
     lead = f"{project_id}\t"
-    escape, as_json = _copy_escape, _copy_json
+    escape, as_json = copy_escape, _copy_json
     lines = []
     append = lines.append
     for e in stored:
@@ -530,20 +523,7 @@ def _copy_text(project_id: int, stored: list[_Stored]) -> str:
 def _copy_all_new(project_id: int, stored: list[_Stored]) -> bool:
     """COPY the events straight into the table, inside a savepoint. False, with nothing
     written, when one of their event ids is taken (stored before, or by a call committing now)."""
-    text = _copy_text(project_id, stored)
-    try:
-        with (
-            transaction.atomic(),
-            connection.wrap_database_errors,
-            connection.cursor() as cursor,
-            cursor.cursor.copy(COPY_SQL) as copy,
-        ):
-            copy.write(text)
-    except IntegrityError as exc:
-        if getattr(exc.__cause__, "sqlstate", None) != UNIQUE_VIOLATION:
-            raise
-        return False
-    return True
+    return copy_unless_taken(COPY_SQL, _copy_text(project_id, stored))
 
 
 # The events and their counts in one statement: each new event goes in (ON CONFLICT skips an

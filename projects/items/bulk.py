@@ -19,9 +19,10 @@ from itertools import repeat
 from typing import Any, Protocol
 
 import orjson
-from django.db import IntegrityError, connection, transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
+from projects.direct_sql import copy_escape, copy_unless_taken
 from projects.models import Item, Project
 
 STAGE_TABLE = "quorum_item_stage"
@@ -29,7 +30,6 @@ ITEM_TABLE = Item._meta.db_table
 PROJECT_TABLE = Project._meta.db_table
 # The columns an import writes from each row; every other column gets its model default.
 ROW_COLUMNS = ("project_id", "external_id", "data", "priority", "gold", "width", "height")
-UNIQUE_VIOLATION = "23505"  # PostgreSQL's SQLSTATE
 
 
 class NewItem(Protocol):
@@ -39,11 +39,6 @@ class NewItem(Protocol):
     gold: dict | None
     width: int | None
     height: int | None
-
-
-def _copy_escape(text: str) -> str:
-    """A value in COPY's text format."""
-    return text.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
 
 
 def _json_text(value: Any) -> str:
@@ -57,7 +52,7 @@ def _copy_lines(rows: Sequence[NewItem], leads: Iterable[str], tail: str = "") -
     a tab)."""
     null = "\\N"
     return "".join(
-        f"{lead}\t{_copy_escape(row.external_id)}\t{_json_text(row.data)}\t{row.priority}\t"
+        f"{lead}\t{copy_escape(row.external_id)}\t{_json_text(row.data)}\t{row.priority}\t"
         f"{null if row.gold is None else _json_text(row.gold)}\t"
         f"{null if row.width is None else row.width}\t"
         f"{null if row.height is None else row.height}{tail}\n"
@@ -101,13 +96,13 @@ def _copy_text(value: Any) -> str | None:
     if isinstance(value, int | float):
         return str(value)
     if isinstance(value, str):
-        return _copy_escape(value)
+        return copy_escape(value)
     if isinstance(value, datetime):
         return value.isoformat()
     return None
 
 
-def _copy_direct(cursor, project_id: int, rows: Sequence[NewItem], names, values) -> bool:
+def _copy_direct(project_id: int, rows: Sequence[NewItem], names, values) -> bool:
     """Copy the rows straight into the item table. False, with nothing written, when one of
     their external ids is already taken (by the project or by a transaction committing now)."""
     defaults = [_copy_text(value) for value in values]
@@ -115,18 +110,7 @@ def _copy_direct(cursor, project_id: int, rows: Sequence[NewItem], names, values
         return False
     text = _copy_lines(rows, repeat(str(project_id)), "".join(f"\t{d}" for d in defaults))
     columns = ", ".join(ROW_COLUMNS + tuple(names))
-    try:
-        with (
-            transaction.atomic(),
-            connection.wrap_database_errors,
-            cursor.cursor.copy(f"COPY {ITEM_TABLE} ({columns}) FROM STDIN") as copy,
-        ):
-            copy.write(text)
-    except IntegrityError as exc:
-        if getattr(exc.__cause__, "sqlstate", None) != UNIQUE_VIOLATION:
-            raise
-        return False
-    return True
+    return copy_unless_taken(f"COPY {ITEM_TABLE} ({columns}) FROM STDIN", text)
 
 
 def _ids_distinct(rows: Sequence[NewItem]) -> bool:
@@ -140,7 +124,7 @@ def _insert_postgresql(project_id: int, rows: Sequence[NewItem], want_ids: bool,
         if (
             not want_ids
             and _ids_distinct(rows)
-            and _copy_direct(cursor, project_id, rows, names, values)
+            and _copy_direct(project_id, rows, names, values)
         ):
             return len(rows), {}
         return _insert_postgresql_staged(cursor, project_id, rows, want_ids, names, values)
