@@ -14,12 +14,13 @@ only take the /webhook START_TRAINING event).
 from __future__ import annotations
 
 import json
-import threading
 import time
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from typing import Any
+
+from tests.loopback import QuietHandler, loopback_serve, loopback_stop
 
 
 def choices_control(label_config: str) -> tuple[str, str, list[str]]:
@@ -103,7 +104,7 @@ class MLBackend:
     def start(self) -> MLBackend:
         backend = self
 
-        class Handler(BaseHTTPRequestHandler):
+        class Handler(QuietHandler):
             def answer(self, code: int, body: dict) -> None:
                 raw = json.dumps(body).encode()
                 try:
@@ -145,14 +146,8 @@ class MLBackend:
                 else:
                     self.answer(404, {"error": "not found"})
 
-            def log_message(self, *args):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.server = loopback_serve(Handler)
         return self
 
     def stop(self) -> None:
-        if self.server is not None:
-            self.server.shutdown()
-            self.server.server_close()
+        loopback_stop(self.server)

@@ -7,7 +7,9 @@ import json
 import threading
 import time
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
+
+from tests.loopback import QuietHandler, loopback_serve, loopback_stop
 
 
 @dataclass
@@ -39,7 +41,7 @@ class Receiver:
     def start(self) -> Receiver:
         receiver = self
 
-        class Handler(BaseHTTPRequestHandler):
+        class Handler(QuietHandler):
             def do_POST(self):  # noqa: N802 (the http.server API)
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
                 with receiver.lock:
@@ -53,17 +55,11 @@ class Receiver:
                 self.end_headers()
                 self.wfile.write(b"no" if failing else b"ok")
 
-            def log_message(self, *args):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.server = loopback_serve(Handler)
         return self
 
     def stop(self) -> None:
-        if self.server is not None:
-            self.server.shutdown()
-            self.server.server_close()
+        loopback_stop(self.server)
 
     def accepted(self) -> list[Received]:
         with self.lock:
@@ -98,7 +94,7 @@ class Answerer:
     def start(self) -> Answerer:
         answerer = self
 
-        class Handler(BaseHTTPRequestHandler):
+        class Handler(QuietHandler):
             def answer(self):
                 self.rfile.read(int(self.headers.get("Content-Length", 0)))
                 answerer.paths.append(self.path)
@@ -111,14 +107,8 @@ class Answerer:
 
             do_GET = do_POST = answer  # noqa: N815 (the http.server API)
 
-            def log_message(self, *args):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.server = loopback_serve(Handler)
         return self
 
     def stop(self) -> None:
-        if self.server is not None:
-            self.server.shutdown()
-            self.server.server_close()
+        loopback_stop(self.server)
