@@ -3,10 +3,7 @@ Redis cache. A refit asked of one server is seen by the other, which resolves wi
 
 from __future__ import annotations
 
-import os
-import socket
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -26,51 +23,29 @@ from tests.factories import (
     UserFactory,
     api_token_secret,
 )
+from tests.loopback import free_port, gunicorn_start, gunicorn_wait_ready
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
-REPO = Path(__file__).resolve().parents[3]
-GUNICORN = Path(sys.executable).with_name("gunicorn")
 SCHEMA = {"controls": [{"name": "relevant", "kind": "choice", "labels": ["yes", "no"]}]}
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def server_start(port: int, log: Path) -> subprocess.Popen:
-    env = {
-        **os.environ,
-        "DATABASE_URL": database_url_for_workers(),
-        "CACHE_URL": BROKER_URL,  # the shared cache; no broker: refits run in the server
-        "CELERY_BROKER_URL": "",
-        "SECRET_KEY": "two-processes-test",
-        "DEBUG": "true",
-        "PYTHONPATH": str(REPO),  # this checkout's code, whatever the virtualenv points at
-    }
-    return subprocess.Popen(
-        [str(GUNICORN), "labeling.site.wsgi:application", "--bind", f"127.0.0.1:{port}"]
-        + ["--workers", "1", "--timeout", "120"],
-        cwd=REPO,
-        env=env,
-        stdout=log.open("wb"),
-        stderr=subprocess.STDOUT,
+    return gunicorn_start(
+        port,
+        log,
+        {
+            "DATABASE_URL": database_url_for_workers(),
+            "CACHE_URL": BROKER_URL,  # the shared cache; no broker: refits run in the server
+            "CELERY_BROKER_URL": "",
+            "SECRET_KEY": "two-processes-test",
+            "DEBUG": "true",
+        },
     )
 
 
 def wait_ready(base: str, process: subprocess.Popen, log: Path) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise AssertionError(f"server exited: {log.read_text()}")
-        try:
-            requests.get(f"{base}/api/projects/", timeout=2)
-            return
-        except requests.RequestException:
-            time.sleep(0.2)
-    raise AssertionError(f"server not ready: {log.read_text()}")
+    gunicorn_wait_ready(f"{base}/api/projects/", process, log)
 
 
 @pytest.fixture

@@ -7,11 +7,6 @@ nothing is left in the storage by an upload that was refused or cut off. The fla
 from __future__ import annotations
 
 import hashlib
-import os
-import socket
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -23,10 +18,9 @@ from django.urls import reverse
 from projects.models import ImportJob, Item
 from tests.celery_worker import database_url_for_workers
 from tests.factories import api_token_secret
+from tests.loopback import free_port, gunicorn_start, gunicorn_wait_ready
 from tests.projects.imports.import_support import import_file, upload
 
-REPO = Path(__file__).resolve().parents[3]
-GUNICORN = Path(sys.executable).with_name("gunicorn")
 BOUNDARY = "quorum-test-boundary"
 
 
@@ -119,12 +113,6 @@ def test_on_s3_the_upload_goes_up_in_parts_and_arrives_intact(s3_media, lead_api
 # --- a real server: chunked bodies ---------------------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture
 def gunicorn_server(tmp_path):
     """gunicorn on 127.0.0.1 against the test database; imports run in the server (no broker),
@@ -132,34 +120,20 @@ def gunicorn_server(tmp_path):
     port = free_port()
     log = tmp_path / "gunicorn.log"
     media_root = tmp_path / "server-media"
-    env = {
-        **os.environ,
-        "DATABASE_URL": database_url_for_workers(),
-        "CELERY_BROKER_URL": "",
-        "SECRET_KEY": "upload-streaming-test",
-        "DEBUG": "true",
-        "MEDIA_ROOT": str(media_root),
-        "IMPORT_MAX_FILE_BYTES": str(2 * 1024 * 1024),
-        "PYTHONPATH": str(REPO),
-    }
-    process = subprocess.Popen(
-        [str(GUNICORN), "labeling.site.wsgi:application", "--bind", f"127.0.0.1:{port}"]
-        + ["--workers", "1", "--timeout", "120"],
-        cwd=REPO,
-        env=env,
-        stdout=log.open("wb"),
-        stderr=subprocess.STDOUT,
+    process = gunicorn_start(
+        port,
+        log,
+        {
+            "DATABASE_URL": database_url_for_workers(),
+            "CELERY_BROKER_URL": "",
+            "SECRET_KEY": "upload-streaming-test",
+            "DEBUG": "true",
+            "MEDIA_ROOT": str(media_root),
+            "IMPORT_MAX_FILE_BYTES": str(2 * 1024 * 1024),
+        },
     )
     base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        assert process.poll() is None, log.read_text()
-        try:
-            requests.get(f"{base}/health/", timeout=2)
-            break
-        except requests.RequestException:
-            assert time.monotonic() < deadline, log.read_text()
-            time.sleep(0.2)
+    gunicorn_wait_ready(f"{base}/health/", process, log)
     try:
         yield base, media_root
     finally:
