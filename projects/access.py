@@ -62,6 +62,21 @@ def project_role(*, user: AbstractBaseUser, project: Project) -> str | None:
     return cache[project.pk]
 
 
+def project_roles_remember(*, user: AbstractBaseUser, projects) -> None:
+    """Read the user's roles in these projects in one query (a list of projects shows each
+    one's role: one query per row otherwise)."""
+    if not user.is_authenticated or user.is_superuser:
+        return
+    cache = _roles_remembered(user)
+    wanted = [p.pk for p in projects if p.pk not in cache]
+    if not wanted:
+        return
+    cache.update(dict.fromkeys(wanted))
+    cache.update(
+        Membership.objects.filter(user=user, project_id__in=wanted).values_list("project_id", "role")
+    )
+
+
 # The project with the user's membership role in one round trip (the API's hot paths load a
 # project or an item and check the caller's role on every request).
 PROJECT_WITH_ROLE_SQL = (

@@ -404,6 +404,13 @@ class ProjectViewSet(
     def get_object(self):
         return self.request.project  # checked by ProjectRolePermission
 
+    def paginate_queryset(self, queryset):
+        page = super().paginate_queryset(queryset)
+        access.project_roles_remember(
+            user=self.request.user, projects=page if page is not None else queryset
+        )
+        return page
+
     def perform_create(self, serializer):
         serializer.validated_data.pop("label_renames", None)
         with transaction.atomic():

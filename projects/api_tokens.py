@@ -4,6 +4,7 @@ its SHA-256 digest, checked on every API request, revoked by their owner.
 - api_token_create(user=, name=, expires_in_days=) -> (ApiToken, secret)
 - api_token_authenticate(secret=) -> (user, ApiToken), or ApiTokenRefused
 - api_token_revoke(token=), api_tokens_of(user=), api_token_default_days()
+- api_tokens_purge(): forget tokens expired or revoked API_TOKEN_KEEP_DAYS ago (beat, daily)
 
 A secret is `qrm_` and 43 random URL-safe characters (256 bits), so a plain digest without a
 salt is as strong as the secret (there is no dictionary to try); `qrm_` lets secret scanners
@@ -20,6 +21,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import connection
+from django.db.models import Q
 from django.utils import timezone
 
 from projects.direct_sql import rows_update
@@ -114,3 +116,12 @@ def api_token_revoke(*, token: ApiToken) -> ApiToken:
             revoked_at=token.revoked_at
         )
     return token
+
+
+def api_tokens_purge(*, now=None) -> int:
+    """Delete the tokens that expired or were revoked over API_TOKEN_KEEP_DAYS ago (until then
+    a call with one is told "Token expired." and its owner's page lists it). The count."""
+    now = now or timezone.now()
+    before = now - timedelta(days=settings.API_TOKEN_KEEP_DAYS)
+    gone = ApiToken.objects.filter(Q(expires_at__lte=before) | Q(revoked_at__lte=before))
+    return gone.delete()[0]

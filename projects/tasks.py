@@ -7,6 +7,7 @@ killed worker's task is redelivered; the services make a re-run harmless.
 from celery import shared_task
 from django.db import InterfaceError, OperationalError, transaction
 
+from projects.api_tokens import api_tokens_purge
 from projects.imports.jobs import import_chunk_run, import_job_plan
 from projects.items.filing import items_refile
 from projects.items.search_index import (
@@ -65,6 +66,12 @@ def imports_sweep_task() -> None:
 def import_files_retention_task() -> None:
     """Celery beat, hourly: remove source files past IMPORT_FILE_RETENTION_DAYS."""
     import_files_expired()
+
+
+@shared_task(ignore_result=True)
+def api_tokens_purge_task() -> None:
+    """Celery beat, daily: delete tokens expired or revoked API_TOKEN_KEEP_DAYS ago."""
+    api_tokens_purge()
 
 
 @shared_task(

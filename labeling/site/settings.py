@@ -117,6 +117,9 @@ LOGIN_FAILURES_PER_ADDRESS = env.int("LOGIN_FAILURES_PER_ADDRESS", default=20)
 LOGIN_FAILURE_WINDOW = env.int("LOGIN_FAILURE_WINDOW", default=15 * 60)
 # Days an API token lives unless its owner chooses otherwise (0: no expiry by default).
 API_TOKEN_DAYS = env.int("API_TOKEN_DAYS", default=90)
+# Days an expired or revoked token is kept (listed, and answered "Token expired.") before
+# the daily purge deletes it.
+API_TOKEN_KEEP_DAYS = env.int("API_TOKEN_KEEP_DAYS", default=30)
 # Behind a proxy that appends the client's address to X-Forwarded-For (docker-compose's nginx).
 TRUST_X_FORWARDED_FOR = env.bool("TRUST_X_FORWARDED_FOR", default=False)
 LOGIN_URL = "login"
@@ -406,6 +409,7 @@ CELERY_BEAT_SCHEDULE = {
         "task": "exports.tasks.export_files_retention_task",
         "schedule": 3600,
     },
+    "api-tokens-purge": {"task": "projects.tasks.api_tokens_purge_task", "schedule": 86400},
     "consensus-refit-when-answers-moved": {
         "task": "labeling.tasks.consensus_jobs_due_task",
         "schedule": CONSENSUS_REFIT_EVERY_SECONDS,

@@ -14,6 +14,7 @@ from rest_framework.test import APIClient, APIRequestFactory
 from labeling.site.authentication import ApiTokenAuthentication
 from projects.api_tokens import api_token_create
 from projects.models import ApiToken
+from projects.tasks import api_tokens_purge_task
 from tests.conftest import api_client_for
 from tests.factories import UserFactory, api_token_secret
 
@@ -123,6 +124,29 @@ def test_a_revoked_token_is_a_401_at_once(lead):
     assert again.status_code == 204  # revoking twice changes nothing
     shown = api_client_for(lead).get(f"/api/tokens/{token_id}/").json()
     assert shown["state"] == "revoked" and shown["revoked_at"]
+
+
+def test_the_purge_forgets_tokens_long_expired_or_revoked_and_keeps_the_rest(lead, settings):
+    settings.API_TOKEN_KEEP_DAYS = 30
+    now = timezone.now()
+    ages = {"fresh": None, "never": None, "expired lately": 29, "expired long ago": 31}
+    ages |= {"revoked lately": 29, "revoked long ago": 31}
+    secrets = {name: api_token_secret(lead, name=name) for name in ages}
+    ApiToken.objects.filter(name="never").update(expires_at=None)
+    for name, days in ages.items():
+        moment = now - timedelta(days=days) if days else None
+        field = "revoked_at" if name.startswith("revoked") else "expires_at"
+        if moment:
+            ApiToken.objects.filter(name=name).update(**{field: moment})
+    api_tokens_purge_task()  # as beat runs it
+    kept = set(ApiToken.objects.values_list("name", flat=True))
+    assert kept == {"fresh", "never", "expired lately", "revoked lately"}
+    answer = token_client(secrets["expired long ago"]).get("/api/projects/")
+    assert answer.json() == {"detail": "Invalid token."}
+    assert token_client(secrets["expired lately"]).get("/api/projects/").json() == {
+        "detail": "Token expired."
+    }
+    assert token_client(secrets["fresh"]).get("/api/projects/").status_code == 200
 
 
 def test_another_users_token_is_a_404_and_stays_working(lead, annotator):

@@ -243,3 +243,20 @@ def test_openapi_schema_and_docs_are_served(lead_api):
     for path in ("/api/projects/{id}/next/", "/api/items/{id}/annotations/", "/api/projects/"):
         assert path in text
     assert lead_api.get("/api/docs/").status_code == 200
+
+
+def test_the_project_list_reads_every_role_in_one_query(django_assert_max_num_queries):
+    user = UserFactory()
+    roles = [Membership.Role.LEAD, Membership.Role.ANNOTATOR, Membership.Role.REVIEWER] * 4
+    for n, role in enumerate(roles):
+        project = Project.objects.create(name=f"p{n}", label_schema=TEXT_CLASSIFICATION_SCHEMA)
+        Membership.objects.create(project=project, user=user, role=role)
+    Project.objects.create(name="not mine", label_schema=TEXT_CLASSIFICATION_SCHEMA)
+    client = APIClient()
+    client.force_authenticate(user)
+    # The count, the page, the roles: none per project.
+    with django_assert_max_num_queries(4):
+        listed = client.get("/api/projects/")
+    assert listed.status_code == 200
+    shown = {row["name"]: row["role"] for row in listed.json()["results"]}
+    assert shown == {f"p{n}": role for n, role in enumerate(roles)}
