@@ -73,7 +73,9 @@ def project_roles_remember(*, user: AbstractBaseUser, projects) -> None:
         return
     cache.update(dict.fromkeys(wanted))
     cache.update(
-        Membership.objects.filter(user=user, project_id__in=wanted).values_list("project_id", "role")
+        Membership.objects.filter(user=user, project_id__in=wanted).values_list(
+            "project_id", "role"
+        )
     )
 
 
