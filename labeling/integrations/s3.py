@@ -19,7 +19,7 @@ from typing import Any
 
 import boto3
 import botocore.session
-from botocore import handlers
+from botocore import UNSIGNED, handlers
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 from botocore.parsers import ResponseParserFactory, RestXMLParser
@@ -133,7 +133,11 @@ def _session() -> boto3.session.Session:
     return session
 
 
-def s3_client(*, endpoint_url: str, region: str, access_key: str, secret_key: str):
+def s3_client(
+    *, endpoint_url: str, region: str, access_key: str, secret_key: str, anonymous: bool = False
+):
+    """A client with these keys; without keys, boto3's own chain (the server's environment or
+    instance role), or with `anonymous` unsigned requests (public buckets)."""
     return _session().client(
         "s3",
         endpoint_url=endpoint_url or None,
@@ -141,7 +145,7 @@ def s3_client(*, endpoint_url: str, region: str, access_key: str, secret_key: st
         aws_access_key_id=access_key or None,
         aws_secret_access_key=secret_key or None,
         config=Config(
-            signature_version="s3v4",
+            signature_version=UNSIGNED if anonymous else "s3v4",
             connect_timeout=5,
             read_timeout=60,
             retries={"max_attempts": 3, "mode": "standard"},

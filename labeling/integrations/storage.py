@@ -36,6 +36,7 @@ from pathlib import PurePosixPath
 from typing import Any, TypeVar
 from urllib.parse import quote
 
+from django.conf import settings
 from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import UploadedFile
 from django.db import connection, transaction
@@ -79,13 +80,21 @@ def _s3_errors() -> tuple[type[Exception], ...]:
 
 
 def storage_client(storage: CloudStorage):
+    """A client with the storage's keys. A storage saved without keys reaches its bucket
+    unsigned (a public bucket), never with the server's own AWS credentials unless
+    STORAGE_SERVER_CREDENTIALS says so: else a lead could read any bucket the server's role
+    can."""
     from labeling.integrations.s3 import s3_client
 
+    access_key = secret_decrypt(storage.access_key_encrypted)
+    secret_key = secret_decrypt(storage.secret_key_encrypted)
+    keyless = not (access_key and secret_key)
     return s3_client(
         endpoint_url=storage.endpoint_url,
         region=storage.region,
-        access_key=secret_decrypt(storage.access_key_encrypted),
-        secret_key=secret_decrypt(storage.secret_key_encrypted),
+        access_key=access_key,
+        secret_key=secret_key,
+        anonymous=keyless and not settings.STORAGE_SERVER_CREDENTIALS,
     )
 
 
@@ -166,6 +175,9 @@ def storage_update(
         storage.access_key_encrypted = secret_encrypt(access_key)
     if secret_key is not None and secret_key != "":
         storage.secret_key_encrypted = secret_encrypt(secret_key)
+    if bool(storage.access_key_encrypted) != bool(storage.secret_key_encrypted):
+        field = "secret_key" if storage.access_key_encrypted else "access_key"
+        raise StorageRefused(field, "Give access_key and secret_key together, or neither.")
     storage_check(storage)
     storage.save()
     return storage

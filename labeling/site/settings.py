@@ -356,6 +356,9 @@ WEBHOOKS_ALLOW_PRIVATE_HOSTS = env.bool("WEBHOOKS_ALLOW_PRIVATE_HOSTS", default=
 # Model backends and storage endpoints usually live on a private network: the host names and
 # networks listed here may resolve to private addresses (e.g. "ml,minio,10.0.0.0/8"; "*": any
 # but link-local). Development allows loopback.
+# A cloud storage saved without keys reaches its bucket unsigned; true: with this server's own
+# AWS credentials (environment, instance role) instead, which every lead then borrows.
+STORAGE_SERVER_CREDENTIALS = env.bool("STORAGE_SERVER_CREDENTIALS", default=False)
 INTEGRATIONS_PRIVATE_HOSTS = env.list(
     "INTEGRATIONS_PRIVATE_HOSTS", default=["127.0.0.0/8", "::1"] if DEBUG else []
 )

@@ -216,6 +216,26 @@ def test_media_are_served_by_a_presigned_url_made_when_asked(image_project, buck
     assert stranger.get(item.data["image"]).status_code == 404
 
 
+@pytest.mark.parametrize("server_credentials", [False, True])
+def test_a_storage_without_keys_never_borrows_the_servers_credentials_unless_allowed(
+    image_project, bucket, s3_endpoint, settings, monkeypatch, server_credentials
+):
+    settings.STORAGE_SERVER_CREDENTIALS = server_credentials
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "SERVERSOWNKEY")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "servers-own-secret")
+    bucket.put_object(Bucket=BUCKET, Key="img/p.png", Body=b"\x89PNG public", ACL="public-read")
+    fields = {"role": "source", "bucket": BUCKET, "endpoint_url": s3_endpoint, "region": REGION}
+    storage = storage_svc.storage_create(project=image_project, fields={**fields, "prefix": "img/"})
+    link = storage_svc.media_url(storage=storage, key="img/p.png")
+    query = parse_qs(urlsplit(link).query)
+    if server_credentials:
+        assert query["X-Amz-Credential"][0].startswith("SERVERSOWNKEY/")
+    else:  # unsigned: what a public bucket answers to anyone
+        assert "SERVERSOWNKEY" not in link and "X-Amz-Credential" not in query
+        answer = requests.get(link, timeout=10)
+        assert answer.status_code == 200 and answer.content == b"\x89PNG public"
+
+
 def test_a_target_storage_gets_each_resolved_label_overwritten_on_re_resolution(
     project, lead, annotator, bucket, s3_endpoint, django_capture_on_commit_callbacks
 ):
@@ -320,6 +340,8 @@ def test_the_api_keeps_credentials_encrypted_and_never_answers_them(
         ({"bucket": "no-such-bucket"}, "bucket"),
         ({"endpoint_url": "ftp://x"}, "endpoint_url"),
         ({"role": "sideways"}, "role"),
+        ({"secret_key": ""}, "secret_key"),
+        ({"access_key": ""}, "access_key"),
     ],
 )
 def test_bad_storage_settings_answer_the_field_and_store_nothing(
