@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import Exists, Q
+from django.db import connection
 
 from labeling.integrations import backends_hooks, storage_hooks
 from labeling.integrations.models import CloudStorage, ModelBackend, Webhook
@@ -106,28 +106,33 @@ class ProjectIntegrations:
         return self.webhooks or self.backends or self.targets
 
 
+def _integrations_sql() -> str:
+    webhooks = Webhook._meta.db_table
+    backends = ModelBackend._meta.db_table
+    storages = CloudStorage._meta.db_table
+    return (
+        f"SELECT EXISTS(SELECT 1 FROM {webhooks} w WHERE (w.project_id = %s"
+        " OR w.project_id IS NULL) AND w.is_active),"
+        f" EXISTS(SELECT 1 FROM {backends} b WHERE b.project_id = %s AND b.is_active),"
+        f" EXISTS(SELECT 1 FROM {storages} s WHERE s.project_id = %s AND s.role = %s"
+        " AND s.is_active)"
+    )
+
+
+INTEGRATIONS_SQL = _integrations_sql()
+
+
 def project_integrations(*, project_id: int) -> ProjectIntegrations:
     """What the project has connected, in one query: events cost one round trip in a project
-    with no integrations (most of them, and the answer path is the hottest there is)."""
-    found = (
-        Project.objects.filter(pk=project_id)
-        .annotate(
-            has_webhooks=Exists(
-                Webhook.objects.filter(
-                    Q(project_id=project_id) | Q(project__isnull=True), is_active=True
-                )
-            ),
-            has_backends=Exists(ModelBackend.objects.filter(project_id=project_id, is_active=True)),
-            has_targets=Exists(
-                CloudStorage.objects.filter(
-                    project_id=project_id, role=CloudStorage.Role.TARGET, is_active=True
-                )
-            ),
+    with no integrations (most of them, and the answer path is the hottest there is). Plain
+    SQL: the same query built by the ORM cost several times what PostgreSQL spends on it, twice
+    per submitted answer."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            INTEGRATIONS_SQL, [project_id, project_id, project_id, CloudStorage.Role.TARGET]
         )
-        .values_list("has_webhooks", "has_backends", "has_targets")
-        .first()
-    )
-    return ProjectIntegrations(*(found or (False, False, False)))
+        found = cursor.fetchone()
+    return ProjectIntegrations(*(bool(v) for v in found))
 
 
 class IntegrationsListener:
