@@ -153,8 +153,11 @@ def imported_annotations_store(
     report.carried = len(new)
     consensus_answers_moved(project=project, count=len(new))
     per_item = Counter(a.item_id for a in new)
+    by_count: dict[int, list[int]] = {}
     for item_id, count in per_item.items():
-        Item.objects.filter(pk=item_id).update(annotation_count=F("annotation_count") + count)
+        by_count.setdefault(count, []).append(item_id)
+    for count, item_ids in by_count.items():  # most tasks carry as many answers: few updates
+        Item.objects.filter(pk__in=item_ids).update(annotation_count=F("annotation_count") + count)
     model = consensus_model_current(project=project) if per_item else None
     for item in Item.objects.filter(pk__in=list(per_item)).select_related("project"):
         if item.annotation_count >= project.overlap + item.extra_slots:
