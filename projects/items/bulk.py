@@ -121,11 +121,7 @@ def _insert_postgresql(project_id: int, rows: Sequence[NewItem], want_ids: bool,
     names, values = defaults
     with connection.cursor() as cursor:
         # The ids of the created rows come back only from the staging path's RETURNING.
-        if (
-            not want_ids
-            and _ids_distinct(rows)
-            and _copy_direct(project_id, rows, names, values)
-        ):
+        if not want_ids and _ids_distinct(rows) and _copy_direct(project_id, rows, names, values):
             return len(rows), {}
         return _insert_postgresql_staged(cursor, project_id, rows, want_ids, names, values)
 
