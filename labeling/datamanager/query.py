@@ -88,6 +88,15 @@ def _key_text(path: str) -> Cast:
 
 
 CURRENT = "_current"  # the item's current resolution, joined (see SortKey.prepare)
+CURRENT_COLUMNS = {"agreement": "agreement", "resolution": "method"}  # sorts that read it
+
+
+def current_joined(queryset: QuerySet[Item]) -> QuerySet[Item]:
+    """The items joined to their current resolution as CURRENT (at most one per item). A
+    filter and the sort on its columns share the one join, so an agreement range sorted by
+    agreement is one range of the index resolution_current_agreement."""
+    current = FilteredRelation("resolutions", condition=Q(resolutions__is_current=True))
+    return queryset.annotate(**{CURRENT: current})
 
 
 @dataclass(frozen=True)
@@ -107,10 +116,25 @@ class SortKey:
     def prepare(self, queryset: QuerySet[Item]) -> QuerySet[Item]:
         """Join what the sort reads. The current resolution is a join, not a subquery, so a
         page in agreement order walks the index resolution_current_agreement and stops."""
-        if self.name in {"agreement", "resolution"}:
-            current = FilteredRelation("resolutions", condition=Q(resolutions__is_current=True))
-            return queryset.annotate(**{CURRENT: current})
+        if self.name in CURRENT_COLUMNS:
+            return current_joined(queryset)
         return queryset
+
+    def unvalued(self, filtered: QuerySet[Item], sorted_: QuerySet[Item], after: dict):
+        """The rows without a sort value, past the cursor (`after`: on the item id). For the
+        current resolution's columns: no join, an anti-join bounded by the cursor on both
+        sides, so PostgreSQL starts both index scans at the cursor (on the outer join's `IS
+        NULL` it merged the resolution index from its start up to there)."""
+        column = CURRENT_COLUMNS.get(self.name)
+        if column is None:
+            return sorted_.filter(_sort__isnull=True, **after)
+        bound = {f"item_{k}": v for k, v in after.items()}  # id__gt -> item_id__gt
+        valued = Resolution.objects.filter(
+            item_id=OuterRef("pk"), is_current=True, **{f"{column}__isnull": False}, **bound
+        )
+        return filtered.filter(~Exists(valued), **after).annotate(
+            _sort=Value(None, output_field=TextField())
+        )
 
     def expression(self):
         if self.column:
@@ -202,7 +226,9 @@ class ItemFilter(filters.FilterSet):
         method="filter_search",
         help_text="Full-text search in the item's text (every string of its data).",
     )
-    status = filters.MultipleChoiceFilter(choices=Item.Status.choices)
+    # No DISTINCT (django-filter's default): an item has one status, and DISTINCT sorts by every
+    # column.
+    status = filters.MultipleChoiceFilter(choices=Item.Status.choices, distinct=False)
     annotator = filters.CharFilter(method="filter_annotator", help_text="Answered by (username).")
     not_annotator = filters.CharFilter(
         method="filter_not_annotator", help_text="Not answered by (username)."
@@ -307,10 +333,10 @@ class ItemFilter(filters.FilterSet):
         return Exists(Resolution.objects.filter(item_id=OuterRef("pk"), is_current=True, **lookups))
 
     def filter_agreement_min(self, queryset, name, value):
-        return queryset.filter(self._current_with(agreement__gte=value))
+        return current_joined(queryset).filter(**{f"{CURRENT}__agreement__gte": value})
 
     def filter_agreement_max(self, queryset, name, value):
-        return queryset.filter(self._current_with(agreement__lte=value))
+        return current_joined(queryset).filter(**{f"{CURRENT}__agreement__lte": value})
 
     def filter_model_version(self, queryset, name, value):
         return queryset.filter(
@@ -321,8 +347,9 @@ class ItemFilter(filters.FilterSet):
         return queryset.filter(gold__isnull=value != "true")
 
     def filter_disagreement(self, queryset, name, value):
-        disagreeing = self._current_with(agreement__lt=1)
-        return queryset.filter(disagreeing if value == "true" else ~disagreeing)
+        if value == "true":
+            return current_joined(queryset).filter(**{f"{CURRENT}__agreement__lt": 1})
+        return queryset.filter(~self._current_with(agreement__lt=1))
 
     def _field(self, queryset, text: bool):
         path = _field_lookup(self.form.cleaned_data["field"])
@@ -401,14 +428,23 @@ def item_filter_check(params) -> ItemFilter:
     return filterset
 
 
-def items_table_query(*, project: Project, params) -> tuple[QuerySet[Item], Ordering]:
-    """The project's items matching the parameters, sorted, with the ordering used."""
+def _items_filtered(*, project: Project, params) -> tuple[QuerySet[Item], Ordering]:
+    """The project's items matching the parameters (unsorted), and the ordering asked."""
     filterset = item_filter_check(params)
     filterset.project = project
     ordering = Ordering.parse(filterset.form.cleaned_data.get("ordering"))
-    queryset = filterset.filter_queryset(Item.objects.filter(project=project))
-    queryset = ordering.key.prepare(queryset).annotate(_sort=ordering.key.expression())
-    return queryset.order_by(*ordering.order_by()), ordering
+    return filterset.filter_queryset(Item.objects.filter(project=project)), ordering
+
+
+def _sorted(queryset: QuerySet[Item], ordering: Ordering) -> QuerySet[Item]:
+    """With the sort value as `_sort` (and what it reads joined)."""
+    return ordering.key.prepare(queryset).annotate(_sort=ordering.key.expression())
+
+
+def items_table_query(*, project: Project, params) -> tuple[QuerySet[Item], Ordering]:
+    """The project's items matching the parameters, sorted, with the ordering used."""
+    queryset, ordering = _items_filtered(project=project, params=params)
+    return _sorted(queryset, ordering).order_by(*ordering.order_by()), ordering
 
 
 def item_selection_query(*, project: Project, params) -> QuerySet[Item]:
@@ -464,10 +500,11 @@ def _beyond(ordering: Ordering, value, item_id: int):
     return LessThan(*rows) if ordering.descending else GreaterThan(*rows)
 
 
-def _page_rows(queryset, ordering: Ordering, cursor: tuple | None, limit: int) -> list[Item]:
-    """Up to `limit` rows after the cursor. A nullable sort reads its valued rows, then the
-    rows without a value by id, each query in an order an index can give."""
+def _page_rows(filtered, ordering: Ordering, cursor: tuple | None, limit: int) -> list[Item]:
+    """Up to `limit` of the filtered rows after the cursor. A nullable sort reads its valued
+    rows, then the rows without a value by id, each query in an order an index can give."""
     value, item_id = cursor if cursor else (None, None)
+    queryset = _sorted(filtered, ordering)
     tie = "id__lt" if ordering.descending else "id__gt"
     by_id = "-id" if ordering.descending else "id"
     if ordering.key.phases:
@@ -493,9 +530,8 @@ def _page_rows(queryset, ordering: Ordering, cursor: tuple | None, limit: int) -
             valued = valued.filter(_beyond(ordering, value, item_id))
         rows = list(valued.order_by(*ordering.order_by(nulls_apart=True))[:limit])
     if len(rows) < limit:
-        unvalued = queryset.filter(_sort__isnull=True)
-        if cursor and value is None:
-            unvalued = unvalued.filter(**{tie: item_id})
+        after = {tie: item_id} if cursor and value is None else {}
+        unvalued = ordering.key.unvalued(filtered, queryset, after)
         rows += list(unvalued.order_by(by_id)[: limit - len(rows)])
     return rows
 
@@ -522,10 +558,10 @@ def items_table_page(*, project: Project, params, size: int | None = None) -> It
     """One page of the table after the parameters' `cursor` (the first page without one)."""
     params = _params_dict(params)
     size = size or page_size_parse(params.get("size"))
-    queryset, ordering = items_table_query(project=project, params=params)
+    filtered, ordering = _items_filtered(project=project, params=params)
     cursor = params.get("cursor")
     position = cursor_decode(ordering=ordering, cursor=cursor) if cursor else None
-    items = _page_rows(queryset, ordering, position, size + 1)
+    items = _page_rows(filtered, ordering, position, size + 1)
     next_cursor = None
     if len(items) > size:
         items = items[:size]
