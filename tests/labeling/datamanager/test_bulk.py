@@ -4,8 +4,8 @@ import pytest
 from django.db import connection
 
 from labeling.datamanager.bulk import BulkRefused, item_bulk_job_create, item_bulk_job_run
-from labeling.models import Annotation, Assignment, ItemBulkJob, Resolution
-from projects.models import Item
+from labeling.models import Annotation, Assignment, Draft, ItemBulkJob, Resolution
+from projects.models import Item, Prediction
 from tests.factories import ItemFactory
 
 
@@ -32,14 +32,23 @@ def test_set_priority_on_all_that_match_a_filter(table):
 
 
 @pytest.mark.django_db
-def test_delete_takes_the_items_with_their_answers(table):
-    b, c = table.items["b"], table.items["c"]
-    job = run(table, "delete", {"ids": [b.pk, c.pk]})
-    assert job.changed_count == 2
-    assert not Item.objects.filter(pk__in=[b.pk, c.pk]).exists()
-    assert not Resolution.objects.filter(item_id__in=[b.pk, c.pk]).exists()
-    assert not Annotation.objects.filter(item_id__in=[b.pk, c.pk]).exists()
-    assert Item.objects.filter(project=table.project).count() == 4
+def test_delete_takes_the_items_with_everything_that_hangs_off_them(table):
+    a, b, c, e = (table.items[k] for k in "abce")
+    Draft.objects.create(item=a, annotator=Assignment.objects.get(item=a).annotator, result={})
+    kept = Annotation.objects.filter(item=b).first()
+    # Another item's resolution that accepted an answer of a deleted item keeps going, cleared.
+    other = ItemFactory(project=table.project, external_id="other")
+    elsewhere = Resolution.objects.create(item=other, result={}, accepted_annotation=kept)
+    gone = [a.pk, b.pk, c.pk, e.pk]
+    job = run(table, "delete", {"ids": gone})
+    assert job.changed_count == 4
+    assert not Item.objects.filter(pk__in=gone).exists()
+    for model in (Resolution, Annotation, Assignment, Draft, Prediction):
+        assert not model.objects.filter(item_id__in=gone).exists(), model
+    elsewhere.refresh_from_db()
+    assert elsewhere.accepted_annotation_id is None
+    assert ext(Item.objects.filter(project=table.project).values("pk")) == ["d", "f", "other"]
+    assert Prediction.objects.filter(item=table.items["f"]).exists()
 
 
 @pytest.mark.django_db
