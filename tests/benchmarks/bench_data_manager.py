@@ -108,7 +108,7 @@ def data_fill(*, items: int, correlated: bool = False) -> tuple[int, list[str]]:
     from django.db import connection
 
     from labeling.models import Annotation, Resolution
-    from projects.models import Item, Membership, Prediction, Project
+    from projects.models import Item, ItemSearch, Membership, Prediction, Project
 
     users = get_user_model().objects
     lead = users.create_user("lead", password="x", is_staff=True)
@@ -220,7 +220,7 @@ def data_fill(*, items: int, correlated: bool = False) -> tuple[int, list[str]]:
             f"search table filled in {filled:.1f}s, its GIN index built in "
             f"{time.perf_counter() - started - filled:.1f}s"
         )
-        for model in (Item, Annotation, Resolution, Prediction):
+        for model in (Item, Annotation, Resolution, Prediction, ItemSearch):
             table = model._meta.db_table
             cursor.execute(
                 f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
