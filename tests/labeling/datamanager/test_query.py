@@ -111,6 +111,8 @@ def walk(project, size: int, **params) -> list[str]:
         "status",
         "-status",
         "-model_version",
+        "resolution",
+        "-resolution",
     ],
 )
 def test_keyset_pages_walk_every_item_once_in_order(table, ordering):
@@ -119,6 +121,12 @@ def test_keyset_pages_walk_every_item_once_in_order(table, ordering):
     whole = external_ids(table.project, ordering=ordering)
     assert walk(table.project, 2, ordering=ordering) == whole
     assert walk(table.project, 3, ordering=ordering, gold="false") == [e for e in whole if e != "d"]
+    # Filters on the current resolution share the sort's join with it.
+    resolved = external_ids(table.project, ordering=ordering, agreement_min=0.4)
+    assert sorted(resolved) == ["b", "c"]
+    assert walk(table.project, 1, ordering=ordering, agreement_min=0.4) == resolved
+    disputed = walk(table.project, 1, ordering=ordering, disagreement="true", agreement_max=0.9)
+    assert disputed == ["c"]
 
 
 @pytest.mark.django_db
