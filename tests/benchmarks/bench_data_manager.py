@@ -222,10 +222,11 @@ def data_fill(*, items: int, correlated: bool = False) -> tuple[int, list[str]]:
         )
         for model in (Item, Annotation, Resolution, Prediction, ItemSearch):
             table = model._meta.db_table
-            cursor.execute(
-                f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
-                f"(SELECT coalesce(max(id), 0) + 1 FROM {table}))"
-            )
+            if model is not ItemSearch:  # its key is the item's
+                cursor.execute(
+                    f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
+                    f"(SELECT coalesce(max(id), 0) + 1 FROM {table}))"
+                )
             cursor.execute(f"VACUUM ANALYZE {table}")
     return pid, words
 
