@@ -27,12 +27,14 @@ from django.db.models import (
     F,
     FilteredRelation,
     Func,
+    IntegerField,
     OuterRef,
     Q,
     QuerySet,
     TextField,
     Value,
 )
+from django.db.models.expressions import RawSQL
 from django.db.models.fields.json import KT
 from django.db.models.functions import Cast
 from django.db.models.lookups import GreaterThan, LessThan
@@ -495,8 +497,13 @@ class Row(Func):
 
 
 def _beyond(ordering: Ordering, value, item_id: int):
-    """(sort value, id) after the cursor's, in the ordering (both sides not NULL)."""
-    rows = Row(F("_sort"), F("id")), Row(Value(value), Value(item_id))
+    """(sort value, id) after the cursor's, in the ordering (both sides not NULL). A sort on
+    the current resolution compares its item id, the same as the item's by the join: then the
+    row is the index's (column, item) and the page starts at the cursor in it."""
+    # The join's own column by its alias: an F() through the filtered relation joins it again.
+    current_item = RawSQL(f"{CURRENT}.item_id", (), output_field=IntegerField())
+    tie = current_item if ordering.key.name in CURRENT_COLUMNS else F("id")
+    rows = Row(F("_sort"), tie), Row(Value(value), Value(item_id))
     return LessThan(*rows) if ordering.descending else GreaterThan(*rows)
 
 
