@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -19,7 +20,7 @@ import django_filters.rest_framework as filters
 from django import forms
 from django.contrib.auth import get_user_model
 from django.contrib.postgres.search import SearchQuery
-from django.db import connection
+from django.db import OperationalError, connection, transaction
 from django.db.models import (
     BooleanField,
     Exists,
@@ -31,13 +32,14 @@ from django.db.models import (
     OuterRef,
     Q,
     QuerySet,
+    Subquery,
     TextField,
     Value,
 )
 from django.db.models.expressions import RawSQL
 from django.db.models.fields.json import KT
 from django.db.models.functions import Cast
-from django.db.models.lookups import GreaterThan, LessThan
+from django.db.models.lookups import GreaterThan, IsNull, LessThan
 from django.http import QueryDict
 
 from labeling.models import Annotation, Resolution
@@ -221,6 +223,12 @@ def _field_lookup(path: str) -> str:
     return "__".join(["data", *path.split(".")])
 
 
+def _found(rows: QuerySet) -> IsNull:
+    """Whether the correlated rows hold one: a scalar subquery that no plan turns into a hash of
+    all such rows (EXISTS may be), for filters that are probed item by item down a sort."""
+    return IsNull(Subquery(rows.order_by().values("pk")[:1]), False)
+
+
 class ItemFilter(filters.FilterSet):
     """The data manager's filters; every one combines with the others (AND)."""
 
@@ -291,6 +299,9 @@ class ItemFilter(filters.FilterSet):
         return queryset
 
     project: Project | None = None  # set by items_table_query: label filters read its schema
+    # A label in the resolution or any answer: probed item by item down the sort (fast when the
+    # label is common), or as EXISTS, which PostgreSQL may hash whole (fast when it is rare).
+    label_probed = False
 
     def _answered_by(self, username: str) -> Exists:
         user_id = get_user_model().objects.filter(username=username).values_list("pk").first()
@@ -307,7 +318,7 @@ class ItemFilter(filters.FilterSet):
     def filter_not_annotator(self, queryset, name, value):
         return queryset.filter(~self._answered_by(value))
 
-    def _label_in(self, model, value: str, **lookups) -> Exists:
+    def _label_rows(self, model, value: str, **lookups) -> QuerySet:
         """Rows of `model` (annotations, resolutions) whose result holds the label.
 
         PostgreSQL: JSON containment, per control of the schema that has the label (a choice's
@@ -317,19 +328,23 @@ class ItemFilter(filters.FilterSet):
         shapes = _label_shapes(self.project, value) if connection.vendor == "postgresql" else None
         if shapes is None:
             needle = json.dumps(value, ensure_ascii=connection.vendor != "postgresql")
-            rows = rows.annotate(_text=Cast("result", TextField())).filter(_text__contains=needle)
-            return Exists(rows)
+            return rows.annotate(_text=Cast("result", TextField())).filter(_text__contains=needle)
         condition = Q(pk__in=[])
         for shape in shapes:
             condition |= Q(result__contains=shape)
-        return Exists(rows.filter(condition))
+        return rows.filter(condition)
 
     def filter_label(self, queryset, name, value):
         where = self.form.cleaned_data.get("label_in") or "any"
-        in_resolution = self._label_in(Resolution, value, is_current=True)
-        in_answers = self._label_in(Annotation, value)
-        condition = {"resolution": in_resolution, "answers": in_answers}.get(where)
-        return queryset.filter(condition if condition is not None else in_resolution | in_answers)
+        in_resolution = self._label_rows(Resolution, value, is_current=True)
+        if where == "resolution":
+            return queryset.filter(Exists(in_resolution))
+        if where == "answers":
+            return queryset.filter(Exists(self._label_rows(Annotation, value)))
+        in_answers = self._label_rows(Annotation, value)
+        if not self.label_probed:
+            return queryset.filter(Exists(in_resolution) | Exists(in_answers))
+        return queryset.filter(_found(in_resolution) | _found(in_answers))
 
     def _current_with(self, **lookups) -> Exists:
         return Exists(Resolution.objects.filter(item_id=OuterRef("pk"), is_current=True, **lookups))
@@ -430,10 +445,13 @@ def item_filter_check(params) -> ItemFilter:
     return filterset
 
 
-def _items_filtered(*, project: Project, params) -> tuple[QuerySet[Item], Ordering]:
+def _items_filtered(
+    *, project: Project, params, label_probed: bool = False
+) -> tuple[QuerySet[Item], Ordering]:
     """The project's items matching the parameters (unsorted), and the ordering asked."""
     filterset = item_filter_check(params)
     filterset.project = project
+    filterset.label_probed = label_probed
     ordering = Ordering.parse(filterset.form.cleaned_data.get("ordering"))
     return filterset.filter_queryset(Item.objects.filter(project=project)), ordering
 
@@ -561,6 +579,33 @@ def page_size_parse(raw) -> int:
     return int(text)
 
 
+# How long a page may probe a label item by item before it reads it the other way.
+PROBE_BUDGET_MS = 150
+QUERY_CANCELED = "57014"  # PostgreSQL's SQLSTATE for a statement_timeout
+
+
+def _rows_within(budget_ms: int, read: Callable[[], list[Item]]) -> list[Item] | None:
+    """The rows `read` gives, or None if it took longer than the budget (PostgreSQL cancels it;
+    elsewhere there is no budget)."""
+    if connection.vendor != "postgresql":
+        return read()
+    set_timeout = "SELECT set_config('statement_timeout', %s, true)"
+    try:
+        with transaction.atomic():  # a savepoint: a cancel rolls back to it, timeout included
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT current_setting('statement_timeout')")
+                before = cursor.fetchone()[0]
+                cursor.execute(set_timeout, [f"{budget_ms}ms"])
+            rows = read()
+            with connection.cursor() as cursor:  # a released savepoint keeps its SET LOCAL
+                cursor.execute(set_timeout, [before])
+            return rows
+    except OperationalError as exc:
+        if getattr(exc.__cause__, "sqlstate", None) != QUERY_CANCELED:
+            raise
+        return None
+
+
 def items_table_page(*, project: Project, params, size: int | None = None) -> ItemPage:
     """One page of the table after the parameters' `cursor` (the first page without one)."""
     params = _params_dict(params)
@@ -568,7 +613,14 @@ def items_table_page(*, project: Project, params, size: int | None = None) -> It
     filtered, ordering = _items_filtered(project=project, params=params)
     cursor = params.get("cursor")
     position = cursor_decode(ordering=ordering, cursor=cursor) if cursor else None
-    items = _page_rows(filtered, ordering, position, size + 1)
+    items = None
+    if params.get("label") and (params.get("label_in") or "any") == "any":
+        probed, _ = _items_filtered(project=project, params=params, label_probed=True)
+        items = _rows_within(
+            PROBE_BUDGET_MS, lambda: _page_rows(probed, ordering, position, size + 1)
+        )
+    if items is None:
+        items = _page_rows(filtered, ordering, position, size + 1)
     next_cursor = None
     if len(items) > size:
         items = items[:size]

@@ -1,7 +1,9 @@
 """The data manager's filters, search, sorts and keyset pages, through the service."""
 
 import pytest
+from django.db import connection
 
+from labeling.datamanager import query
 from labeling.datamanager.query import ItemFilterError, items_table_page, items_table_query
 from projects.items.create import items_create
 from projects.items.predictions import predictions_create
@@ -211,3 +213,31 @@ def test_imported_predictions_give_the_item_its_model_version(project):
     by_version = dict(Item.objects.values_list("external_id", "prediction_model_version"))
     assert by_version == {"p1": "new", "p2": None}
     assert external_ids(project, ordering="-model_version") == ["p1", "p2"]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("ordering", ["-id", "priority", "agreement"])
+@pytest.mark.parametrize("label", ["positive", "negative", "neutral"])
+def test_a_label_probed_down_the_sort_finds_what_the_plain_filter_finds(table, ordering, label):
+    plain = external_ids(table.project, ordering=ordering, label=label)
+    assert walk(table.project, 1, ordering=ordering, label=label) == plain
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db
+def test_a_probe_over_its_budget_gives_way_and_leaves_the_timeout_as_it_was():
+    def timeout() -> str:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT current_setting('statement_timeout')")
+            return cursor.fetchone()[0]
+
+    def slow():
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_sleep(0.2)")
+        return ["rows"]
+
+    before = timeout()
+    assert query._rows_within(20, slow) is None
+    assert timeout() == before
+    assert query._rows_within(5000, slow) == ["rows"]
+    assert timeout() == before
