@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable
+from functools import cache
 from typing import Any
 
 from django.conf import settings
@@ -20,6 +21,7 @@ from django.utils import timezone
 
 from labeling.datamanager.query import ItemFilterError, item_filter_check, item_selection_query
 from labeling.models import Annotation, Assignment, ItemBulkJob, Resolution
+from projects.direct_sql import column_in
 from projects.label_schema import LabelSchema, ResultError, SchemaError
 from projects.models import Item, Project
 
@@ -159,14 +161,7 @@ def _ids(rows: Rows) -> list[int]:
     return [row[0] for row in rows]
 
 
-def _id_set(column: str, ids: list[int]) -> tuple[str, list]:
-    """`column` among the ids: one array parameter on PostgreSQL (thousands of IN
-    placeholders cost the client more than the statement), IN elsewhere."""
-    if connection.vendor == "postgresql":
-        return f"{column} = ANY(%s)", [ids]
-    return f"{column} IN ({', '.join(['%s'] * len(ids))})", list(ids)
-
-
+@cache  # the models do not change while the process runs
 def _item_dependents() -> list[str]:
     """The tables whose rows die with an item (CASCADE), each with no dependents of its own but
     the resolutions' accepted answer (cleared by _delete): resolutions before answers. A new
@@ -183,24 +178,26 @@ def _item_dependents() -> list[str]:
             if known and further.remote_field.name != "accepted_annotation":
                 raise ImproperlyConfigured(f"bulk delete does not handle {further}")
         tables.append(model._meta.db_table)
-    return sorted(tables, key=lambda table: table != Resolution._meta.db_table)
+    return sorted(tables, key=lambda table: table != Resolution._meta.db_table)  # first
 
 
 def _delete(job: ItemBulkJob, rows: Rows) -> Outcome:
     """A statement per table, never Django's cascade (it loaded every item and answer, and
     sent each id as a placeholder of every statement)."""
     ids = _ids(rows)
-    where, params = _id_set("item_id", ids)
+    where, params = column_in("item_id", ids)
+    resolutions, *others = _item_dependents()
     with connection.cursor() as cursor:
+        cursor.execute(f"DELETE FROM {resolutions} WHERE {where}", params)
+        # Another item's resolution that accepted one of these answers keeps going, cleared.
         cursor.execute(
-            f"UPDATE {Resolution._meta.db_table} SET accepted_annotation_id = NULL"
-            f" WHERE accepted_annotation_id IN"
-            f" (SELECT id FROM {Annotation._meta.db_table} WHERE {where})",
+            f"UPDATE {resolutions} SET accepted_annotation_id = NULL WHERE accepted_annotation_id"
+            f" IN (SELECT id FROM {Annotation._meta.db_table} WHERE {where})",
             params,
         )
-        for table in _item_dependents():
+        for table in others:
             cursor.execute(f"DELETE FROM {table} WHERE {where}", params)
-        where_id, params = _id_set("id", ids)
+        where_id, params = column_in("id", ids)
         cursor.execute(
             f"DELETE FROM {Item._meta.db_table} WHERE {where_id} AND project_id = %s",
             [*params, job.project_id],

@@ -610,16 +610,18 @@ def items_table_page(*, project: Project, params, size: int | None = None) -> It
     """One page of the table after the parameters' `cursor` (the first page without one)."""
     params = _params_dict(params)
     size = size or page_size_parse(params.get("size"))
-    filtered, ordering = _items_filtered(project=project, params=params)
+    probe = bool(params.get("label")) and (params.get("label_in") or "any") == "any"
+    filtered, ordering = _items_filtered(project=project, params=params, label_probed=probe)
     cursor = params.get("cursor")
     position = cursor_decode(ordering=ordering, cursor=cursor) if cursor else None
     items = None
-    if params.get("label") and (params.get("label_in") or "any") == "any":
-        probed, _ = _items_filtered(project=project, params=params, label_probed=True)
+    if probe:
         items = _rows_within(
-            PROBE_BUDGET_MS, lambda: _page_rows(probed, ordering, position, size + 1)
+            PROBE_BUDGET_MS, lambda: _page_rows(filtered, ordering, position, size + 1)
         )
-    if items is None:
+    if items is None:  # no probe, or it gave way: the label as EXISTS
+        if probe:
+            filtered, _ = _items_filtered(project=project, params=params)
         items = _page_rows(filtered, ordering, position, size + 1)
     next_cursor = None
     if len(items) > size:
