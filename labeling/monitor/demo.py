@@ -13,7 +13,7 @@ from __future__ import annotations
 import base64
 import io
 import random
-from datetime import timedelta
+from datetime import UTC, timedelta
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
@@ -65,10 +65,20 @@ def _drifted(pixels, rng):
     return np.clip(noisy, 0, 16)
 
 
+def demo_day_start(days_ago: int = 0):
+    """Midnight UTC, `days_ago` days before today's: the demo's days are the charts' day buckets."""
+    today = timezone.now().astimezone(UTC)
+    return today.replace(hour=0, minute=0, second=0, microsecond=0) - timedelta(days=days_ago)
+
+
 def demo_events(
     *, days: int = DAYS, per_day: int = EVENTS_PER_DAY, drift_day: int = DRIFT_DAY, seed: int = 11
 ) -> tuple[list[dict], dict[str, str]]:
-    """The month's events (timestamps ending now) and the true digit of each."""
+    """The month's events (whole UTC days ending at today's midnight) and the true digit of each.
+
+    Whole days, so that no day bucket mixes the days before the drift with those after it,
+    whatever the hour the demo is loaded.
+    """
     import numpy as np
     from sklearn.datasets import load_digits
     from sklearn.linear_model import LogisticRegression
@@ -80,7 +90,7 @@ def demo_events(
     model = LogisticRegression(max_iter=2000)
     model.fit(images[train].reshape(len(train), -1), targets[train])
     rng = np.random.default_rng(seed)
-    start = (timezone.now() - timedelta(days=days)).replace(minute=0, second=0, microsecond=0)
+    start = demo_day_start(days)
     events, truth = [], {}
     for n in range(days * per_day):
         index = serve[n % len(serve)]
@@ -176,7 +186,7 @@ def monitor_demo_load(
         )
         rules_changed(project=project)
     events, truth = demo_events(days=days, per_day=per_day, drift_day=days // 2)
-    start = timezone.now() - timedelta(days=days)
+    start = demo_day_start(days)
     MonitorSettings.objects.update_or_create(
         project=project,
         defaults={
@@ -187,8 +197,6 @@ def monitor_demo_load(
     )
     for offset in range(0, len(events), 2000):
         events_ingest(project=project, raw_events=events[offset : offset + 2000])
-    _demo_annotators_label(
-        project, truth, until=timezone.now() - timedelta(days=UNLABELED_LAST_DAYS)
-    )
+    _demo_annotators_label(project, truth, until=demo_day_start(UNLABELED_LAST_DAYS))
     monitor_rollups_refresh(project_id=project.pk)
     return project
