@@ -226,6 +226,9 @@ class Item(models.Model):
             # columns sort by a scan of the project's items.
             models.Index(fields=["project", "priority", "id"], name="item_by_priority"),
             models.Index(fields=["project", "created_at", "id"], name="item_by_created"),
+            # A submit rewrites every index of its item anyway (annotation_count is in the queue
+            # indexes' conditions), so this one costs a submit one more entry, an import little.
+            models.Index(fields=["project", "annotation_count", "id"], name="item_by_answers"),
             # Partial: an item without a prediction (most imports) costs these nothing; the
             # data manager reads the items without a value apart, in id order.
             models.Index(
@@ -264,6 +267,20 @@ class ItemSearch(models.Model):
         Project, on_delete=models.CASCADE, related_name="+", db_constraint=False
     )
     document = SearchVectorField()
+    # The start of the item's `text`, for the data manager's sort by text: an index of it here
+    # is written by the indexer, not by every import's insert.
+    text_key = models.TextField(null=True, blank=True)
+
+    TEXT_KEY_CHARS = 100
+
+    class Meta:
+        indexes = [
+            models.Index(
+                fields=["project", "text_key", "item"],
+                name="item_search_text",
+                condition=models.Q(text_key__isnull=False),
+            )
+        ]
 
     def __str__(self) -> str:
         return f"search words of item {self.item_id}"

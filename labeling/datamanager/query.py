@@ -38,7 +38,7 @@ from django.db.models import (
 )
 from django.db.models.expressions import RawSQL
 from django.db.models.fields.json import KT
-from django.db.models.functions import Cast
+from django.db.models.functions import Cast, Left
 from django.db.models.lookups import GreaterThan, IsNull, LessThan
 from django.http import QueryDict
 
@@ -93,6 +93,7 @@ def _key_text(path: str) -> Cast:
 
 CURRENT = "_current"  # the item's current resolution, joined (see SortKey.prepare)
 CURRENT_COLUMNS = {"agreement": "agreement", "resolution": "method"}  # sorts that read it
+SEARCH_ROW = "_search_row"  # the item's search row, joined for the sort by text (PostgreSQL)
 
 
 def current_joined(queryset: QuerySet[Item]) -> QuerySet[Item]:
@@ -101,6 +102,19 @@ def current_joined(queryset: QuerySet[Item]) -> QuerySet[Item]:
     agreement is one range of the index resolution_current_agreement."""
     current = FilteredRelation("resolutions", condition=Q(resolutions__is_current=True))
     return queryset.annotate(**{CURRENT: current})
+
+
+def search_row_joined(queryset: QuerySet[Item]) -> QuerySet[Item]:
+    """The items joined to their search rows as SEARCH_ROW, whose `text_key` the sort by text
+    reads. The row's project equals the item's, so PostgreSQL bounds the index item_search_text
+    by the project too and a page walks it."""
+    row = FilteredRelation("search", condition=Q(search__project_id=F("project_id")))
+    return queryset.annotate(**{SEARCH_ROW: row})
+
+
+def _text_by_search_row() -> bool:
+    """Whether the sort by text reads the search rows' text key (PostgreSQL) or the data."""
+    return search_indexed()
 
 
 @dataclass(frozen=True)
@@ -122,20 +136,36 @@ class SortKey:
         page in agreement order walks the index resolution_current_agreement and stops."""
         if self.name in CURRENT_COLUMNS:
             return current_joined(queryset)
+        if self.name == "text" and _text_by_search_row():
+            return search_row_joined(queryset)
         return queryset
+
+    def joined_item(self) -> str | None:
+        """The alias of the joined table the sort walks, whose item_id ties its rows."""
+        if self.name in CURRENT_COLUMNS:
+            return CURRENT
+        if self.name == "text" and _text_by_search_row():
+            return SEARCH_ROW
+        return None
 
     def unvalued(self, filtered: QuerySet[Item], sorted_: QuerySet[Item], after: dict):
         """The rows without a sort value, past the cursor (`after`: on the item id). For the
         current resolution's columns: no join, an anti-join bounded by the cursor on both
         sides, so PostgreSQL starts both index scans at the cursor (on the outer join's `IS
         NULL` it merged the resolution index from its start up to there)."""
-        column = CURRENT_COLUMNS.get(self.name)
-        if column is None:
-            return sorted_.filter(_sort__isnull=True, **after)
         bound = {f"item_{k}": v for k, v in after.items()}  # id__gt -> item_id__gt
-        valued = Resolution.objects.filter(
-            item_id=OuterRef("pk"), is_current=True, **{f"{column}__isnull": False}, **bound
-        )
+        if self.name in CURRENT_COLUMNS:
+            column = CURRENT_COLUMNS[self.name]
+            valued = Resolution.objects.filter(
+                item_id=OuterRef("pk"), is_current=True, **{f"{column}__isnull": False}, **bound
+            )
+        elif self.joined_item() == SEARCH_ROW:
+            # Items the indexer has not reached yet sort with those without a text until then.
+            valued = ItemSearch.objects.filter(
+                item_id=OuterRef("pk"), text_key__isnull=False, **bound
+            )
+        else:
+            return sorted_.filter(_sort__isnull=True, **after)
         return filtered.filter(~Exists(valued), **after).annotate(
             _sort=Value(None, output_field=TextField())
         )
@@ -150,7 +180,9 @@ class SortKey:
         if self.name == "gold":
             return ExpressionWrapper(Q(gold__isnull=False), output_field=BooleanField())
         if self.name == "text":
-            return _key_text("data__text")
+            if _text_by_search_row():
+                return F(f"{SEARCH_ROW}__text_key")
+            return Cast(Left(KT("data__text"), ItemSearch.TEXT_KEY_CHARS), TextField())
         raise KeyError(self.name)
 
 
@@ -519,8 +551,8 @@ def _beyond(ordering: Ordering, value, item_id: int):
     the current resolution compares its item id, the same as the item's by the join: then the
     row is the index's (column, item) and the page starts at the cursor in it."""
     # The join's own column by its alias: an F() through the filtered relation joins it again.
-    current_item = RawSQL(f"{CURRENT}.item_id", (), output_field=IntegerField())
-    tie = current_item if ordering.key.name in CURRENT_COLUMNS else F("id")
+    joined = ordering.key.joined_item()
+    tie = RawSQL(f"{joined}.item_id", (), output_field=IntegerField()) if joined else F("id")
     rows = Row(F("_sort"), tie), Row(Value(value), Value(item_id))
     return LessThan(*rows) if ordering.descending else GreaterThan(*rows)
 

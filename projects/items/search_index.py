@@ -15,7 +15,11 @@ windows of one project take turns under an advisory lock and existing rows are l
 Item data does not change after insert anywhere in Quorum; code that changes it must delete the
 item's ItemSearch row in the same transaction (`items_search_forget`), and the indexer re-adds it.
 
-On SQLite nothing is indexed: search matches substrings there and nothing is ever pending.
+The row also keeps the start of the item's `text` for the data manager's sort by text
+(labeling.datamanager.query), which an index here serves without costing imports.
+
+On SQLite nothing is indexed: search matches substrings there, sorts read the items' data, and
+nothing is ever pending.
 """
 
 from __future__ import annotations
@@ -31,8 +35,9 @@ from projects.models import Item, ItemSearch
 WINDOW_IDS = 20_000
 SEARCH_LOCK_CLASS = 0x5153  # "QS": the advisory locks of search indexing, one per project
 INSERT_WINDOW = (
-    f"INSERT INTO {ItemSearch._meta.db_table} (item_id, project_id, document) "
-    "SELECT i.id, i.project_id, to_tsvector('simple'::regconfig, i.data) "
+    f"INSERT INTO {ItemSearch._meta.db_table} (item_id, project_id, document, text_key) "
+    "SELECT i.id, i.project_id, to_tsvector('simple'::regconfig, i.data), "
+    f"left(i.data ->> 'text', {ItemSearch.TEXT_KEY_CHARS}) "
     f"FROM {Item._meta.db_table} i "
     "WHERE i.project_id = %s AND i.id >= %s AND i.id < %s AND NOT EXISTS ("
     f"SELECT 1 FROM {ItemSearch._meta.db_table} s WHERE s.item_id = i.id) "

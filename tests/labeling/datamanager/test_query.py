@@ -7,7 +7,8 @@ from labeling.datamanager import query
 from labeling.datamanager.query import ItemFilterError, items_table_page, items_table_query
 from projects.items.create import items_create
 from projects.items.predictions import predictions_create
-from projects.models import Item
+from projects.items.search_index import items_search_index, search_indexed
+from projects.models import Item, ItemSearch
 from tests.factories import ItemFactory
 
 
@@ -129,6 +130,28 @@ def test_keyset_pages_walk_every_item_once_in_order(table, ordering):
     assert walk(table.project, 1, ordering=ordering, agreement_min=0.4) == resolved
     disputed = walk(table.project, 1, ordering=ordering, disagreement="true", agreement_max=0.9)
     assert disputed == ["c"]
+
+
+@pytest.mark.django_db
+def test_the_sort_by_text_reads_its_start_and_waits_for_the_indexer(table):
+    """On PostgreSQL the sort reads the text's start from the search row the indexer writes:
+    an item it has not reached sorts with the items without a text, then takes its place."""
+    start = "y" * ItemSearch.TEXT_KEY_CHARS
+    tied = [
+        Item.objects.create(project=table.project, external_id=ext, data={"text": start + tail})
+        for ext, tail in (("tie-z", "z"), ("tie-a", "a"))  # alike as far as the sort reads
+    ]
+    late = Item.objects.create(project=table.project, external_id="late", data={"text": "0 first"})
+    indexed = list("dbfeca") + ["tie-z", "tie-a"]
+    if search_indexed():
+        items_search_index(table.project.pk, from_id=tied[0].pk)
+        ItemSearch.objects.filter(item=late).delete()
+        assert external_ids(table.project, ordering="text") == indexed + ["late"]
+        assert walk(table.project, 2, ordering="text") == indexed + ["late"]
+        items_search_index(table.project.pk)
+    assert external_ids(table.project, ordering="text") == ["late", *indexed]
+    assert walk(table.project, 3, ordering="text") == ["late", *indexed]
+    assert walk(table.project, 2, ordering="-text") == list(reversed(["late", *indexed]))
 
 
 @pytest.mark.django_db
