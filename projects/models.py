@@ -223,7 +223,7 @@ class Item(models.Model):
             ),
             # The data manager's sorts (labeling.datamanager.query): a page in one of these
             # orders, first or deep, is an index range. Each costs imports a little; the other
-            # columns sort by a scan of the project's items.
+            # sorts walk the resolutions' indexes, the search rows' (text) or read by value.
             models.Index(fields=["project", "priority", "id"], name="item_by_priority"),
             models.Index(fields=["project", "created_at", "id"], name="item_by_created"),
             # A submit rewrites every index of its item anyway (annotation_count is in the queue
