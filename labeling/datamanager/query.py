@@ -112,11 +112,6 @@ def search_row_joined(queryset: QuerySet[Item]) -> QuerySet[Item]:
     return queryset.annotate(**{SEARCH_ROW: row})
 
 
-def _text_by_search_row() -> bool:
-    """Whether the sort by text reads the search rows' text key (PostgreSQL) or the data."""
-    return search_indexed()
-
-
 @dataclass(frozen=True)
 class SortKey:
     name: str
@@ -134,9 +129,10 @@ class SortKey:
     def prepare(self, queryset: QuerySet[Item]) -> QuerySet[Item]:
         """Join what the sort reads. The current resolution is a join, not a subquery, so a
         page in agreement order walks the index resolution_current_agreement and stops."""
-        if self.name in CURRENT_COLUMNS:
+        joined = self.joined_item()
+        if joined == CURRENT:
             return current_joined(queryset)
-        if self.name == "text" and _text_by_search_row():
+        if joined == SEARCH_ROW:
             return search_row_joined(queryset)
         return queryset
 
@@ -144,7 +140,7 @@ class SortKey:
         """The alias of the joined table the sort walks, whose item_id ties its rows."""
         if self.name in CURRENT_COLUMNS:
             return CURRENT
-        if self.name == "text" and _text_by_search_row():
+        if self.name == "text" and search_indexed():
             return SEARCH_ROW
         return None
 
@@ -180,7 +176,7 @@ class SortKey:
         if self.name == "gold":
             return ExpressionWrapper(Q(gold__isnull=False), output_field=BooleanField())
         if self.name == "text":
-            if _text_by_search_row():
+            if self.joined_item() == SEARCH_ROW:
                 return F(f"{SEARCH_ROW}__text_key")
             return Cast(Left(KT("data__text"), ItemSearch.TEXT_KEY_CHARS), TextField())
         raise KeyError(self.name)

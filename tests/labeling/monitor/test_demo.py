@@ -22,6 +22,7 @@ def test_demo_shows_the_drift_and_the_drop():
     after = [d for d in days if d["bucket_start"] >= drift_at]
     assert len(before) == len(after) == 4
     assert max(d["psi"] for d in before) < 0.25 < min(d["psi"] for d in after)
+    assert min(d["psi"] for d in before) < 0.1  # the reference days match the reference
     labeled_before = [d for d in before if d["n"] >= 8]
     labeled_after = [d for d in after if d["n"] >= 8]
     assert labeled_before and labeled_after
