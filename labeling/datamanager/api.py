@@ -65,9 +65,8 @@ class ItemTablePageSerializer(serializers.Serializer):
     next = serializers.URLField(allow_null=True)
     ordering = serializers.CharField()
     not_searchable = serializers.IntegerField(
-        help_text="With `search` or `ordering=text`: the project's items still being indexed "
-        "after an import, which search does not find yet and the sort by text puts with the "
-        "items without a text (0 otherwise)."
+        help_text="With `search`: the project's items search does not find yet, as they are "
+        "still being indexed after an import (0 without a search)."
     )
     results = ItemTableRowSerializer(many=True)
 

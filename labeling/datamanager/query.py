@@ -594,8 +594,7 @@ class ItemPage:
     items: list[Item]
     ordering: Ordering
     next_cursor: str | None
-    # With a search or the sort by text: the project's items the indexer has not reached yet
-    # (search does not find them; the sort by text puts them with the items without a text).
+    # With a search: the project's items search cannot find yet (being indexed); else 0.
     not_searchable: int = 0
 
 
@@ -657,9 +656,7 @@ def items_table_page(*, project: Project, params, size: int | None = None) -> It
         items = items[:size]
         last = items[-1]
         next_cursor = cursor_encode(ordering=ordering, value=last._sort, item_id=last.pk)
-    # The search rows also hold the text the sort by text reads: the same count tells both.
-    indexed_read = params.get("search") or ordering.key.joined_item() == SEARCH_ROW
-    not_searchable = items_not_searchable_count(project.pk) if indexed_read else 0
+    not_searchable = items_not_searchable_count(project.pk) if params.get("search") else 0
     return ItemPage(
         items=items, ordering=ordering, next_cursor=next_cursor, not_searchable=not_searchable
     )
