@@ -39,7 +39,12 @@ from labeling.monitor.stats import SCORE_BINS, score_bin
 from projects.direct_sql import copy_escape, copy_unless_taken
 from projects.items.bulk import project_lock_for_items
 from projects.items.create import ItemRow, items_create_batch
-from projects.items.search_index import items_search_floor, items_search_index_soon
+from projects.items.search_index import (
+    INDEX_NOW_MAX,
+    items_search_floor,
+    items_search_index_now,
+    items_search_index_soon,
+)
 from projects.label_schema import CHOICE, LabelSchema, ResultError
 from projects.models import Project
 
@@ -463,6 +468,10 @@ def _items_for_routed(project: Project, stored: list[_Stored]) -> None:
         if e.routed
     ]
     if not rows:
+        return
+    if len(rows) <= INDEX_NOW_MAX:  # a call's few routed events: their items searchable at once
+        items_create_batch(project=project, rows=rows)
+        items_search_index_now(project.pk, [row.external_id for row in rows])
         return
     search_floor = items_search_floor(project.pk)  # the indexer reads only what is made here
     for start in range(0, len(rows), BATCH_SIZE):

@@ -1,11 +1,12 @@
 from django.urls import path
 
 from labeling.monitor import api, pages
+from labeling.monitor.event_post import events_view
 
 P = "api/projects/<row_id:pk>/monitor/"
 
 urlpatterns = [
-    path(P + "events/", api.EventsView.as_view(), name="monitor-events"),
+    path(P + "events/", events_view(api.EventsView.as_view()), name="monitor-events"),
     path(P + "events/upload/", api.EventUploadView.as_view(), name="monitor-events-upload"),
     path(P + "actuals/", api.ActualsView.as_view(), name="monitor-actuals"),
     path(P + "rules/", api.RulesView.as_view(), name="monitor-rules"),

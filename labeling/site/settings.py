@@ -267,7 +267,7 @@ CACHE_URL = env.str("CACHE_URL", default="") or (
 CACHES = {
     "default": (
         {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "BACKEND": "labeling.site.cache.ClientKeepingRedisCache",
             "LOCATION": CACHE_URL,
             "KEY_PREFIX": "quorum-cache",
         }

@@ -9,7 +9,8 @@
 - predictions: `predictions_create(...)`, `predictions_check(...)`: model predictions, validated
   like answers.
 - search_index: `items_search_index(project_id)`, `items_not_searchable_count(project_id)`,
-  `items_search_index_soon(project_id)`, `items_search_forget(ids)`: full-text search words,
+  `items_search_index_soon(project_id)`, `items_search_index_now(project_id, external_ids)`,
+  `items_search_forget(ids)`: full-text search words,
   filled in the background after items arrive (never by the insert: imports stay fast).
 - titles: `item_title_of(item)`, `item_number(...)`: what a person reads for an item ("Item 12",
   with its external id only when the data gave one).

@@ -34,15 +34,18 @@ from projects.models import Item, ItemSearch
 # Ids per window: one statement reads at most this many items (of any project) by primary key.
 WINDOW_IDS = 20_000
 SEARCH_LOCK_CLASS = 0x5153  # "QS": the advisory locks of search indexing, one per project
-INSERT_WINDOW = (
+_INSERT_ROWS = (
     f"INSERT INTO {ItemSearch._meta.db_table} (item_id, project_id, document, text_key) "
     "SELECT i.id, i.project_id, to_tsvector('simple'::regconfig, i.data), "
     f"left(i.data ->> 'text', {ItemSearch.TEXT_KEY_CHARS}) "
-    f"FROM {Item._meta.db_table} i "
-    "WHERE i.project_id = %s AND i.id >= %s AND i.id < %s AND NOT EXISTS ("
+    f"FROM {Item._meta.db_table} i WHERE i.project_id = %s AND {{items}} AND NOT EXISTS ("
     f"SELECT 1 FROM {ItemSearch._meta.db_table} s WHERE s.item_id = i.id) "
     "ORDER BY i.id ON CONFLICT (item_id) DO NOTHING"
 )
+INSERT_WINDOW = _INSERT_ROWS.format(items="i.id >= %s AND i.id < %s")
+INSERT_NAMED = _INSERT_ROWS.format(items="i.external_id = ANY(%s)")
+# A call that makes at most this many items indexes them itself (items_search_index_now).
+INDEX_NOW_MAX = 50
 
 
 def search_indexed() -> bool:
@@ -123,6 +126,18 @@ def items_search_forget(item_ids: Iterable[int]) -> None:
     """Drop the search rows of items whose data changed (call it in the transaction that
     changes them): the indexer gives them new ones from their new data."""
     ItemSearch.objects.filter(item_id__in=list(item_ids)).delete()
+
+
+def items_search_index_now(project_id: int, external_ids: list[str]) -> None:
+    """Give these items of the project their search rows now, in the current transaction: for
+    a call that makes a few items (at most INDEX_NOW_MAX; a routed prediction event makes one),
+    where the task and the floor query of items_search_index_soon cost more than the rows."""
+    if not search_indexed() or not external_ids:
+        return
+    if len(external_ids) > INDEX_NOW_MAX:
+        raise ValueError(f"At most {INDEX_NOW_MAX} items are indexed in the call that makes them")
+    with connection.cursor() as cursor:
+        cursor.execute(INSERT_NAMED, [project_id, external_ids])
 
 
 def items_search_index_soon(project_id: int, *, from_id: int | None = None) -> None:

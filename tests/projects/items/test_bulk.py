@@ -1,7 +1,8 @@
 """Inserting batches of new items: exact counts, the first of duplicates wins, model defaults.
 
-On PostgreSQL a batch of new external ids is copied straight into the item table; these tests
-also check that it falls back to the staging path whenever an id turns out to be taken."""
+On PostgreSQL a few rows go in by one statement, and a larger batch of new external ids is
+copied straight into the item table: every test runs both ways (`path`), and checks that the copy
+falls back to the staging path whenever an id turns out to be taken."""
 
 import pytest
 from django.db import transaction
@@ -21,6 +22,14 @@ def rows(*external_ids: str, text: str = "row") -> list[ItemRow]:
 def insert(project, batch, *, want_ids=False):
     with transaction.atomic():
         return items_insert_new(project_id=project.pk, rows=batch, want_ids=want_ids)
+
+
+@pytest.fixture(params=["one statement", "copy"], autouse=True)
+def path(request, monkeypatch):
+    """Which way PostgreSQL takes the tests' small batches (FEW_ROWS 0: the copy's)."""
+    if request.param == "copy":
+        monkeypatch.setattr(items_bulk, "FEW_ROWS", 0)
+    return request.param
 
 
 @pytest.fixture
@@ -53,22 +62,22 @@ def test_new_ids_are_all_created_with_the_model_defaults(project, on_postgres, s
     assert ids == [("a\tb\\c",), ("e1",), ("e2",)]  # in the batch's order
 
 
-def test_duplicates_inside_one_batch_keep_the_first(project, on_postgres, staged_calls):
+def test_duplicates_inside_one_batch_keep_the_first(project, on_postgres, staged_calls, path):
     batch = rows("e1", "e2", text="first") + rows("e1", text="second")
     assert insert(project, batch) == (2, {})
-    if on_postgres:
+    if on_postgres and path == "copy":
         assert len(staged_calls) == 1  # known duplicates go straight to the staging path
     assert Item.objects.get(project=project, external_id="e1").data == {"text": "first e1"}
 
 
 def test_an_id_the_project_has_falls_back_without_a_partial_copy(
-    project, on_postgres, staged_calls
+    project, on_postgres, staged_calls, path
 ):
     insert(project, rows("e2"))
     staged_calls.clear()
     created, _ = insert(project, rows("e1", "e2", "e3", text="again"))
     assert created == 2
-    if on_postgres:
+    if on_postgres and path == "copy":
         assert len(staged_calls) == 1
     assert Item.objects.filter(project=project).count() == 3
     assert Item.objects.get(project=project, external_id="e2").data == {"text": "row e2"}
@@ -98,3 +107,12 @@ def test_wanting_ids_returns_those_of_the_created(project):
     assert ids == dict(
         Item.objects.filter(external_id__in=["e2", "e3"]).values_list("external_id", "id")
     )
+
+
+def test_a_batch_over_the_few_rows_takes_the_copy(project, on_postgres, staged_calls):
+    batch = rows(*(f"e{n}" for n in range(items_bulk.FEW_ROWS + 1)))
+    assert insert(project, batch) == (len(batch), {})
+    again = batch + rows("new")
+    assert insert(project, again, want_ids=True)[0] == 1
+    if on_postgres:
+        assert len(staged_calls) == 1  # the first went straight in, the second was staged
