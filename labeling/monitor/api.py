@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from django.db import transaction
 from django.shortcuts import get_object_or_404
+from django.utils.dateparse import parse_datetime
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers, status
-from rest_framework.pagination import CursorPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from labeling.monitor.conditions import ConditionError, condition_check
+from labeling.monitor.event_pages import EventPagination, newest_event_hour_end
 from labeling.monitor.events import EventsRefused, actuals_record, events_ingest
 from labeling.monitor.lookups import rules_changed
 from labeling.monitor.models import (
@@ -92,11 +95,6 @@ class EventSerializer(serializers.ModelSerializer):
         ]
 
 
-class EventPagination(CursorPagination):
-    ordering = ("-timestamp", "-id")
-    page_size = 100
-
-
 class RuleSerializer(serializers.ModelSerializer):
     class Meta:
         model = RoutingRule
@@ -161,6 +159,18 @@ class UploadSerializer(serializers.Serializer):
     file = serializers.FileField()
 
 
+def _moment(raw: str | None) -> datetime | None:
+    """A query parameter's date-time (UTC unless it says), or None (the filter then refuses
+    it as the ORM does)."""
+    try:
+        moment = parse_datetime(raw) if raw else None
+    except ValueError:
+        return None
+    if moment is not None and moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment
+
+
 def _bulk_refusal(rows, noun: str) -> Response | None:
     if not isinstance(rows, list):
         return Response(
@@ -218,20 +228,26 @@ class EventsView(APIView):
         project = request.project
         events = PredictionEvent.objects.filter(project=project).select_related("version")
         params = request.query_params
-        for name, lookup in (
-            ("model_version", "version__version"),
-            ("label", "label"),
-            ("since", "timestamp__gte"),
-            ("until", "timestamp__lt"),
-            ("rule", "rule_id"),
+        since, until = _moment(params.get("since")), _moment(params.get("until"))
+        for name, lookup, parsed in (
+            ("model_version", "version__version", None),
+            ("label", "label", None),
+            ("since", "timestamp__gte", since),
+            ("until", "timestamp__lt", until),
+            ("rule", "rule_id", None),
         ):
-            if params.get(name):
-                events = events.filter(**{lookup: params[name]})
+            if params.get(name):  # an unparsed date-time: the ORM's refusal, a 400
+                events = events.filter(**{lookup: parsed or params[name]})
         if params.get("routed") in ("true", "1"):
             events = events.filter(inclusion_probability__gt=0).exclude(
                 rule__isnull=True, baseline=False
             )
-        paginator = EventPagination()
+
+        def top():
+            newest = newest_event_hour_end(project.pk)
+            return until if newest is None or (until and until < newest) else newest
+
+        paginator = EventPagination(top=top, since=since)
         page = paginator.paginate_queryset(events, request, view=self)
         return paginator.get_paginated_response(EventSerializer(page, many=True).data)
 

@@ -549,6 +549,8 @@ def pages_time(client, project, requests: int) -> None:
             f"/api/projects/{project.pk}/monitor/events/?model_version=v2"
             f"&since=2026-01-15T00:00:00Z&until=2026-01-16T00:00:00Z",
         ),
+        ("events API, the newest", f"/api/projects/{project.pk}/monitor/events/"),
+        ("events API, routed", f"/api/projects/{project.pk}/monitor/events/?routed=true"),
         ("alerts API", f"/api/projects/{project.pk}/monitor/alerts/"),
     ):
         times = []
