@@ -500,6 +500,9 @@ def volume_fill(project, volume: int, labeled: int) -> None:
             " changed_at) FROM STDIN"
         ) as copy:
             copy.write(out.getvalue())
+        # As autovacuum leaves the BRIN index during steady ingest (autosummarize): COPY
+        # fills all its ranges before a summarization request could run.
+        cursor.execute("SELECT brin_summarize_new_values('monitor_predictionevent_time_brin')")
         cursor.execute("ANALYZE")
 
 

@@ -102,3 +102,14 @@ def test_a_page_of_recent_events_reads_one_window(project, lead_api, spread, mon
     reads = [q["sql"] for q in queries.captured_queries if "monitor_predictionevent" in q["sql"]]
     assert len(reads) == 1, reads  # the newest hour holds twenty events
     assert '"timestamp" >=' in reads[0]
+
+
+@pytest.mark.postgres
+def test_the_time_index_summarizes_its_ranges_as_they_fill():
+    """A BRIN range not summarized matches every query on time: the windows would read the
+    whole table until the next vacuum."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT reloptions FROM pg_class WHERE relname = 'monitor_predictionevent_time_brin'"
+        )
+        assert cursor.fetchone()[0] == ["autosummarize=on"]
