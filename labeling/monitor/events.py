@@ -568,9 +568,15 @@ SELECT event_id FROM stored
 """
 
 
-def _insert_counted(project_id: int, stored: list[_Stored]) -> set[str]:
+# Sent with the statement in one round trip: a query of two statements runs as one transaction
+# (or in the caller's), which the setting then commits without waiting for the log's flush.
+ASYNC_COMMIT_SQL = "SET LOCAL synchronous_commit TO OFF; "
+
+
+def _insert_counted(project_id: int, stored: list[_Stored], *, flush: bool = True) -> set[str]:
     """PostgreSQL: the events that are new, stored and counted by one statement (see
-    INSERT_RETURNING_SQL); their event ids."""
+    INSERT_RETURNING_SQL); their event ids. `flush` False: the transaction commits without
+    waiting for its log to reach the disk (settings.MONITOR_EVENTS_SYNCHRONOUS_COMMIT)."""
     events, counts = [], []
     for e in stored:
         row = e.row
@@ -603,7 +609,11 @@ def _insert_counted(project_id: int, stored: list[_Stored]) -> set[str]:
             )
     params = [project_id, _json(events), project_id, timezone.now(), _json(counts)]
     with connection.cursor() as cursor:
-        cursor.execute(INSERT_RETURNING_SQL, params)
+        if flush:
+            cursor.execute(INSERT_RETURNING_SQL, params)
+        else:
+            cursor.execute(ASYNC_COMMIT_SQL + INSERT_RETURNING_SQL, params)
+            cursor.nextset()  # the second statement's rows
         return {event_id for (event_id,) in cursor.fetchall()}
 
 
@@ -671,7 +681,8 @@ def events_store(*, project: Project, rows: list[EventRow]) -> IngestReport:
     """Store parsed events: the new ones only, routed, counted, items made for the routed.
 
     PostgreSQL, a few events (the API's call of one event): one statement stores and counts
-    them, no transaction of its own unless one is routed. PostgreSQL, more: routed, then copied
+    them, no transaction of its own unless one is routed, committed without waiting for the
+    log's flush unless MONITOR_EVENTS_SYNCHRONOUS_COMMIT. PostgreSQL, more: routed, then copied
     straight in; should an event_id be taken, the events the project has are set aside and the
     rest routed again (caps count only new events) and inserted skipping conflicts. SQLite: the
     events the project has are set aside first (one writer at a time)."""
@@ -688,8 +699,9 @@ def events_store(*, project: Project, rows: list[EventRow]) -> IngestReport:
     if postgresql and len(fresh) <= COPY_FROM_ROWS:
         stored = _route(ruleset, fresh)
         routed = [e for e in stored if e.routed]
+        flush = settings.MONITOR_EVENTS_SYNCHRONOUS_COMMIT
         with transaction.atomic() if routed else nullcontext():
-            inserted = _insert_counted(project.pk, stored) if stored else set()
+            inserted = _insert_counted(project.pk, stored, flush=flush) if stored else set()
             if routed:
                 report.routed = _routed_store(
                     project, [e for e in routed if e.row.event_id in inserted]

@@ -311,6 +311,12 @@ PASSWORD_RESET_TIMEOUT = env.int("PASSWORD_RESET_TIMEOUT", default=3 * 24 * 3600
 # how often the worker folds new resolutions into the rollups (celery beat).
 MONITOR_FUTURE_TOLERANCE_SECONDS = env.int("MONITOR_FUTURE_TOLERANCE_SECONDS", default=300)
 MONITOR_ROLLUP_SECONDS = env.int("MONITOR_ROLLUP_SECONDS", default=60)
+# The API's calls of a few events commit without waiting for PostgreSQL to flush its log to disk
+# (synchronous_commit off, for those transactions only): a crash of the database may lose the
+# events it acknowledged in its last moments (at most three times wal_writer_delay, 0.6 s by
+# default) and never corrupts anything, and a disk's slow flushes no longer stall every call.
+# True: each call waits for its flush, as every other write does.
+MONITOR_EVENTS_SYNCHRONOUS_COMMIT = env.bool("MONITOR_EVENTS_SYNCHRONOUS_COMMIT", default=False)
 # Deepest nesting of objects and arrays accepted in a JSON body or a JSON import.
 JSON_MAX_DEPTH = env.int("JSON_MAX_DEPTH", default=100)
 

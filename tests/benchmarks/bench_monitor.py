@@ -10,9 +10,10 @@ default db 15) is the broker and the cache, as in production. Prints:
   chunks in parallel, timed from the enqueue to the job marked done, with the pool process's peak
   RSS; `bulk-inprocess`, the same job's chunks one after another in this process (what one pool
   process does) (targets >= 50,000 events/s, < 300 MB);
-- single-call ingest: one event per POST, 8 client processes at once, each sending its next event
-  as soon as the last is answered, against gunicorn: p50/p95/p99 (target p99 < 25 ms), and the
-  CPU each call cost the web processes, PostgreSQL and the clients;
+- single-call ingest: one event per POST, 8 client processes at once against gunicorn, each
+  sending its next event as soon as the last is answered (the target's reading), then at a
+  fixed rate of all of them together (--rates, calls/s; default 0,200): p50/p95/p99 (target
+  p99 < 25 ms), and the CPU each call cost the web processes, PostgreSQL and the clients;
 - the model health page and the metrics API on a project of --volume events (COPY; issue: 10M)
   with --labeled labeled events (issue: 100k): the worker's full rollup refresh time, then p95 of
   the page and the API (target < 500 ms).
@@ -22,7 +23,8 @@ The machine has 2 cores shared with other work: each figure comes with the load 
     DATABASE_URL=postgres://postgres:postgres@127.0.0.1:5432/quorum \\
     QUORUM_TEST_BROKER_URL=redis://127.0.0.1:6379/15 \\
         python tests/benchmarks/bench_monitor.py [--events 1000000] [--volume 10000000] \\
-        [--labeled 100000] [--calls 2000] [--only routing,bulk,bulk-inprocess,single,volume]
+        [--labeled 100000] [--calls 2000] [--rates 0,200] \\
+        [--only routing,bulk,bulk-inprocess,single,volume]
 """
 
 from __future__ import annotations
@@ -333,18 +335,31 @@ def gunicorn_start(bench_url: str, port: int) -> subprocess.Popen:
     raise RuntimeError("gunicorn did not start")
 
 
-def single_client(port: int, path: str, token: str, index: int, calls: int, start, out) -> None:
-    """One client process: `calls` POSTs of one event each on one kept-alive connection, as
-    fast as the answers come; its latencies (the first calls warm up the server) go to `out`."""
+def single_client(
+    port: int, path: str, token: str, index: int, calls: int, start, interval: float, out
+) -> None:
+    """One client process: SINGLE_WARM_UP untimed calls (the server's threads open their
+    connections and fill their caches), then `calls` POSTs of one event each on one kept-alive
+    connection, as fast as the answers come, or (`interval` > 0) one every `interval` seconds
+    on a fixed schedule, each timed from its scheduled moment (a late answer delays the next
+    call, and the delay counts); its latencies go to `out`."""
     import http.client
 
     rng = random.Random(index)
     connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
     headers = {"Authorization": f"Token {token}", "Content-Type": "application/json"}
     mine = []
+    scheduled = None
     for k in range(calls + SINGLE_WARM_UP):
         body = json.dumps([event(index * 10**7 + k, rng, start=start, per_second=1e6)])
-        begin = time.perf_counter()
+        if interval and k >= SINGLE_WARM_UP:
+            if scheduled is None:  # clients start their schedules apart, as servers would
+                scheduled = time.perf_counter() + interval * index / 8
+            scheduled += interval
+            time.sleep(max(0.0, scheduled - time.perf_counter()))
+            begin = scheduled
+        else:
+            begin = time.perf_counter()
         connection.request("POST", path, body, headers)
         response = connection.getresponse()
         response.read()
@@ -354,12 +369,13 @@ def single_client(port: int, path: str, token: str, index: int, calls: int, star
     out.put(mine)
 
 
-SINGLE_WARM_UP = 5
+SINGLE_WARM_UP = 50
 
 
-def single_call_run(bench_url: str, calls: int, clients: int = 8) -> None:
+def single_call_run(bench_url: str, calls: int, clients: int = 8, rate: float = 0.0) -> None:
     """Each client is a process of its own, as model servers are: client threads of one process
-    would queue behind that process's GIL, and count the wait as the server's."""
+    would queue behind that process's GIL, and count the wait as the server's. `rate`: calls
+    per second of all clients together on a fixed schedule; 0: each as fast as it is answered."""
     import multiprocessing
     import resource
     import socket
@@ -378,7 +394,10 @@ def single_call_run(bench_url: str, calls: int, clients: int = 8) -> None:
     out = context.Queue()
     per_client = calls // clients
     processes = [
-        context.Process(target=single_client, args=(port, path, token, i, per_client, now, out))
+        context.Process(
+            target=single_client,
+            args=(port, path, token, i, per_client, now, clients / rate if rate else 0.0, out),
+        )
         for i in range(clients)
     ]
     try:
@@ -408,7 +427,9 @@ def single_call_run(bench_url: str, calls: int, clients: int = 8) -> None:
             * 1000
         )
         print(
-            f"single-call ingest, {clients} client processes, gunicorn 2 workers x 4 threads: "
+            f"single-call ingest, {clients} client processes "
+            f"({f'{rate:,.0f} calls/s in all' if rate else 'each as fast as answered'}), "
+            "gunicorn 2 workers x 4 threads: "
             f"{percentiles(latencies)}; {len(latencies) / elapsed:,.0f} calls/s; CPU per call: "
             f"web {web_ms:.1f} ms, PostgreSQL {db_ms:.1f} ms, the clients {clients_ms:.1f} ms; "
             f"load average before {load:.1f}"
@@ -571,6 +592,12 @@ def main() -> None:
     parser.add_argument("--routing-events", type=int, default=200_000)
     parser.add_argument("--events", type=int, default=1_000_000, help="bulk ingest file size")
     parser.add_argument("--calls", type=int, default=2000, help="single-call ingest requests")
+    parser.add_argument(
+        "--rates",
+        default="0,200",
+        help="single-call ingest: the clients' calls per second in all, a run each (0: as fast "
+        "as answered)",
+    )
     parser.add_argument("--volume", type=int, default=10_000_000, help="events for page figures")
     parser.add_argument("--labeled", type=int, default=100_000)
     # Celery's own default: one pool process per CPU.
@@ -621,7 +648,8 @@ def main() -> None:
                 bulk_inprocess_run(path, args.events)
             path.unlink()
         if "single" in parts:
-            single_call_run(bench_url, args.calls)
+            for rate in args.rates.split(","):
+                single_call_run(bench_url, args.calls, rate=float(rate))
         if "volume" in parts:
             volume_run(args.volume, args.labeled)
         print(f"load average at the end: {os.getloadavg()[0]:.1f}")

@@ -225,3 +225,24 @@ def test_a_routed_event_is_searchable_when_its_call_answers(project, lead):
     assert sorted(items.values_list("external_id", flat=True)) == ["event:e1", "event:e2"]
     assert ItemSearch.objects.filter(item__in=items).count() == 2
     assert items_not_searchable_count(project.pk) == 0
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("wait", [False, True])
+def test_a_call_commits_without_waiting_for_the_flush_unless_asked(project, lead, settings, wait):
+    """The setting holds for the call's own transaction only: the connection's next statements
+    wait for their flush as every other write does."""
+    settings.MONITOR_EVENTS_SYNCHRONOUS_COMMIT = wait
+    client = token_client(lead)
+    with CaptureQueriesContext(connection) as queries:
+        response = client.post(events_url(project.pk), [event(1)], format="json")
+    assert response.json() == {"created": 1, "duplicates": 0, "routed": 0}
+    insert = next(
+        q["sql"] for q in queries.captured_queries if "monitor_predictionevent" in q["sql"]
+    )
+    assert insert.startswith("SET LOCAL synchronous_commit TO OFF;") is not wait
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW synchronous_commit")
+        assert cursor.fetchone()[0] == "on"
+    assert PredictionEvent.objects.filter(project=project).count() == 1
