@@ -98,11 +98,7 @@ def api_token_authenticate(*, secret: str) -> tuple[object, ApiToken]:
     """The active user this secret belongs to and the token it is; ApiTokenRefused if it is
     unknown, revoked or expired, or its user is inactive. Notes the use (once a minute)."""
     now = timezone.now()
-    moments = [
-        connection.ops.adapt_datetimefield_value(moment)
-        for moment in (now, now - LAST_USED_PRECISION)
-    ]
-    params = [*moments, api_token_digest(secret)]
+    params = [*_expiry_and_staleness(now), api_token_digest(secret)]
     user = next(iter(User.objects.raw(USER_BY_TOKEN_SQL, params)), None)
     if user is None:
         raise ApiTokenRefused("Invalid token.")
@@ -123,16 +119,22 @@ def api_token_project(*, secret: str, project_id: int) -> tuple[Project, str | N
     project: the full path then answers with the reason. Notes the use, as
     api_token_authenticate does."""
     now = timezone.now()
-    moments = [
-        connection.ops.adapt_datetimefield_value(moment)
-        for moment in (now, now - LAST_USED_PRECISION)
-    ]
-    params = [*moments, Membership.Role.LEAD, api_token_digest(secret), project_id]
+    params = [*_expiry_and_staleness(now), Membership.Role.LEAD, api_token_digest(secret)]
+    params.append(project_id)
     project = next(iter(Project.objects.raw(PROJECT_BY_TOKEN_SQL, params)), None)
     if project is None or not project.api_token_valid:
         return None
     _use_note(project, now)
     return project, project.member_role
+
+
+def _expiry_and_staleness(now) -> list:
+    """The moments the token queries compare in SQL, as the database takes them: now (expiry)
+    and the oldest last use that needs no new note."""
+    return [
+        connection.ops.adapt_datetimefield_value(moment)
+        for moment in (now, now - LAST_USED_PRECISION)
+    ]
 
 
 def _use_note(row, now) -> None:
