@@ -119,8 +119,12 @@ def api_token_project(*, secret: str, project_id: int) -> tuple[Project, str | N
     project: the full path then answers with the reason. Notes the use, as
     api_token_authenticate does."""
     now = timezone.now()
-    params = [*_expiry_and_staleness(now), Membership.Role.LEAD, api_token_digest(secret)]
-    params.append(project_id)
+    params = [
+        *_expiry_and_staleness(now),
+        Membership.Role.LEAD,
+        api_token_digest(secret),
+        project_id,
+    ]
     project = next(iter(Project.objects.raw(PROJECT_BY_TOKEN_SQL, params)), None)
     if project is None or not project.api_token_valid:
         return None

@@ -243,9 +243,9 @@ class EventsView(APIView):
                 rule__isnull=True, baseline=False
             )
 
-        def top():
-            newest = newest_event_hour_end(project.pk)
-            return until if newest is None or (until and until < newest) else newest
+        def top():  # read only for a first page
+            bounds = [m for m in (until, newest_event_hour_end(project.pk)) if m is not None]
+            return min(bounds, default=None)
 
         paginator = EventPagination(top=top, since=since)
         page = paginator.paginate_queryset(events, request, view=self)

@@ -57,10 +57,10 @@ class EventPagination(CursorPagination):
     def _window_start(self, request) -> datetime | None:
         """The page's position (None: read without windows, as a page backwards does)."""
         cursor = self.decode_cursor(request)
-        if cursor is None or cursor.position is None:
-            return self.top() if cursor is None or not cursor.reverse else None
-        if cursor.reverse:
+        if cursor is not None and cursor.reverse:
             return None
+        if cursor is None or cursor.position is None:
+            return self.top()
         try:  # the position CursorPagination wrote: str() of the last event's timestamp
             return datetime.fromisoformat(cursor.position)
         except ValueError:

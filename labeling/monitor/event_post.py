@@ -67,14 +67,14 @@ def events_post_lean(request, pk: int) -> HttpResponse | None:
     secret = _token_secret(request)
     if secret is None:
         return None
-    caller = api_token_project(secret=secret, project_id=pk)
-    if caller is None or caller[1] not in LEAD_ONLY:
+    project, role = api_token_project(secret=secret, project_id=pk) or (None, None)
+    if project is None or role not in LEAD_ONLY:
         return None
     events = _plain_events(request)
     if events is None:
         return None
     try:
-        report = events_ingest(project=caller[0], raw_events=events)
+        report = events_ingest(project=project, raw_events=events)
     except EventsRefused as exc:
         return _json({"detail": str(exc), "errors": exc.errors}, 400)
     return _json(report.as_json(), 201)

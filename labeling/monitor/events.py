@@ -38,13 +38,7 @@ from labeling.monitor.routing import CapCounter, RuleSet
 from labeling.monitor.stats import SCORE_BINS, score_bin
 from projects.direct_sql import copy_escape, copy_unless_taken
 from projects.items.bulk import project_lock_for_items
-from projects.items.create import ItemRow, items_create_batch
-from projects.items.search_index import (
-    INDEX_NOW_MAX,
-    items_search_floor,
-    items_search_index_now,
-    items_search_index_soon,
-)
+from projects.items.create import ItemRow, items_create_searchable
 from projects.label_schema import CHOICE, LabelSchema, ResultError
 from projects.models import Project
 
@@ -467,16 +461,7 @@ def _items_for_routed(project: Project, stored: list[_Stored]) -> None:
         for e in stored
         if e.routed
     ]
-    if not rows:
-        return
-    if len(rows) <= INDEX_NOW_MAX:  # a call's few routed events: their items searchable at once
-        items_create_batch(project=project, rows=rows)
-        items_search_index_now(project.pk, [row.external_id for row in rows])
-        return
-    search_floor = items_search_floor(project.pk)  # the indexer reads only what is made here
-    for start in range(0, len(rows), BATCH_SIZE):
-        items_create_batch(project=project, rows=rows[start : start + BATCH_SIZE])
-    items_search_index_soon(project.pk, from_id=search_floor)
+    items_create_searchable(project=project, rows=rows)
 
 
 EVENT_TABLE = PredictionEvent._meta.db_table

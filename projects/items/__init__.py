@@ -1,7 +1,9 @@
 """Items: creating, filing and ordering the raw data the queue serves.
 
-- create: `items_create(project=, rows=)`, `items_create_batch(...)`, `ItemRowParser`: rows from
-  the API and every importer become items (validated, gold and predictions carried).
+- create: `items_create(project=, rows=)`, `items_create_batch(...)`,
+  `items_create_searchable(project=, rows=)` (parsed rows, searchable when it returns if few),
+  `ItemRowParser`: rows from the API and every importer become items (validated, gold and
+  predictions carried).
 - bulk: `items_insert_new(...)`, `project_lock_for_items(...)`: the fast insert that skips
   external ids the project already has.
 - filing: `items_refile(project_id=)`: file items under the project's queue ordering.

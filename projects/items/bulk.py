@@ -131,6 +131,14 @@ def _insert_postgresql(project_id: int, rows: Sequence[NewItem], want_ids: bool,
         return _insert_postgresql_staged(cursor, project_id, rows, want_ids, names, values)
 
 
+def _inserted(cursor, want_ids: bool) -> tuple[int, dict[str, int]]:
+    """What an INSERT ... ON CONFLICT DO NOTHING (RETURNING external_id, id if want_ids) made."""
+    if want_ids:
+        created_ids = dict(cursor.fetchall())
+        return len(created_ids), created_ids
+    return cursor.rowcount, {}
+
+
 def _insert_postgresql_few(
     cursor, project_id: int, rows: Sequence[NewItem], want_ids: bool, names, values
 ):
@@ -149,10 +157,7 @@ def _insert_postgresql_few(
         + (" RETURNING external_id, id" if want_ids else ""),
         [project_id, *values, batch],
     )
-    if want_ids:
-        created_ids = dict(cursor.fetchall())
-        return len(created_ids), created_ids
-    return cursor.rowcount, {}
+    return _inserted(cursor, want_ids)
 
 
 def _insert_postgresql_staged(
@@ -174,10 +179,7 @@ def _insert_postgresql_staged(
         + (" RETURNING external_id, id" if want_ids else ""),
         [project_id, *values],
     )
-    if want_ids:
-        created_ids = dict(cursor.fetchall())
-        return len(created_ids), created_ids
-    return cursor.rowcount, {}
+    return _inserted(cursor, want_ids)
 
 
 def _insert_sqlite(project_id: int, rows: Sequence[NewItem], want_ids: bool, defaults):

@@ -22,7 +22,12 @@ from projects.event_hooks import event_emit, event_wanted
 from projects.imports.hooks import AnnotationsStored, CarriedAnnotations, annotations_store
 from projects.items.bulk import items_insert_new
 from projects.items.predictions import item_prediction_scores_set
-from projects.items.search_index import items_search_floor, items_search_index_soon
+from projects.items.search_index import (
+    INDEX_NOW_MAX,
+    items_search_floor,
+    items_search_index_now,
+    items_search_index_soon,
+)
 from projects.label_schema import CHOICE, TEXT, LabelSchema, ResultError
 from projects.models import Prediction, Project
 from projects.unstorable import NUL, NUL_REFUSE, NUL_STRIP, nul_message, nul_path, nul_stripped
@@ -302,6 +307,25 @@ def items_create_batch(
         answers_carried=stored.carried,
         answers_skipped=stored.skipped,
     )
+
+
+def items_create_searchable(*, project: Project, rows: list[ItemRow]) -> int:
+    """Create parsed items batch by batch and make them searchable: a few (INDEX_NOW_MAX) in
+    this transaction, more by the indexer once it commits. The number created."""
+    if not rows:
+        return 0
+    if len(rows) <= INDEX_NOW_MAX:
+        created = items_create_batch(project=project, rows=rows).created
+        items_search_index_now(project.pk, [row.external_id for row in rows])
+        return created
+    search_floor = items_search_floor(project.pk)  # the indexer reads only what is made here
+    created = sum(
+        items_create_batch(project=project, rows=batch).created
+        for batch in _batches(rows, BATCH_SIZE)
+    )
+    if created:
+        items_search_index_soon(project.pk, from_id=search_floor)
+    return created
 
 
 def items_create(
