@@ -15,6 +15,7 @@ from django.db import connection
 from django.db.models import Model, QuerySet
 from django.http import Http404
 
+from projects.direct_sql import model_columns, model_row_read
 from projects.models import Membership, Project
 
 Role = Membership.Role
@@ -82,8 +83,8 @@ def project_roles_remember(*, user: AbstractBaseUser, projects) -> None:
 # The project with the user's membership role in one round trip (the API's hot paths load a
 # project or an item and check the caller's role on every request).
 PROJECT_WITH_ROLE_SQL = (
-    f"SELECT p.*, (SELECT m.role FROM {Membership._meta.db_table} m WHERE m.project_id = p.id"
-    f" AND m.user_id = %s) AS member_role FROM {Project._meta.db_table} p"
+    f"SELECT {model_columns(Project, 'p')}, (SELECT m.role FROM {Membership._meta.db_table} m"
+    f" WHERE m.project_id = p.id AND m.user_id = %s) AS member_role FROM {Project._meta.db_table} p"
 )
 BY_PROJECT = " WHERE p.id = %s"
 BY_ROW = " WHERE p.id = (SELECT r.project_id FROM {table} r WHERE r.id = %s)"
@@ -104,9 +105,12 @@ def project_with_role(
     else:
         table = connection.ops.quote_name(of._meta.db_table)
         sql, params = PROJECT_WITH_ROLE_SQL + BY_ROW.format(table=table), [user.pk, row_id]
-    project = next(iter(Project.objects.raw(sql, params)), None)
-    if project is not None and user.is_authenticated:
-        _roles_remembered(user)[project.pk] = project.member_role
+    found = model_row_read(Project, sql, params)
+    if found is None:
+        return None
+    project, (role,) = found
+    if user.is_authenticated:
+        _roles_remembered(user)[project.pk] = role
     return project
 
 

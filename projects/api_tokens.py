@@ -25,7 +25,7 @@ from django.db import connection
 from django.db.models import Q
 from django.utils import timezone
 
-from projects.direct_sql import rows_update
+from projects.direct_sql import model_columns, model_row_read, rows_update
 from projects.models import ApiToken, Membership, Project
 
 SECRET_PREFIX = "qrm_"
@@ -40,7 +40,7 @@ _token = ApiToken._meta
 # The user and the token's state in one query on the digest's unique index: expiry and
 # staleness are compared in SQL, so no datetime comes back to convert (SQLite returns text).
 USER_BY_TOKEN_SQL = (
-    f"SELECT u.*, t.{_token.pk.column} AS api_token_id,"
+    f"SELECT {model_columns(User, 'u')}, t.{_token.pk.column} AS api_token_id,"
     f" (t.revoked_at IS NOT NULL) AS api_token_revoked,"
     f" (t.expires_at IS NOT NULL AND t.expires_at <= %s) AS api_token_expired,"
     f" (t.last_used_at IS NULL OR t.last_used_at < %s) AS api_token_unused_lately"
@@ -51,7 +51,7 @@ USER_BY_TOKEN_SQL = (
 # A token's call on one project in one query: the project row, whether the token may act, and
 # its user's role there (a superuser's is lead, as in projects.access).
 PROJECT_BY_TOKEN_SQL = (
-    f"SELECT p.*, t.{_token.pk.column} AS api_token_id,"
+    f"SELECT {model_columns(Project, 'p')}, t.{_token.pk.column} AS api_token_id,"
     f" (t.revoked_at IS NULL AND (t.expires_at IS NULL OR t.expires_at > %s) AND u.is_active)"
     f" AS api_token_valid,"
     f" (t.last_used_at IS NULL OR t.last_used_at < %s) AS api_token_unused_lately,"
@@ -99,17 +99,18 @@ def api_token_authenticate(*, secret: str) -> tuple[object, ApiToken]:
     unknown, revoked or expired, or its user is inactive. Notes the use (once a minute)."""
     now = timezone.now()
     params = [*_expiry_and_staleness(now), api_token_digest(secret)]
-    user = next(iter(User.objects.raw(USER_BY_TOKEN_SQL, params)), None)
-    if user is None:
+    found = model_row_read(User, USER_BY_TOKEN_SQL, params)
+    if found is None:
         raise ApiTokenRefused("Invalid token.")
-    if user.api_token_revoked:
+    user, (token_id, revoked, expired, unused_lately) = found
+    if revoked:
         raise ApiTokenRefused("Token revoked.")
-    if user.api_token_expired:
+    if expired:
         raise ApiTokenRefused("Token expired.")
     if not user.is_active:
         raise ApiTokenRefused("User inactive or deleted.")
-    _use_note(user, now)
-    return user, ApiToken(pk=user.api_token_id, user=user)
+    _use_note(token_id, unused_lately, now)
+    return user, ApiToken(pk=token_id, user=user)
 
 
 def api_token_project(*, secret: str, project_id: int) -> tuple[Project, str | None] | None:
@@ -125,11 +126,14 @@ def api_token_project(*, secret: str, project_id: int) -> tuple[Project, str | N
         api_token_digest(secret),
         project_id,
     ]
-    project = next(iter(Project.objects.raw(PROJECT_BY_TOKEN_SQL, params)), None)
-    if project is None or not project.api_token_valid:
+    found = model_row_read(Project, PROJECT_BY_TOKEN_SQL, params)
+    if found is None:
         return None
-    _use_note(project, now)
-    return project, project.member_role
+    project, (token_id, valid, unused_lately, role) = found
+    if not valid:
+        return None
+    _use_note(token_id, unused_lately, now)
+    return project, role
 
 
 def _expiry_and_staleness(now) -> list:
@@ -141,10 +145,10 @@ def _expiry_and_staleness(now) -> list:
     ]
 
 
-def _use_note(row, now) -> None:
-    """last_used_at, written once a minute at most (`row` read api_token_unused_lately)."""
-    if row.api_token_unused_lately:
-        rows_update(ApiToken, {"pk": row.api_token_id}, set={"last_used_at": now})
+def _use_note(token_id: int, unused_lately: bool, now) -> None:
+    """last_used_at, written once a minute at most (the token query read `unused_lately`)."""
+    if unused_lately:
+        rows_update(ApiToken, {"pk": token_id}, set={"last_used_at": now})
 
 
 def api_tokens_of(*, user):

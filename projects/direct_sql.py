@@ -207,6 +207,58 @@ def rows_select(
     return converted
 
 
+def model_columns(model: type[Model], alias: str) -> str:
+    """The model's columns as a SELECT list (its table aliased `alias`), in the order
+    model_row_read takes them."""
+
+    def build() -> str:
+        quote = connection.ops.quote_name
+        return ", ".join(f"{alias}.{quote(f.column)}" for f in model._meta.concrete_fields)
+
+    return _sql_text(("columns", model, alias), build)
+
+
+_converters: dict[tuple, list] = {}
+
+
+def _model_converters(model: type[Model]) -> list[tuple[int, list, Any]]:
+    """Each column's conversions as the ORM applies them (the backend's, then the field's)."""
+    key = (connection.vendor, model)
+    found = _converters.get(key)
+    if found is None:
+        found = []
+        for index, field in enumerate(model._meta.concrete_fields):
+            column = field.get_col(model._meta.db_table)
+            convert = connection.ops.get_db_converters(column) + column.get_db_converters(
+                connection
+            )
+            if convert:
+                found.append((index, convert, column))
+        _converters[key] = found
+    return found
+
+
+def model_row_read(model: type[Model], sql: str, params: list) -> tuple[Model, tuple] | None:
+    """The first row of `sql`, which selects model_columns(model, ...) and then any other
+    columns: the model instance those columns make, and the others; None for no row.
+
+    What Model.objects.raw() does for one row, without the queryset machinery that costs the
+    hot paths several times the query itself."""
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    count = len(model._meta.concrete_fields)
+    values = list(row[:count])
+    for index, convert, column in _model_converters(model):
+        value = values[index]
+        for converter in convert:
+            value = converter(value, column, connection)
+        values[index] = value
+    return model.from_db(connection.alias, None, values), row[count:]
+
+
 def column_in(column: str, values: list) -> tuple[str, list]:
     """SQL for `column` among the values, with its parameters: one array parameter on
     PostgreSQL (thousands of IN placeholders cost the client more than the statement runs), IN
