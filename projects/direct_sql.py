@@ -19,7 +19,14 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from django.db import IntegrityError, connection, connections, transaction
+from django.db import (
+    IntegrityError,
+    InterfaceError,
+    OperationalError,
+    connection,
+    connections,
+    transaction,
+)
 from django.db.models import Model
 
 _sql_texts: dict[tuple, str] = {}
@@ -205,6 +212,25 @@ def rows_select(
             row[i] = convert(row[i], None, connection)
         converted.append(tuple(row))
     return converted
+
+
+def as_health_check(read: Callable[[], Any]) -> Any:
+    """Run `read`, a request's first query, so that it stands in for the check CONN_HEALTH_CHECKS
+    makes of a kept connection (a SELECT 1 of its own round trip): should the server have dropped
+    the connection, the read fails, and runs again on a new one."""
+    if (
+        connection.connection is None
+        or not connection.health_check_enabled
+        or connection.health_check_done
+        or connection.in_atomic_block
+    ):
+        return read()
+    connection.health_check_done = True
+    try:
+        return read()
+    except (OperationalError, InterfaceError):
+        connection.close()
+    return read()
 
 
 def model_columns(model: type[Model], alias: str) -> str:

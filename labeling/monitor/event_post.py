@@ -21,6 +21,7 @@ from django.http import HttpResponse
 from labeling.monitor.events import EventsRefused, events_ingest
 from projects.access import LEAD_ONLY
 from projects.api_tokens import api_token_project
+from projects.direct_sql import as_health_check
 from projects.unstorable import nesting_depth, nul_path
 
 # Larger calls (batches of thousands of events) take the DRF view: its cost is small beside
@@ -67,7 +68,8 @@ def events_post_lean(request, pk: int) -> HttpResponse | None:
     secret = _token_secret(request)
     if secret is None:
         return None
-    project, role = api_token_project(secret=secret, project_id=pk) or (None, None)
+    found = as_health_check(lambda: api_token_project(secret=secret, project_id=pk))
+    project, role = found or (None, None)
     if project is None or role not in LEAD_ONLY:
         return None
     events = _plain_events(request)

@@ -110,3 +110,47 @@ def test_a_failing_batched_write_fails_the_block_and_its_transaction(project, an
     item.refresh_from_db()
     assert item.skip_count == 0
     assert Annotation.objects.filter(item=item).count() == 1
+
+
+def test_model_row_read_builds_the_instance_the_orm_would(project):
+    from projects.direct_sql import model_columns, model_row_read
+    from projects.models import Project
+
+    project.label_schema = {"controls": [{"name": "x", "kind": "text", "source": "text"}]}
+    project.save()
+    sql = f"SELECT {model_columns(Project, 'p')}, 7 FROM projects_project p WHERE p.id = %s"
+    read, extras = model_row_read(Project, sql, [project.pk])
+    expected = Project.objects.get(pk=project.pk)
+    assert extras == (7,)
+    for field in Project._meta.concrete_fields:
+        assert getattr(read, field.attname) == getattr(expected, field.attname), field.name
+    assert read._state.adding is False
+    assert model_row_read(Project, sql, [project.pk + 1000]) is None
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_first_read_as_health_check_runs_again_on_a_new_connection(project):
+    """The server drops a kept connection (a restart, an idle timeout): the read that stands in
+    for the health check fails on it and is answered on a new one."""
+    from django.db import connection
+
+    from projects.direct_sql import as_health_check
+
+    if connection.vendor != "postgresql":
+        pytest.skip("a server to drop the connection")
+    import psycopg
+
+    connection.ensure_connection()
+    dropped = connection.connection.info.backend_pid
+    settings = connection.get_connection_params()
+    with psycopg.connect(**settings, autocommit=True) as other:
+        other.execute("SELECT pg_terminate_backend(%s)", [dropped])
+    connection.health_check_enabled, connection.health_check_done = True, False
+
+    def read():
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_backend_pid()")
+            return cursor.fetchone()[0]
+
+    assert as_health_check(read) != dropped
+    assert connection.health_check_done
