@@ -61,6 +61,10 @@ class Project(models.Model):
     monitor_baseline_rate = models.FloatField(
         default=0.01, help_text="Share (0-1) of prediction events routed to labeling at random."
     )
+    # Set anew (at random) whenever a routing rule is saved or deleted, by
+    # labeling.monitor.lookups.rules_changed alone: a process's copy of the rules holds while
+    # the project row it reads says the generation it copied them under.
+    monitor_rules_generation = models.BigIntegerField(default=0, editable=False)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -77,6 +81,14 @@ class Project(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    def save(self, *args, **kwargs):
+        # Never the rules' generation: an instance read before a rule changed would put back
+        # one that processes still hold the old rules under.
+        if not self._state.adding and kwargs.get("update_fields") is None:
+            deferred = self.get_deferred_fields()
+            kwargs["update_fields"] = [f for f in SAVED_FIELDS if f not in deferred]
+        super().save(*args, **kwargs)
+
     def delete(self, *args, **kwargs):
         # Items reference the project with no database constraint: inserts of items lock the
         # project row (projects.items.bulk.project_lock_for_items), so locking it first makes
@@ -90,6 +102,13 @@ class Project(models.Model):
             schema_validate(self.label_schema)
         except ValueError as exc:
             raise ValidationError(f"Label schema: {exc}") from exc
+
+
+SAVED_FIELDS = [
+    f.attname
+    for f in Project._meta.concrete_fields
+    if not f.primary_key and f.name != "monitor_rules_generation"
+]
 
 
 class Membership(models.Model):

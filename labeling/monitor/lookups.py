@@ -1,34 +1,33 @@
 """What every ingest looks up before it routes: the project's active rules and the ids of the
-model versions its events name, kept in the cache (Redis in production, shared by every web and
-worker process), so a call of one event reads neither from the database.
+model versions its events name, kept in each process's memory, so a call of one event reads
+neither from the database nor from anywhere else.
 
-Rules: cached with the generation they were read under. `rules_changed` gives the project a new
-generation when a rule is saved or deleted (at once, and again once the change commits), so no
-process routes by rules older than the last committed change: a reader that read the database
-just before the commit cached them under a generation nobody asks for any more. A reader inside
-a transaction does not fill the cache (what it reads may never commit).
-Versions: a version's id never changes once registered (it goes only with its project), so it is
-cached once its registration commits.
+Rules: kept with the generation they were read under (Project.monitor_rules_generation).
+`rules_changed` gives the project a new generation when a rule is saved or deleted, so a call
+whose project row shows a newer generation reads the rules again: no process routes by rules
+older than the project row its call read. A reader inside a transaction neither keeps what it
+reads (it may never commit) nor takes the kept copy (its project may have been read long before).
+Versions: a version's id never changes once registered (it goes only with its project), so it
+is kept once its registration commits.
 """
 
 from __future__ import annotations
 
-import hashlib
-import uuid
+import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from django.core.cache import cache
 from django.db import connection, transaction
 
 from labeling.monitor.models import ModelVersion, MonitoredModel, RoutingRule
+from projects.direct_sql import rows_update
 from projects.models import Project
 
-RULES_SECONDS = 3600
-VERSION_SECONDS = 7 * 86400
 RULE_FIELDS = ("id", "condition", "sample_rate", "cap_per_day", "cap_per_hour", "priority")
+# Entries a process keeps of each kind before it starts again (one per project, one per version).
+KEPT_MAX = 10_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,35 +42,29 @@ class RuleRow:
     priority: int
 
 
+# Shared by the process's threads: a dict's reads and writes are atomic, and two threads that
+# fill one entry at once fill it alike.
+_kept_rules: dict[str, tuple[int, list[RuleRow]]] = {}
+_kept_versions: dict[tuple[str, str], int] = {}
+
+
 def _project_key(project: Project) -> str:
-    """The project's id and creation time: a database recreated or restored under the same
-    cache starts its ids again, and must not read the ids another database cached."""
+    """The project's id and creation time: a database recreated or restored under a running
+    process starts its ids again, and must not read the ids another database had."""
     return f"{project.pk}.{project.created_at.timestamp():.6f}"
 
 
-def _rules_key(project: Project) -> str:
-    return f"monitor:rules:{_project_key(project)}"
-
-
-def _generation_key(project: Project) -> str:
-    return f"monitor:rules-generation:{_project_key(project)}"
-
-
-def _version_key(project: Project, version: str) -> str:
-    # A version is any text: its digest keeps the key short and valid for every cache backend.
-    digest = hashlib.blake2b(version.encode(), digest_size=12).hexdigest()
-    return f"monitor:version:{_project_key(project)}:{digest}"
+def _kept(store: dict, key, value) -> None:
+    if len(store) >= KEPT_MAX:
+        store.clear()
+    store[key] = value
 
 
 def rules_changed(*, project: Project) -> None:
     """Call after saving or deleting a project's rule (inside its transaction or not)."""
-
-    def renew() -> None:
-        cache.set(_generation_key(project), uuid.uuid4().hex, None)
-        cache.delete(_rules_key(project))
-
-    renew()
-    transaction.on_commit(renew)
+    generation = secrets.randbits(62)
+    rows_update(Project, {"pk": project.pk}, set={"monitor_rules_generation": generation})
+    project.monitor_rules_generation = generation
 
 
 def _rules_read(project_id: int) -> list[RuleRow]:
@@ -131,32 +124,37 @@ def ingest_lookups(
     *, project: Project, rows: list[Any], rules: bool = True
 ) -> list[RuleRow] | None:
     """Fill in `version_id` of the rows (EventRow) that have none, registering versions seen
-    for the first time; and answer the project's active rules (None when not asked). One trip
-    to the cache for both when everything is there."""
+    for the first time; and answer the project's active rules (None when not asked), by the
+    generation `project` shows (read by the caller's request). Nothing is read when the
+    process holds both."""
+    key = _project_key(project)
     first_seen = _first_seen(rows)
-    version_keys = {v: _version_key(project, v) for v in first_seen}
-    keys = list(version_keys.values())
-    if rules:
-        keys += [_generation_key(project), _rules_key(project)]
-    found = cache.get_many(keys) if keys else {}
-    ids = {v: found[k] for v, k in version_keys.items() if k in found}
+    ids = {}
+    for version in first_seen:
+        found = _kept_versions.get((key, version))
+        if found is not None:
+            ids[version] = found
     missing = {v: seen for v, seen in first_seen.items() if v not in ids}
     if missing:
         registered = versions_register(project=project, first_seen=missing)
         ids.update(registered)
-        new_keys = {version_keys[v]: registered[v] for v in missing}
-        transaction.on_commit(lambda: cache.set_many(new_keys, VERSION_SECONDS))
+
+        def keep() -> None:
+            for version in missing:
+                _kept(_kept_versions, (key, version), registered[version])
+
+        transaction.on_commit(keep)
     for row in rows:
         if row.version_id is None:
             row.version_id = ids[row.model_version]
     if not rules:
         return None
-    generation = found.get(_generation_key(project))
-    cached = found.get(_rules_key(project))
-    if cached is not None and cached[0] == generation:
-        return [RuleRow(*values) for values in cached[1]]
+    generation = project.monitor_rules_generation
+    if connection.in_atomic_block:
+        return _rules_read(project.pk)
+    kept = _kept_rules.get(key)
+    if kept is not None and kept[0] == generation:
+        return kept[1]
     active = _rules_read(project.pk)
-    if not connection.in_atomic_block:
-        values = [tuple(getattr(r, f) for f in RULE_FIELDS) for r in active]
-        cache.set(_rules_key(project), (generation, values), RULES_SECONDS)
+    _kept(_kept_rules, key, (generation, active))
     return active
