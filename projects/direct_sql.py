@@ -27,6 +27,7 @@ from django.db import (
     connections,
     transaction,
 )
+from django.db.backends.utils import CursorWrapper
 from django.db.models import Model
 
 _sql_texts: dict[tuple, str] = {}
@@ -264,13 +265,31 @@ def _model_converters(model: type[Model]) -> list[tuple[int, list, Any]]:
     return found
 
 
+def prepared_cursor():
+    """A cursor whose statements PostgreSQL keeps parsed and planned for the connection's life
+    (settings: DATABASE_PREPARED_STATEMENTS), for the few fixed statements every hot call sends;
+    elsewhere Django's cursor. Its parameters are bound by the server: one statement per call,
+    each parameter a value (no SQL pieces). With Django's query log on (DEBUG, a test counting
+    queries) the statement goes as any other: a prepared one leaves the log no text."""
+    if connection.vendor != "postgresql" or connection.queries_logged:
+        return connection.cursor()
+    from django.db.backends.postgresql.base import ServerBindingCursor
+
+    connection.close_if_health_check_failed()
+    connection.ensure_connection()
+    with connection.wrap_database_errors:
+        cursor = ServerBindingCursor(connection.connection)
+    return CursorWrapper(cursor, connection)
+
+
 def model_row_read(model: type[Model], sql: str, params: list) -> tuple[Model, tuple] | None:
-    """The first row of `sql`, which selects model_columns(model, ...) and then any other
-    columns: the model instance those columns make, and the others; None for no row.
+    """The first row of `sql` (a prepared statement, see prepared_cursor), which selects
+    model_columns(model, ...) and then any other columns: the model instance those columns
+    make, and the others; None for no row.
 
     What Model.objects.raw() does for one row, without the queryset machinery that costs the
     hot paths several times the query itself."""
-    with connection.cursor() as cursor:
+    with prepared_cursor() as cursor:
         cursor.execute(sql, params)
         row = cursor.fetchone()
     if row is None:

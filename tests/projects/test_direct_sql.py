@@ -154,3 +154,22 @@ def test_a_first_read_as_health_check_runs_again_on_a_new_connection(project):
 
     assert as_health_check(read) != dropped
     assert connection.health_check_done
+
+
+def test_model_row_read_is_a_statement_postgresql_keeps_prepared(project):
+    from django.db import connection
+
+    from projects.direct_sql import model_columns, model_row_read
+    from projects.models import Project
+
+    if connection.vendor != "postgresql":
+        pytest.skip("prepared statements are PostgreSQL's")
+    sql = f"SELECT {model_columns(Project, 'p')}, 1 FROM projects_project p WHERE p.id = %s"
+    for _ in range(2):
+        assert model_row_read(Project, sql, [project.pk])[0].pk == project.pk
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_prepared_statements WHERE statement = %s",
+            [sql.replace("%s", "$1")],
+        )
+        assert cursor.fetchone()[0] == 1
