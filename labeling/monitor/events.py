@@ -36,7 +36,7 @@ from labeling.monitor.models import (
 )
 from labeling.monitor.routing import CapCounter, RuleSet
 from labeling.monitor.stats import SCORE_BINS, score_bin
-from projects.direct_sql import copy_escape, copy_unless_taken
+from projects.direct_sql import copy_escape, copy_unless_taken, prepared_cursor
 from projects.items.bulk import project_lock_for_items
 from projects.items.create import ItemRow, items_create_searchable
 from projects.label_schema import CHOICE, LabelSchema, ResultError
@@ -525,9 +525,11 @@ def _copy_all_new(project_id: int, stored: list[_Stored]) -> bool:
 # are counted. The project row is share-locked as for items, so its deletion waits (events have
 # no foreign key constraint); a project deleted already takes no event. The rows travel as one
 # JSON parameter: adapting a dozen array parameters cost more than the statement itself.
+# {async_commit}: empty, or a condition that sets synchronous_commit off for the transaction
+# (SET LOCAL inside the statement, which stays one statement PostgreSQL keeps prepared).
 INSERT_RETURNING_SQL = f"""
 WITH project AS (
-    SELECT id FROM {Project._meta.db_table} WHERE id = %s FOR SHARE
+    SELECT id FROM {Project._meta.db_table} WHERE id = %s {{async_commit}} FOR SHARE
 ), stored AS (
     INSERT INTO {EVENT_TABLE} ({", ".join(EVENT_COLUMNS)})
     SELECT project.id, e.event_id, e.timestamp, e.version_id, e.data, e.result, e.label,
@@ -553,9 +555,14 @@ SELECT event_id FROM stored
 """
 
 
-# Sent with the statement in one round trip: a query of two statements runs as one transaction
-# (or in the caller's), which the setting then commits without waiting for the log's flush.
-ASYNC_COMMIT_SQL = "SET LOCAL synchronous_commit TO OFF; "
+# The statement's transaction (its own, or the caller's) commits without waiting for its log to
+# reach the disk: the project row read is where the setting is made, once.
+INSERT_SQL = {
+    True: INSERT_RETURNING_SQL.format(async_commit=""),
+    False: INSERT_RETURNING_SQL.format(
+        async_commit="AND set_config('synchronous_commit', 'off', true) IS NOT NULL"
+    ),
+}
 
 
 def _insert_counted(project_id: int, stored: list[_Stored], *, flush: bool = True) -> set[str]:
@@ -593,12 +600,8 @@ def _insert_counted(project_id: int, stored: list[_Stored], *, flush: bool = Tru
                 }
             )
     params = [project_id, _json(events), project_id, timezone.now(), _json(counts)]
-    with connection.cursor() as cursor:
-        if flush:
-            cursor.execute(INSERT_RETURNING_SQL, params)
-        else:
-            cursor.execute(ASYNC_COMMIT_SQL + INSERT_RETURNING_SQL, params)
-            cursor.nextset()  # the second statement's rows
+    with prepared_cursor() as cursor:
+        cursor.execute(INSERT_SQL[flush], params)
         return {event_id for (event_id,) in cursor.fetchall()}
 
 
