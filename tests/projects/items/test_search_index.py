@@ -9,6 +9,7 @@ import time
 import pytest
 from django.core.management import call_command
 from django.db import connection, connections
+from django.db.migrations.executor import MigrationExecutor
 
 from labeling.datamanager.query import items_table_page
 from projects.items.search_index import (
@@ -17,7 +18,7 @@ from projects.items.search_index import (
     items_search_index,
     projects_with_unsearchable_items,
 )
-from projects.models import Item, ItemSearch
+from projects.models import Item, ItemSearch, Project
 from projects.tasks import items_search_sweep_task
 from tests.factories import ItemFactory, ProjectFactory
 from tests.projects.imports.import_support import import_file, import_mode
@@ -223,7 +224,13 @@ def test_the_sweep_indexes_the_projects_a_lost_message_left_out(project):
 def test_the_migration_fills_the_search_table_for_existing_items_and_drops_the_old_index():
     call_command("migrate", "projects", "0011", verbosity=0)
     try:
-        project = ProjectFactory()
+        # The project as that schema holds it (later migrations add columns to it).
+        old_project = (
+            MigrationExecutor(connection)
+            .loader.project_state(("projects", "0011_api_tokens"))
+            .apps.get_model("projects", "Project")
+        )
+        project = Project(pk=old_project.objects.create(name="before search").pk)
         for n in range(5):
             ItemFactory(project=project, searchable=False, data={"text": f"old item {n}"})
         with connection.cursor() as cursor:
@@ -232,6 +239,7 @@ def test_the_migration_fills_the_search_table_for_existing_items_and_drops_the_o
         call_command("migrate", "projects", "0012", verbosity=0)
     finally:
         call_command("migrate", "projects", verbosity=0)
+    project = Project.objects.get(pk=project.pk)
     assert ItemSearch.objects.filter(project=project).count() == 5
     assert items_not_searchable_count(project.pk) == 0
     assert len(found(project, "old item")) == 5
