@@ -10,7 +10,8 @@ default db 15) is the broker and the cache, as in production. Prints:
   chunks in parallel, timed from the enqueue to the job marked done, with the pool process's peak
   RSS; `bulk-inprocess`, the same job's chunks one after another in this process (what one pool
   process does) (targets >= 50,000 events/s, < 300 MB);
-- single-call ingest: one event per POST, 8 client processes at once against gunicorn, each
+- single-call ingest: one event per POST, 8 client processes at once against gunicorn (--web:
+  workers x threads, default 2x4), each
   sending its next event as soon as the last is answered (the target's reading), then at a
   fixed rate of all of them together (--rates, calls/s; default 0,200): p50/p95/p99 (target
   p99 < 25 ms), and the CPU each call cost the web processes, PostgreSQL and the clients;
@@ -23,7 +24,7 @@ The machine has 2 cores shared with other work: each figure comes with the load 
     DATABASE_URL=postgres://postgres:postgres@127.0.0.1:5432/quorum \\
     QUORUM_TEST_BROKER_URL=redis://127.0.0.1:6379/15 \\
         python tests/benchmarks/bench_monitor.py [--events 1000000] [--volume 10000000] \\
-        [--labeled 100000] [--calls 2000] [--rates 0,200] \\
+        [--labeled 100000] [--calls 2000] [--rates 0,200] [--web 2x4] \\
         [--only routing,bulk,bulk-inprocess,single,volume]
 """
 
@@ -302,18 +303,18 @@ def database_backends() -> list:
         return [psutil.Process(pid) for (pid,) in cursor.fetchall()]
 
 
-def gunicorn_start(bench_url: str, port: int) -> subprocess.Popen:
+def gunicorn_start(bench_url: str, port: int, workers: int, threads: int) -> subprocess.Popen:
     env = {**os.environ, "DATABASE_URL": bench_url, "DEBUG": "0", "CONN_MAX_AGE": "600"}
     process = subprocess.Popen(
         [
             str(Path(sys.executable).with_name("gunicorn")),
             "labeling.site.wsgi:application",
             "--workers",
-            "2",
+            str(workers),
             "--worker-class",
             "gthread",
             "--threads",
-            "4",
+            str(threads),
             "--bind",
             f"127.0.0.1:{port}",
             "--log-level",
@@ -372,7 +373,9 @@ def single_client(
 SINGLE_WARM_UP = 50
 
 
-def single_call_run(bench_url: str, calls: int, clients: int = 8, rate: float = 0.0) -> None:
+def single_call_run(
+    bench_url: str, calls: int, *, shape: tuple[int, int], clients: int = 8, rate: float = 0.0
+) -> None:
     """Each client is a process of its own, as model servers are: client threads of one process
     would queue behind that process's GIL, and count the wait as the server's. `rate`: calls
     per second of all clients together on a fixed schedule; 0: each as fast as it is answered."""
@@ -387,7 +390,7 @@ def single_call_run(bench_url: str, calls: int, clients: int = 8, rate: float = 
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    server = gunicorn_start(bench_url, port)
+    server = gunicorn_start(bench_url, port, *shape)
     now = datetime.now(UTC) - timedelta(hours=1)
     path = f"/api/projects/{project.pk}/monitor/events/"
     context = multiprocessing.get_context("fork")  # the clients touch no database
@@ -429,7 +432,7 @@ def single_call_run(bench_url: str, calls: int, clients: int = 8, rate: float = 
         print(
             f"single-call ingest, {clients} client processes "
             f"({f'{rate:,.0f} calls/s in all' if rate else 'each as fast as answered'}), "
-            "gunicorn 2 workers x 4 threads: "
+            f"gunicorn {shape[0]} workers x {shape[1]} threads: "
             f"{percentiles(latencies)}; {len(latencies) / elapsed:,.0f} calls/s; CPU per call: "
             f"web {web_ms:.1f} ms, PostgreSQL {db_ms:.1f} ms, the clients {clients_ms:.1f} ms; "
             f"load average before {load:.1f}"
@@ -598,6 +601,11 @@ def main() -> None:
         help="single-call ingest: the clients' calls per second in all, a run each (0: as fast "
         "as answered)",
     )
+    parser.add_argument(
+        "--web",
+        default="2x4",
+        help="single-call ingest: gunicorn's workers x threads per worker",
+    )
     parser.add_argument("--volume", type=int, default=10_000_000, help="events for page figures")
     parser.add_argument("--labeled", type=int, default=100_000)
     # Celery's own default: one pool process per CPU.
@@ -609,6 +617,7 @@ def main() -> None:
     )
     parser.add_argument("--keep", action="store_true", help="keep the bench database")
     args = parser.parse_args()
+    shape = tuple(int(n) for n in args.web.split("x"))
     parts = set(args.only.split(","))
 
     admin_url, bench_url, bench_name = bench_database_url(
@@ -649,7 +658,7 @@ def main() -> None:
             path.unlink()
         if "single" in parts:
             for rate in args.rates.split(","):
-                single_call_run(bench_url, args.calls, rate=float(rate))
+                single_call_run(bench_url, args.calls, shape=shape, rate=float(rate))
         if "volume" in parts:
             volume_run(args.volume, args.labeled)
         print(f"load average at the end: {os.getloadavg()[0]:.1f}")
