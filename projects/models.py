@@ -84,7 +84,8 @@ class Project(models.Model):
     def save(self, *args, **kwargs):
         # Never the rules' generation: an instance read before a rule changed would put back
         # one that processes still hold the old rules under.
-        if not self._state.adding and kwargs.get("update_fields") is None:
+        updating = not self._state.adding and self.pk is not None
+        if updating and kwargs.get("update_fields") is None and not kwargs.get("force_insert"):
             deferred = self.get_deferred_fields()
             kwargs["update_fields"] = [f for f in SAVED_FIELDS if f not in deferred]
         super().save(*args, **kwargs)

@@ -320,7 +320,7 @@ def events_check(*, project: Project, raw_events: Sequence[Any]) -> list[EventRo
 
 def ruleset_for(project: Project, rows: list[EventRow] | None = None) -> RuleSet:
     """The project's active rules compiled, the version ids of `rows` filled in on the way
-    (lookups: from the cache when they are there)."""
+    (lookups: from the process's memory when they are there)."""
     rules = ingest_lookups(project=project, rows=rows or [])
     return RuleSet(rules, baseline_rate=project.monitor_baseline_rate)
 

@@ -627,8 +627,7 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="bench-monitor-"))
     broker = os.environ.get("QUORUM_TEST_BROKER_URL", DEFAULT_BROKER)
     media = work / "media"
-    # The production shape: Redis as broker and cache (the cache follows the broker), so the
-    # web processes and workers share the cached rules and versions.
+    # The production shape: Redis as broker and cache (the cache follows the broker).
     os.environ.update(
         DATABASE_URL=bench_url, CELERY_BROKER_URL=broker, MEDIA_ROOT=str(media), DEBUG="0"
     )
