@@ -65,3 +65,27 @@ def test_a_rule_saved_or_deleted_routes_the_next_call(project, lead_api):
     assert post(lead_api, project, event(5, score=0.2))["routed"] == 0
     routed = PredictionEvent.objects.filter(project=project, rule__isnull=False)
     assert sorted(routed.values_list("event_id", flat=True)) == ["e2", "e4"]
+
+
+def test_a_project_saved_from_a_stale_copy_keeps_the_rules_generation(project, lead_api):
+    """Settings saved from a project read before a rule changed (a form, the API) must not put
+    the old generation back: processes holding the old rules under it would route by them."""
+    from labeling.monitor.models import RoutingRule
+    from projects.models import Project
+
+    project.monitor_baseline_rate = 0.0
+    project.save()
+    stale = Project.objects.get(pk=project.pk)
+    assert post(lead_api, project, event(1, score=0.2))["routed"] == 0  # no rules, kept so
+    rule = lead_api.post(
+        url(project, "rules/"),
+        {"name": "unsure", "condition": {"field": "score", "op": "<", "value": 0.5}},
+        format="json",
+    ).json()
+    stale.name = "renamed"
+    stale.save()
+    fresh = Project.objects.get(pk=project.pk)
+    assert fresh.name == "renamed"
+    assert fresh.monitor_rules_generation not in (0, stale.monitor_rules_generation)
+    assert post(lead_api, project, event(2, score=0.2))["routed"] == 1
+    assert RoutingRule.objects.get(pk=rule["id"]).project_id == project.pk
