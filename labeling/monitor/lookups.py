@@ -149,9 +149,9 @@ def ingest_lookups(
             row.version_id = ids[row.model_version]
     if not rules:
         return None
-    generation = project.monitor_rules_generation
     if connection.in_atomic_block:
         return _rules_read(project.pk)
+    generation = project.monitor_rules_generation
     kept = _kept_rules.get(key)
     if kept is not None and kept[0] == generation:
         return kept[1]

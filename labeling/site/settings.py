@@ -105,8 +105,8 @@ elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and env.b
 ):
     # The server keeps the statements of projects.direct_sql.prepared_cursor parsed and planned
     # (planning cost the token query three times its run); Django's own cursors bind on the
-    # client and are never prepared. Off (0) behind a pooler that cannot keep them (PgBouncer's
-    # transaction mode before 1.21).
+    # client and are never prepared. DATABASE_PREPARED_STATEMENTS=false behind a pooler that
+    # cannot keep them (PgBouncer's transaction mode before 1.21).
     DATABASES["default"].setdefault("OPTIONS", {}).setdefault("prepare_threshold", 0)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
