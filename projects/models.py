@@ -61,9 +61,9 @@ class Project(models.Model):
     monitor_baseline_rate = models.FloatField(
         default=0.01, help_text="Share (0-1) of prediction events routed to labeling at random."
     )
-    # Set anew (at random) whenever a routing rule is saved or deleted, by
-    # labeling.monitor.lookups.rules_changed alone: a process's copy of the rules holds while
-    # the project row it reads says the generation it copied them under.
+    # Set anew (at random) whenever a routing rule is saved or deleted, by RoutingRule alone
+    # (labeling.monitor.models): a process's copy of the rules holds while the project row it
+    # reads says the generation it copied them under.
     monitor_rules_generation = models.BigIntegerField(default=0, editable=False)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"

@@ -5,9 +5,9 @@ Public services:
 - `events.actuals_record(project=, raw_actuals=)`: delayed ground truth joined by event_id.
 - `uploads.event_upload_create(...)`: a JSONL file as an import job (projects.imports runs its
   chunks in parallel workers; `uploads.EVENT_UPLOAD` is the ImportTarget that parses and stores).
-- `rules.rule_dry_run(rule=, days=)`: routing rules; `lookups.rules_changed(project=)` after a
-  rule is saved or deleted (routing reads the active rules and version ids through `lookups`,
-  kept in the process's memory by the rules' generation on the project row).
+- `rules.rule_dry_run(rule=, days=)`: routing rules (routing reads the active rules and version
+  ids through `lookups`, kept in the process's memory by the rules' generation on the project
+  row, which a rule's save or delete renews).
 - `routing.RuleSet`: the in-process routing decision (conditions compiled once).
 - `rollups.monitor_rollups_refresh(project_id=)`: the worker's rollups from new resolutions;
   `rollups.metrics_series(...)`, `alerts` are read from the rollup rows only.

@@ -16,7 +16,6 @@ from rest_framework.views import APIView
 from labeling.monitor.conditions import ConditionError, condition_check
 from labeling.monitor.event_pages import EventPagination, newest_event_hour_end
 from labeling.monitor.events import EventsRefused, actuals_record, events_ingest
-from labeling.monitor.lookups import rules_changed
 from labeling.monitor.models import (
     Alert,
     ModelVersion,
@@ -313,7 +312,6 @@ class RulesView(APIView):
         serializer = RuleSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         serializer.save(project=project)
-        rules_changed(project=project)
         return Response(serializer.data, status=status.HTTP_201_CREATED)
 
 
@@ -337,14 +335,12 @@ class RuleView(APIView):
         serializer = RuleSerializer(rule, data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
         serializer.save()
-        rules_changed(project=rule.project)
         return Response(serializer.data)
 
     @extend_schema(responses={204: None})
     def delete(self, request: Request, pk, rule_pk):
         rule = _rule(request, rule_pk)
         rule.delete()
-        rules_changed(project=rule.project)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 

@@ -21,7 +21,6 @@ from django.utils import timezone
 
 from labeling.annotate.submit import annotation_submit
 from labeling.monitor.events import events_ingest
-from labeling.monitor.lookups import rules_changed
 from labeling.monitor.models import MonitorSettings, PredictionEvent, RoutingRule
 from labeling.monitor.rollups import monitor_rollups_refresh
 from projects.members import membership_set
@@ -184,7 +183,6 @@ def monitor_demo_load(
                 "priority": 1,
             },
         )
-        rules_changed(project=project)
     events, truth = demo_events(days=days, per_day=per_day, drift_day=days // 2)
     start = demo_day_start(days)
     MonitorSettings.objects.update_or_create(

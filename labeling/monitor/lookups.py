@@ -3,7 +3,7 @@ model versions its events name, kept in each process's memory, so a call of one 
 neither from the database nor from anywhere else.
 
 Rules: kept with the generation they were read under (Project.monitor_rules_generation).
-`rules_changed` gives the project a new generation when a rule is saved or deleted, so a call
+Saving or deleting a rule (RoutingRule.save, delete) gives the project a new one, so a call
 whose project row shows a newer generation reads the rules again: no process routes by rules
 older than the project row its call read. A reader inside a transaction neither keeps what it
 reads (it may never commit) nor takes the kept copy (its project may have been read long before).
@@ -13,7 +13,6 @@ is kept once its registration commits.
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -22,7 +21,6 @@ from typing import Any
 from django.db import connection, transaction
 
 from labeling.monitor.models import ModelVersion, MonitoredModel, RoutingRule
-from projects.direct_sql import rows_update
 from projects.models import Project
 
 RULE_FIELDS = ("id", "condition", "sample_rate", "cap_per_day", "cap_per_hour", "priority")
@@ -58,13 +56,6 @@ def _kept(store: dict, key, value) -> None:
     if len(store) >= KEPT_MAX:
         store.clear()
     store[key] = value
-
-
-def rules_changed(*, project: Project) -> None:
-    """Call after saving or deleting a project's rule (inside its transaction or not)."""
-    generation = secrets.randbits(62)
-    rows_update(Project, {"pk": project.pk}, set={"monitor_rules_generation": generation})
-    project.monitor_rules_generation = generation
 
 
 def _rules_read(project_id: int) -> list[RuleRow]:

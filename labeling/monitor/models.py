@@ -3,7 +3,9 @@
 The app `monitor` (labeling.monitor.apps): its tables are monitor_*.
 """
 
-from django.db import models
+import secrets
+
+from django.db import models, transaction
 
 from projects.models import Project
 
@@ -71,6 +73,25 @@ class RoutingRule(models.Model):
 
     class Meta:
         ordering = ["-priority", "id"]
+
+    # Saving or deleting a rule gives its project a new rules' generation in the same
+    # transaction (Project.monitor_rules_generation), so every process reads the rules again.
+    def save(self, *args, **kwargs):
+        with transaction.atomic():
+            super().save(*args, **kwargs)
+            self._rules_generation_renew()
+
+    def delete(self, *args, **kwargs):
+        with transaction.atomic():
+            deleted = super().delete(*args, **kwargs)
+            self._rules_generation_renew()
+        return deleted
+
+    def _rules_generation_renew(self) -> None:
+        generation = secrets.randbits(62)
+        Project.objects.filter(pk=self.project_id).update(monitor_rules_generation=generation)
+        if RoutingRule.project.is_cached(self):
+            self.project.monitor_rules_generation = generation
 
 
 class RuleUsage(models.Model):

@@ -13,7 +13,6 @@ from django.shortcuts import get_object_or_404, redirect, render
 
 from labeling.monitor.api import RuleSerializer
 from labeling.monitor.charts import band_chart, reliability_chart
-from labeling.monitor.lookups import rules_changed
 from labeling.monitor.models import Alert, LabeledEvent, ModelVersion, RoutingRule
 from labeling.monitor.rollups import (
     BUCKETS,
@@ -162,11 +161,9 @@ def rule_editor(request, pk):
         if form.get("action") == "toggle" and rule is not None:
             rule.is_active = not rule.is_active
             rule.save(update_fields=["is_active"])
-            rules_changed(project=project)
             return redirect("monitor-rules-page", pk=project.pk)
         if form.get("action") == "delete" and rule is not None:
             rule.delete()
-            rules_changed(project=project)
             return redirect("monitor-rules-page", pk=project.pk)
         try:
             condition = json.loads(form.get("condition") or "{}")
@@ -185,7 +182,6 @@ def rule_editor(request, pk):
             serializer = RuleSerializer(rule, data=data)
             if serializer.is_valid():
                 saved = serializer.save(project=project)
-                rules_changed(project=project)
                 return redirect(f"/projects/{project.pk}/monitor/rules/?dry_run={saved.pk}&days=7")
             errors = serializer.errors
     dry_run = None

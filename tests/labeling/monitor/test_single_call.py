@@ -89,3 +89,19 @@ def test_a_project_saved_from_a_stale_copy_keeps_the_rules_generation(project, l
     assert fresh.monitor_rules_generation not in (0, stale.monitor_rules_generation)
     assert post(lead_api, project, event(2, score=0.2))["routed"] == 1
     assert RoutingRule.objects.get(pk=rule["id"]).project_id == project.pk
+
+
+def test_a_rule_made_anywhere_routes_the_next_call(project, lead_api):
+    """The rules' generation is the rule's own invariant: a rule saved by any code (here the
+    ORM, as the demo does) renews it, with no call to remember."""
+    from labeling.monitor.models import RoutingRule
+
+    project.monitor_baseline_rate = 0.0
+    project.save()
+    assert post(lead_api, project, event(1, score=0.2))["routed"] == 0  # no rules, kept so
+    rule = RoutingRule.objects.create(
+        project_id=project.pk, name="unsure", condition={"field": "score", "op": "<", "value": 0.5}
+    )
+    assert post(lead_api, project, event(2, score=0.2))["routed"] == 1
+    rule.delete()
+    assert post(lead_api, project, event(3, score=0.2))["routed"] == 0
