@@ -185,7 +185,7 @@ def rows_select(
     model: type[Model], columns: list[str], where: dict[str, Any], *, order_by: str = "pk"
 ) -> list[tuple]:
     """SELECT `columns` of the rows matching `where`, in `order_by` order, as tuples of Python
-    values (each field's from_db_value applied, as the ORM does)."""
+    values (each column converted as the ORM does)."""
     key = ("select", model, tuple(columns), tuple(where), order_by)
 
     def build() -> str:
@@ -196,23 +196,13 @@ def rows_select(
 
     sql = _sql_text(key, build)
     params = [_column(model, n)[0].get_db_prep_value(v, connection) for n, v in where.items()]
-    converters = [
-        (i, field.from_db_value)
-        for i, field in enumerate(_column(model, n)[0] for n in columns)
-        if hasattr(field, "from_db_value")
-    ]
+    converters = _converters(model, tuple(columns))
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         rows = cursor.fetchall()
     if not converters:
         return rows
-    converted = []
-    for row in rows:
-        row = list(row)
-        for i, convert in converters:
-            row[i] = convert(row[i], None, connection)
-        converted.append(tuple(row))
-    return converted
+    return [_converted(row, converters) for row in rows]
 
 
 def as_health_check(read: Callable[[], Any]) -> Any:
@@ -245,24 +235,35 @@ def model_columns(model: type[Model], alias: str) -> str:
     return _sql_text(("columns", model, alias), build)
 
 
-_converters: dict[tuple, list] = {}
+_converter_lists: dict[tuple, list] = {}
 
 
-def _model_converters(model: type[Model]) -> list[tuple[int, list, Any]]:
-    """Each column's conversions as the ORM applies them (the backend's, then the field's)."""
-    key = (connection.vendor, model)
-    found = _converters.get(key)
+def _converters(model: type[Model], names: tuple[str, ...]) -> list[tuple[int, list, Any]]:
+    """The conversions of each named column (names or "pk") as the ORM applies them: the
+    backend's, then the field's; (index, converters, column) for the columns that have any."""
+    key = (connection.vendor, model, names)
+    found = _converter_lists.get(key)
     if found is None:
         found = []
-        for index, field in enumerate(model._meta.concrete_fields):
-            column = field.get_col(model._meta.db_table)
+        for index, name in enumerate(names):
+            column = _column(model, name)[0].get_col(model._meta.db_table)
             convert = connection.ops.get_db_converters(column) + column.get_db_converters(
                 connection
             )
             if convert:
                 found.append((index, convert, column))
-        _converters[key] = found
+        _converter_lists[key] = found
     return found
+
+
+def _converted(row, converters: list[tuple[int, list, Any]]) -> tuple:
+    values = list(row)
+    for index, convert, column in converters:
+        value = values[index]
+        for converter in convert:
+            value = converter(value, column, connection)
+        values[index] = value
+    return tuple(values)
 
 
 def prepared_cursor():
@@ -300,13 +301,9 @@ def model_row_read(model: type[Model], sql: str, params: list) -> tuple[Model, t
         row = cursor.fetchone()
     if row is None:
         return None
-    count = len(model._meta.concrete_fields)
-    values = list(row[:count])
-    for index, convert, column in _model_converters(model):
-        value = values[index]
-        for converter in convert:
-            value = converter(value, column, connection)
-        values[index] = value
+    fields = model._meta.concrete_fields
+    count = len(fields)
+    values = _converted(row[:count], _converters(model, tuple(f.name for f in fields)))
     return model.from_db(connection.alias, None, values), row[count:]
 
 
