@@ -1,5 +1,5 @@
 """Test peers served on 127.0.0.1 (port 0, a free one) in a thread: webhook receivers, model
-backends, media servers; and the site itself under gunicorn."""
+backends, media servers; and the site itself under its web server."""
 
 from __future__ import annotations
 
@@ -34,10 +34,10 @@ def loopback_stop(server: ThreadingHTTPServer | None) -> None:
         server.server_close()
 
 
-# --- the site itself under gunicorn, for what only a real server shows -------------------------
+# --- the site itself under its web server, for what only a real server shows ---------------------
 
 REPO = Path(__file__).resolve().parents[1]
-GUNICORN = Path(sys.executable).with_name("gunicorn")
+GRANIAN = Path(sys.executable).with_name("granian")
 
 
 def free_port() -> int:
@@ -46,21 +46,58 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def gunicorn_start(port: int, log: Path, environment: dict[str, str]) -> subprocess.Popen:
-    """One gunicorn worker serving this checkout's code on 127.0.0.1:port, its output in log;
-    `environment` adds to (or overrides) this process's environment."""
+def web_server_command(
+    port: int, *, workers: int = 1, threads: int = 4, code: Path = REPO
+) -> list[str]:
+    """The production web server (docker-compose's `web`) on 127.0.0.1:port: Granian serving
+    `labeling.site.web_server`, `workers` processes of `threads` threads each. `code`: the
+    checkout served (a benchmark may compare an older one, from before that entry existed)."""
+    entry = (
+        "labeling.site.web_server:application"
+        if (code / "labeling/site/web_server.py").exists()
+        else "labeling.site.wsgi:application"
+    )
+    return [
+        str(GRANIAN),
+        "--interface",
+        "wsgi",
+        entry,
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--workers",
+        str(workers),
+        "--blocking-threads",
+        str(threads),
+        "--no-ws",
+        "--log-level",
+        "warning",
+    ]
+
+
+def web_server_start(
+    port: int,
+    log: Path,
+    environment: dict[str, str],
+    *,
+    workers: int = 1,
+    threads: int = 4,
+    code: Path = REPO,
+) -> subprocess.Popen:
+    """The web server serving the checkout `code` (default this one) on 127.0.0.1:port, its
+    output in log; `environment` adds to (or overrides) this process's environment."""
     return subprocess.Popen(
-        [str(GUNICORN), "labeling.site.wsgi:application", "--bind", f"127.0.0.1:{port}"]
-        + ["--workers", "1", "--timeout", "120"],
-        cwd=REPO,
-        # PYTHONPATH: this checkout's code, whatever the virtualenv points at
-        env={**os.environ, "PYTHONPATH": str(REPO), **environment},
+        web_server_command(port, workers=workers, threads=threads, code=code),
+        cwd=code,
+        # PYTHONPATH: the served checkout's code, whatever the virtualenv points at
+        env={**os.environ, "PYTHONPATH": str(code), **environment},
         stdout=log.open("wb"),
         stderr=subprocess.STDOUT,
     )
 
 
-def gunicorn_wait_ready(url: str, process: subprocess.Popen, log: Path) -> None:
+def web_server_wait_ready(url: str, process: subprocess.Popen, log: Path) -> None:
     """Until `url` answers (any status); the server's log in the failure if it never does."""
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:

@@ -31,7 +31,8 @@ def test_compose_file_names_the_production_services():
     compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
     services = compose["services"]
     assert {"postgres", "redis", "web", "worker"} <= set(services)
-    assert "gunicorn" in " ".join(services["web"]["command"])
+    assert "labeling.site.web_server:application" in services["web"]["command"]
+    assert services["web"]["command"][0] == "granian"
     assert "celery" in " ".join(services["worker"]["command"])
     assert "migrate" in " ".join(services["migrate"]["command"])
     for name in ("postgres", "redis", "web", "worker"):

@@ -1,9 +1,11 @@
 """The production shape (issue 18, part 5): a health endpoint that checks the database, the
 cache and the broker; request ids on answers and log records; JSON logs; persistent database
-connections with health checks; compose with a buffering proxy before gunicorn."""
+connections with health checks; compose with a buffering proxy before the web server (Granian)."""
 
+import io
 import json
 import logging
+import os
 from pathlib import Path
 
 import pytest
@@ -63,7 +65,7 @@ def test_database_connections_persist_with_health_checks():
     assert settings.DATABASES["default"]["CONN_HEALTH_CHECKS"] is True
 
 
-def test_compose_puts_a_buffering_proxy_before_gunicorn_and_runs_beat():
+def test_compose_puts_a_buffering_proxy_before_the_web_server_and_runs_beat():
     compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
     services = compose["services"]
     assert "proxy" in services and "beat" in services
@@ -77,3 +79,31 @@ def test_compose_puts_a_buffering_proxy_before_gunicorn_and_runs_beat():
     web_env = services["web"]["environment"]
     assert web_env["CONN_MAX_AGE"] and web_env["CACHE_URL"].startswith("redis://")
     assert "/health/" in " ".join(services["web"]["healthcheck"]["test"])
+
+
+def test_the_web_server_entry_keeps_the_process_environment_out_of_requests(monkeypatch):
+    """Granian copies the server's environment into every environ; the entry drops it, keeps
+    the request's own keys, and says the input ends at the body's end."""
+    from labeling.site import web_server
+
+    seen = {}
+
+    def django_application(environ, start_response):
+        seen.update(environ)
+        return []
+
+    monkeypatch.setattr(web_server, "django_application", django_application)
+    process_key = next(iter(web_server._PROCESS_KEYS))
+    environ = {
+        **os.environ,
+        "REQUEST_METHOD": "POST",
+        "PATH_INFO": "/api/projects/",
+        "SERVER_NAME": "127.0.0.1",
+        "HTTP_AUTHORIZATION": "Token abc",
+        "wsgi.input": io.BytesIO(b""),
+    }
+    web_server.application(environ, lambda *args: None)
+    assert process_key not in seen and "DATABASE_URL" not in seen
+    assert seen["REQUEST_METHOD"] == "POST" and seen["PATH_INFO"] == "/api/projects/"
+    assert seen["SERVER_NAME"] == "127.0.0.1" and seen["HTTP_AUTHORIZATION"] == "Token abc"
+    assert seen["wsgi.input_terminated"] is True

@@ -1,6 +1,6 @@
 """What a fresh web process holds once Django is set up: run as a script, prints JSON.
 
-It does what a gunicorn worker does before its first request (the WSGI application, then the
+It does what a web server worker does before its first request (the WSGI application, then the
 URLconf that request resolves against) and reports its resident memory and which heavy libraries
 got imported. Used by tests/test_house.py and tests/benchmarks/bench_web_memory.py.
 """

@@ -5,8 +5,9 @@ Django reads a multipart body only when the view asks for it, so the early refus
 but the headers.
 
 A chunked upload (Transfer-Encoding: chunked, no Content-Length) would look empty to Django. When
-the server ends the input at the body's end (gunicorn marks that with `wsgi.input_terminated`),
-the body is read to its end instead, through a stream that answers 413 once it passes the limit.
+the server ends the input at the body's end (marked with `wsgi.input_terminated`, as
+`labeling.site.web_server` does for Granian and gunicorn does itself), the body is read to its
+end instead, through a stream that answers 413 once it passes the limit.
 
 Pages parse their multipart bodies here, before the CSRF check reads them, so a refusal there is
 a 413 too and not an error of the middleware.
@@ -65,11 +66,14 @@ class LimitedBody(io.RawIOBase):
             raise UploadTooLarge(upload_limit_message())
         return data
 
-    def read(self, size: int = -1) -> bytes:
-        return self._counted(self.stream.read(size if size is not None and size >= 0 else -1))
+    # "All of it" is asked with no size: the server's stream (Granian's) takes no negative one.
+    def read(self, size: int | None = -1) -> bytes:
+        whole = size is None or size < 0
+        return self._counted(self.stream.read() if whole else self.stream.read(size))
 
-    def readline(self, size: int = -1) -> bytes:
-        return self._counted(self.stream.readline(size if size is not None else -1))
+    def readline(self, size: int | None = -1) -> bytes:
+        whole = size is None or size < 0
+        return self._counted(self.stream.readline() if whole else self.stream.readline(size))
 
 
 def _is_chunked_upload(request) -> bool:

@@ -13,10 +13,10 @@ projects by COPY (10,000, 100,000 and 1,000,000 items). For each project it prin
 - EXPLAIN ANALYZE of the next-item queries (the plan's index and its execution time), for every
   ordering: the time must not grow with the project's size. The project is switched to each
   ordering in turn and its items refiled (projects.items.filing), which is timed too;
-- then, under gunicorn (--workers x --threads, default 2 x 4) on a fresh project: one client
-  submitting (p50), 8 clients submitting at once (annotations/s), and 8 annotators doing
-  next+submit over 200 items with overlap 1 (cycles/s, and how many items went to two
-  annotators: must be 0).
+- then, under the production web server (--workers x --threads, default 2 x 2) on a fresh
+  project: one client submitting (p50), 8 clients submitting at once (annotations/s), and 8
+  annotators doing next+submit over 200 items with overlap 1 (cycles/s, and how many items went
+  to two annotators: must be 0).
 
 The service calls are timed in the annotators' processes, so figures include waiting for the CPU:
 the machine has 2 cores, shared with the other processes running on it.
@@ -36,13 +36,13 @@ import os
 import random
 import socket
 import subprocess
+import tempfile
 import threading
 import time
 from pathlib import Path
 
 from bench_support import (
     DEFAULT_URL,
-    ROOT,
     bench_database_url,
     database_drop,
     database_recreate,
@@ -389,7 +389,7 @@ def queue_size_run(size: int, args) -> None:
         print(line)
 
 
-# ---- the API under gunicorn ---------------------------------------------------------------
+# ---- the API under the web server ---------------------------------------------------------------
 
 
 def free_port() -> int:
@@ -398,41 +398,21 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def gunicorn_start(bench_url: str, port: int, workers: int, threads: int) -> subprocess.Popen:
-    env = {
-        **os.environ,
+def web_server_start(bench_url: str, port: int, workers: int, threads: int) -> subprocess.Popen:
+    """The production web server (tests/loopback.py) on the bench database, ready."""
+    from tests.loopback import web_server_start as start
+    from tests.loopback import web_server_wait_ready
+
+    log = Path(tempfile.mkdtemp(prefix="bench-queue-web-")) / "web-server.log"
+    environment = {
         "DATABASE_URL": bench_url,
         "DEBUG": "0",
         "SECRET_KEY": "bench-queue-secret-key-not-for-production",
         "CONN_MAX_AGE": "600",
     }
-    process = subprocess.Popen(
-        [
-            str(ROOT / ".venv/bin/gunicorn"),
-            "labeling.site.wsgi:application",
-            "--workers",
-            str(workers),
-            "--worker-class",
-            "gthread",
-            "--threads",
-            str(threads),
-            "--bind",
-            f"127.0.0.1:{port}",
-            "--log-level",
-            "warning",
-        ],
-        cwd=ROOT,
-        env=env,
-    )
-    deadline = time.time() + 30
-    while time.time() < deadline:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                return process
-        except OSError:
-            time.sleep(0.2)
-    process.kill()
-    raise RuntimeError("gunicorn did not start")
+    process = start(port, log, environment, workers=workers, threads=threads)
+    web_server_wait_ready(f"http://127.0.0.1:{port}/health/", process, log)
+    return process
 
 
 class Client:
@@ -553,8 +533,8 @@ def main() -> None:
     parser.add_argument("--think", type=float, default=1.0, help="mean think time, seconds")
     parser.add_argument("--burst-rounds", type=int, default=5)
     parser.add_argument("--skip-api", action="store_true")
-    parser.add_argument("--workers", type=int, default=2, help="gunicorn worker processes")
-    parser.add_argument("--threads", type=int, default=4, help="gunicorn threads per worker")
+    parser.add_argument("--workers", type=int, default=2, help="web server processes")
+    parser.add_argument("--threads", type=int, default=2, help="web server threads per worker")
     parser.add_argument("--keep", action="store_true", help="keep the bench database")
     args = parser.parse_args()
 
@@ -574,26 +554,26 @@ def main() -> None:
         f"bench_queue on {os.cpu_count()} cores, shared with other processes (load average "
         f"{os.getloadavg()[0]:.1f} at start): figures are under that load."
     )
-    gunicorn = None
+    server = None
     try:
         tables_create()
         for size in [int(s) for s in args.sizes.split(",") if s]:
             queue_size_run(size, args)
         if not args.skip_api:
             port = free_port()
-            gunicorn = gunicorn_start(bench_url, port, args.workers, args.threads)
+            server = web_server_start(bench_url, port, args.workers, args.threads)
             print(
-                f"\n== the API under gunicorn ({args.workers} workers x {args.threads} threads, "
-                "CONN_MAX_AGE=600)"
+                f"\n== the API under the web server ({args.workers} workers x {args.threads} "
+                "threads, CONN_MAX_AGE=600)"
             )
             api_run(port)
         print(f"\nFor comparison: {LABEL_STUDIO}.")
         print(f"load average at the end: {os.getloadavg()[0]:.1f}")
         print(f"peak RSS of the benchmark process: {peak_rss_mb():.0f} MB")
     finally:
-        if gunicorn is not None:
-            gunicorn.terminate()
-            gunicorn.wait(timeout=10)
+        if server is not None:
+            server.terminate()
+            server.wait(timeout=10)
         if not args.keep:
             from django.db import connections
 

@@ -1,11 +1,11 @@
-"""Benchmark: one large import upload (default 300 MB of JSONL) through a real gunicorn worker,
+"""Benchmark: one large import upload (default 300 MB of JSONL) through a real web server worker,
 with a Content-Length and chunked (no Content-Length), to local disk and to S3 (moto's server on
 127.0.0.1). Prints the time to the 202, the throughput and how much the worker's peak resident
 memory (VmHWM) grew during the upload: flat means the body went to storage in chunks.
 
 The jobs are only stored, not run: the broker (Redis) takes their message and no worker reads it
 (the queue is purged at the end). A throw-away database `<DATABASE_URL's name>_bench_upload`
-holds the rows. --tree names the checkout gunicorn runs (default this one), to compare with
+holds the rows. --tree names the checkout the web server runs (default this one), to compare with
 another (e.g. /work/main, before uploads were streamed).
 
     DATABASE_URL=postgres://postgres:postgres@127.0.0.1:5432/quorum \
@@ -19,7 +19,6 @@ import argparse
 import os
 import socket
 import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -67,27 +66,14 @@ def peak_kb(pid: int) -> int:
 
 
 def server_start(*, tree: Path, env: dict[str, str], log: Path) -> tuple[subprocess.Popen, str]:
+    """The production web server (tests/loopback.py), one worker, serving `tree`."""
+    from tests.loopback import web_server_start, web_server_wait_ready
+
     port = free_port()
-    process = subprocess.Popen(
-        [str(Path(sys.executable).with_name("gunicorn")), "labeling.site.wsgi:application"]
-        + ["--bind", f"127.0.0.1:{port}", "--workers", "1", "--timeout", "600"],
-        cwd=tree,
-        env={**os.environ, **env, "PYTHONPATH": str(tree)},
-        stdout=log.open("wb"),
-        stderr=subprocess.STDOUT,
-    )
+    process = web_server_start(port, log, env, code=tree)
     base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        if process.poll() is not None:
-            raise SystemExit(f"gunicorn exited: {log.read_text()[-3000:]}")
-        try:
-            requests.get(f"{base}/health/", timeout=2)
-            return process, base
-        except requests.RequestException:
-            if time.monotonic() > deadline:
-                raise SystemExit(f"gunicorn not ready: {log.read_text()[-3000:]}") from None
-            time.sleep(0.2)
+    web_server_wait_ready(f"{base}/health/", process, log)
+    return process, base
 
 
 def upload(base: str, token: str, project_id: int, body: Path, *, chunked: bool) -> float | str:
@@ -148,7 +134,7 @@ def main() -> None:
     MembershipFactory(project=project, user=lead, role=Membership.Role.LEAD)
     token = api_token_secret(lead)
     load = os.getloadavg()[0]
-    print(f"upload of {args.mb} MB through one gunicorn worker, code of {args.tree}")
+    print(f"upload of {args.mb} MB through one web server worker, code of {args.tree}")
     print(f"load average at start: {load:.1f} on {os.cpu_count()} CPUs")
     s3 = None
     try:
@@ -190,7 +176,7 @@ def main() -> None:
                     "IMPORT_MAX_FILE_BYTES": str(4 * 1024**3),
                     **storage_env,
                 }
-                log = Path(scratch) / "gunicorn.log"
+                log = Path(scratch) / "web-server.log"
                 process, base = server_start(tree=args.tree, env=env, log=log)
                 try:
                     [worker] = psutil.Process(process.pid).children()

@@ -1,4 +1,4 @@
-"""One model for every process: two real gunicorn servers against the test database and one
+"""One model for every process: two real web servers against the test database and one
 Redis cache. A refit asked of one server is seen by the other, which resolves with it."""
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from tests.factories import (
     UserFactory,
     api_token_secret,
 )
-from tests.loopback import free_port, gunicorn_start, gunicorn_wait_ready
+from tests.loopback import free_port, web_server_start, web_server_wait_ready
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
@@ -31,7 +31,7 @@ SCHEMA = {"controls": [{"name": "relevant", "kind": "choice", "labels": ["yes", 
 
 
 def server_start(port: int, log: Path) -> subprocess.Popen:
-    return gunicorn_start(
+    return web_server_start(
         port,
         log,
         {
@@ -45,7 +45,7 @@ def server_start(port: int, log: Path) -> subprocess.Popen:
 
 
 def wait_ready(base: str, process: subprocess.Popen, log: Path) -> None:
-    gunicorn_wait_ready(f"{base}/api/projects/", process, log)
+    web_server_wait_ready(f"{base}/api/projects/", process, log)
 
 
 @pytest.fixture

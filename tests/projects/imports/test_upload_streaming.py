@@ -1,6 +1,6 @@
 """An import's upload streams into the media storage as it arrives (issue 18): it arrives
 intact, on local disk and on S3 (moto's server on 127.0.0.1, in multipart parts); a chunked body
-with no Content-Length is read through a real gunicorn server and stopped by the size limit;
+with no Content-Length is read through the real web server (Granian) and stopped by the size limit;
 nothing is left in the storage by an upload that was refused or cut off. The flat memory of a
 300 MB upload is shown by tests/benchmarks/bench_upload.py."""
 
@@ -18,7 +18,7 @@ from django.urls import reverse
 from projects.models import ImportJob, Item
 from tests.celery_worker import database_url_for_workers
 from tests.factories import api_token_secret
-from tests.loopback import free_port, gunicorn_start, gunicorn_wait_ready
+from tests.loopback import free_port, web_server_start, web_server_wait_ready
 from tests.projects.imports.import_support import import_file, upload
 
 BOUNDARY = "quorum-test-boundary"
@@ -114,13 +114,13 @@ def test_on_s3_the_upload_goes_up_in_parts_and_arrives_intact(s3_media, lead_api
 
 
 @pytest.fixture
-def gunicorn_server(tmp_path):
-    """gunicorn on 127.0.0.1 against the test database; imports run in the server (no broker),
+def web_server(tmp_path):
+    """The web server on 127.0.0.1 against the test database; imports run in the server (no broker),
     with a limit of 2 MB."""
     port = free_port()
-    log = tmp_path / "gunicorn.log"
+    log = tmp_path / "web-server.log"
     media_root = tmp_path / "server-media"
-    process = gunicorn_start(
+    process = web_server_start(
         port,
         log,
         {
@@ -133,7 +133,7 @@ def gunicorn_server(tmp_path):
         },
     )
     base = f"http://127.0.0.1:{port}"
-    gunicorn_wait_ready(f"{base}/health/", process, log)
+    web_server_wait_ready(f"{base}/health/", process, log)
     try:
         yield base, media_root
     finally:
@@ -155,9 +155,9 @@ def multipart_pieces(name: str, content: bytes, piece: int = 256 * 1024):
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_a_chunked_upload_without_content_length_is_read_and_limited(
-    gunicorn_server, lead, project
+    web_server, lead, project
 ):
-    base, media_root = gunicorn_server
+    base, media_root = web_server
     headers = {
         "Authorization": f"Token {api_token_secret(lead)}",
         "Content-Type": f"multipart/form-data; boundary={BOUNDARY}",
