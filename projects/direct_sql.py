@@ -14,12 +14,14 @@ the end of the block (a round trip costs about as much CPU as a small statement 
 
 from __future__ import annotations
 
+import functools
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
 from django.db import (
+    DEFAULT_DB_ALIAS,
     IntegrityError,
     InterfaceError,
     OperationalError,
@@ -209,18 +211,19 @@ def as_health_check(read: Callable[[], Any]) -> Any:
     """Run `read`, a request's first query, so that it stands in for the check CONN_HEALTH_CHECKS
     makes of a kept connection (a SELECT 1 of its own round trip): should the server have dropped
     the connection, the read fails, and runs again on a new one."""
+    database = connections[DEFAULT_DB_ALIAS]  # the proxy `connection` looks it up per attribute
     if (
-        connection.connection is None
-        or not connection.health_check_enabled
-        or connection.health_check_done
-        or connection.in_atomic_block
+        database.connection is None
+        or not database.health_check_enabled
+        or database.health_check_done
+        or database.in_atomic_block
     ):
         return read()
-    connection.health_check_done = True
+    database.health_check_done = True
     try:
         return read()
     except (OperationalError, InterfaceError):
-        connection.close()
+        database.close()
     return read()
 
 
@@ -272,21 +275,31 @@ def prepared_cursor():
     elsewhere Django's cursor. Its parameters are bound by the server: one statement per call,
     each parameter a value (no SQL pieces). With Django's query log on (DEBUG, a test counting
     queries) the statement goes as any other: a prepared one leaves the log no text."""
-    if connection.vendor != "postgresql" or connection.queries_logged:
-        return connection.cursor()
+    database = connections[DEFAULT_DB_ALIAS]
+    if database.vendor != "postgresql" or database.queries_logged:
+        return database.cursor()
+    binding_cursor, timestamptz_loader, tz_loader_register = _server_binding()
+    database.close_if_health_check_failed()
+    database.ensure_connection()
+    with database.wrap_database_errors:
+        cursor = binding_cursor(database.connection)
+    # As Django's own cursors: aware datetimes in the connection's time zone.
+    if database.timezone != timestamptz_loader(database.connection).timezone:
+        tz_loader_register(database.timezone, cursor)
+    return CursorWrapper(cursor, database)
+
+
+@functools.cache
+def _server_binding():
+    """PostgreSQL's pieces of prepared_cursor, imported once (psycopg only where it is used)."""
     from django.db.backends.postgresql.base import TIMESTAMPTZ_OID, ServerBindingCursor
     from django.db.backends.postgresql.psycopg_any import register_tzloader
     from psycopg.pq import Format
 
-    connection.close_if_health_check_failed()
-    connection.ensure_connection()
-    with connection.wrap_database_errors:
-        cursor = ServerBindingCursor(connection.connection)
-    # As Django's own cursors: aware datetimes in the connection's time zone.
-    loader = connection.connection.adapters.get_loader(TIMESTAMPTZ_OID, Format.TEXT)
-    if connection.timezone != loader.timezone:
-        register_tzloader(connection.timezone, cursor)
-    return CursorWrapper(cursor, connection)
+    def timestamptz_loader(raw_connection):
+        return raw_connection.adapters.get_loader(TIMESTAMPTZ_OID, Format.TEXT)
+
+    return ServerBindingCursor, timestamptz_loader, register_tzloader
 
 
 def model_row_read(model: type[Model], sql: str, params: list) -> tuple[Model, tuple] | None:
@@ -304,7 +317,7 @@ def model_row_read(model: type[Model], sql: str, params: list) -> tuple[Model, t
     fields = model._meta.concrete_fields
     count = len(fields)
     values = _converted(row[:count], _converters(model, tuple(f.name for f in fields)))
-    return model.from_db(connection.alias, None, values), row[count:]
+    return model.from_db(DEFAULT_DB_ALIAS, None, values), row[count:]
 
 
 def column_in(column: str, values: list) -> tuple[str, list]:

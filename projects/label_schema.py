@@ -6,9 +6,12 @@ Span offsets are Unicode code points, end exclusive; shapes are in original imag
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass, field
 from typing import Any
+
+import orjson
 
 CHOICE = "choice"
 MULTI = "multi"
@@ -371,3 +374,18 @@ _CHECKS = {
     TEXT: _check_text,
     PAIRWISE: _check_pairwise,
 }
+
+
+def label_schema_parsed(raw: Any) -> LabelSchema:
+    """The schema parsed once per process for the same text: for the hot calls that read a
+    project each time (one event per call) and would otherwise parse it each time."""
+    try:
+        text = orjson.dumps(raw)
+    except TypeError:
+        return LabelSchema(raw)  # not JSON (refused by the parse, with its message)
+    return _label_schema_of_text(text)
+
+
+@functools.lru_cache(maxsize=256)
+def _label_schema_of_text(text: bytes) -> LabelSchema:
+    return LabelSchema(orjson.loads(text))

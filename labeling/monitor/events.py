@@ -39,7 +39,7 @@ from labeling.monitor.stats import SCORE_BINS, score_bin
 from projects.direct_sql import copy_escape, copy_unless_taken, prepared_cursor
 from projects.items.bulk import project_lock_for_items
 from projects.items.create import ItemRow, items_create_searchable
-from projects.label_schema import CHOICE, LabelSchema, ResultError
+from projects.label_schema import CHOICE, LabelSchema, ResultError, label_schema_parsed
 from projects.models import Project
 
 MAX_EVENTS_PER_CALL = 10_000
@@ -151,7 +151,7 @@ class EventParser:
     names every field at fault. Both make the same EventRow of a good event."""
 
     def __init__(self, project: Project, *, now: datetime | None = None):
-        self.schema = LabelSchema(project.label_schema)
+        self.schema = label_schema_parsed(project.label_schema)
         self.control = monitored_control(self.schema).name
         self.source_fields = tuple(sorted(self.schema.source_fields))
         tolerance = settings.MONITOR_FUTURE_TOLERANCE_SECONDS

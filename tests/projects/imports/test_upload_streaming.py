@@ -154,9 +154,7 @@ def multipart_pieces(name: str, content: bytes, piece: int = 256 * 1024):
 
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
-def test_a_chunked_upload_without_content_length_is_read_and_limited(
-    web_server, lead, project
-):
+def test_a_chunked_upload_without_content_length_is_read_and_limited(web_server, lead, project):
     base, media_root = web_server
     headers = {
         "Authorization": f"Token {api_token_secret(lead)}",
