@@ -1,8 +1,10 @@
 """The label contract: schema checks and result validation for every control kind."""
 
+import json
+
 import pytest
 
-from projects.label_schema import LabelSchema, ResultError, SchemaError
+from projects.label_schema import LabelSchema, ResultError, SchemaError, label_schema_parsed
 
 FULL_SCHEMA = {
     "controls": [
@@ -237,3 +239,16 @@ def test_schema_normalises_labels_to_objects():
     assert control["labels"] == [{"value": "a", "color": "", "hotkey": ""}]
     assert control["source"] == "text"
     assert LabelSchema(schema.as_json()).as_json() == schema.as_json()
+
+
+def test_a_schema_is_parsed_once_per_process_for_the_same_text():
+    raw = {"controls": [{"name": "label", "kind": "choice", "labels": ["a", "b"]}]}
+    first = label_schema_parsed(raw)
+    assert label_schema_parsed(json.loads(json.dumps(raw))) is first
+    assert first.by_name["label"].label_values == {"a", "b"}
+    other = label_schema_parsed(
+        {"controls": [{"name": "label", "kind": "choice", "labels": ["a"]}]}
+    )
+    assert other is not first and other.by_name["label"].label_values == {"a"}
+    with pytest.raises(SchemaError):
+        label_schema_parsed({"controls": []})
