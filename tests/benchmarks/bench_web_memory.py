@@ -1,5 +1,5 @@
 """Resident memory of a fresh web process once Django is set up (the WSGI app and the URLconf
-loaded, as a gunicorn worker holds them before its first request), and which heavy libraries it
+loaded, as a web server worker holds them before its first request), and which heavy libraries it
 imported (none: they load inside the functions that need them). Target: under 120 MB."""
 
 import json
