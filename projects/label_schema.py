@@ -377,8 +377,9 @@ _CHECKS = {
 
 
 def label_schema_parsed(raw: Any) -> LabelSchema:
-    """The schema parsed once per process for the same text: for the hot calls that read a
-    project each time (one event per call) and would otherwise parse it each time."""
+    """The schema parsed once per process for the same text: for the calls that read a project
+    each time and would otherwise parse its schema each time (an event, an answer, a draft).
+    Shared, so read-only, as every LabelSchema is once built."""
     try:
         text = orjson.dumps(raw)
     except TypeError:

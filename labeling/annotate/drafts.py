@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from labeling.models import Draft
-from projects.label_schema import LabelSchema
+from projects.label_schema import label_schema_parsed
 from projects.models import Item
 
 # A draft is a work-in-progress result; this bounds what one browser tab may store.
@@ -20,7 +20,7 @@ def draft_check(*, item: Item, result) -> dict:
     """A draft is keyed by the schema's control names; its values are checked on submit."""
     if not isinstance(result, dict):
         raise DraftRefused("A draft result is an object keyed by control name.")
-    names = set(LabelSchema(item.project.label_schema).by_name)
+    names = label_schema_parsed(item.project.label_schema).by_name
     unknown = sorted(str(name) for name in result if name not in names)
     if unknown:
         raise DraftRefused(f"Unknown control(s): {', '.join(unknown)}.")

@@ -23,7 +23,7 @@ from labeling.consensus.resolve import item_resolve
 from labeling.models import Annotation, Assignment, Draft, Resolution
 from projects.direct_sql import row_insert, rows_update, writes_batched
 from projects.event_hooks import event_emit
-from projects.label_schema import LabelSchema
+from projects.label_schema import LabelSchema, label_schema_parsed
 from projects.models import Item
 
 
@@ -33,7 +33,7 @@ class AnnotationRefused(Exception):
 
 def annotation_validate(*, item: Item, result: dict, schema: LabelSchema | None = None) -> dict:
     """Check a result against the project schema; raises projects.label_schema.ResultError."""
-    schema = schema or LabelSchema(item.project.label_schema)
+    schema = schema or label_schema_parsed(item.project.label_schema)
     return schema.validate(result, data=item.data, width=item.width, height=item.height)
 
 
@@ -54,7 +54,7 @@ def annotation_submit(
     Of `item` only its pk and project are read: the row itself is read under its lock.
     """
     project = item.project
-    schema = LabelSchema(project.label_schema)
+    schema = label_schema_parsed(project.label_schema)
     now = now or timezone.now()
     lead_time = max(lead_time, 0.0)
     with transaction.atomic():

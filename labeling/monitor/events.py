@@ -787,7 +787,7 @@ def actuals_record(*, project: Project, raw_actuals: Sequence[Any]) -> dict[str,
         raise EventsRefused(
             [{"line": 0, "detail": f"At most {MAX_EVENTS_PER_CALL} actuals per call."}]
         )
-    schema = LabelSchema(project.label_schema)
+    schema = label_schema_parsed(project.label_schema)
     control = monitored_control(schema).name
     errors, wanted = [], {}
     for line, raw in enumerate(raw_actuals, start=1):
