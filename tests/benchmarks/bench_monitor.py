@@ -367,17 +367,15 @@ def single_call_run(
     per second of all clients together on a fixed schedule; 0: each as fast as it is answered."""
     import multiprocessing
     import resource
-    import socket
 
     from projects.api_tokens import api_token_create
-    from tests.loopback import web_server_start, web_server_wait_ready
+    from tests.loopback import free_port, web_server_start, web_server_wait_ready
 
     project, lead = project_make("bench single")
     token = api_token_create(user=lead, name="bench", expires_in_days=1)[1]
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    log = Path(tempfile.mkdtemp(prefix="bench-monitor-web-")) / "web-server.log"
+    port = free_port()
+    scratch = Path(tempfile.mkdtemp(prefix="bench-monitor-web-"))
+    log = scratch / "web-server.log"
     server = web_server_start(
         port,
         log,
@@ -435,6 +433,7 @@ def single_call_run(
     finally:
         server.terminate()
         server.wait(timeout=10)
+        shutil.rmtree(scratch, ignore_errors=True)
 
 
 def volume_fill(project, volume: int, labeled: int) -> None:

@@ -34,7 +34,6 @@ import json
 import multiprocessing
 import os
 import random
-import socket
 import subprocess
 import tempfile
 import threading
@@ -392,12 +391,6 @@ def queue_size_run(size: int, args) -> None:
 # ---- the API under the web server ---------------------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def web_server_start(bench_url: str, port: int, workers: int, threads: int) -> subprocess.Popen:
     """The production web server (tests/loopback.py) on the bench database, ready."""
     from tests.loopback import web_server_start as start
@@ -560,6 +553,8 @@ def main() -> None:
         for size in [int(s) for s in args.sizes.split(",") if s]:
             queue_size_run(size, args)
         if not args.skip_api:
+            from tests.loopback import free_port
+
             port = free_port()
             server = web_server_start(bench_url, port, args.workers, args.threads)
             print(

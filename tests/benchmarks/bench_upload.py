@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import socket
 import subprocess
 import tempfile
 import time
@@ -30,12 +29,6 @@ from bench_support import DEFAULT_URL, ROOT, bench_database_url, database_drop, 
 DEFAULT_BROKER = "redis://127.0.0.1:6379/15"
 BOUNDARY = "quorum-bench-boundary"
 PIECE = 1024 * 1024
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def body_write(path: Path, megabytes: int) -> int:
@@ -67,7 +60,7 @@ def peak_kb(pid: int) -> int:
 
 def server_start(*, tree: Path, env: dict[str, str], log: Path) -> tuple[subprocess.Popen, str]:
     """The production web server (tests/loopback.py), one worker, serving `tree`."""
-    from tests.loopback import web_server_start, web_server_wait_ready
+    from tests.loopback import free_port, web_server_start, web_server_wait_ready
 
     port = free_port()
     process = web_server_start(port, log, env, code=tree)
