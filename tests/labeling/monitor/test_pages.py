@@ -79,3 +79,7 @@ def test_rule_editor_create_refuse_and_dry_run(project, client, lead):
     assert saved.status_code == 200
     html = saved.content.decode()
     assert "Dry run of “unsure”" in html and '<strong class="dry-route">5</strong>' in html
+    assert "last 7 days</h2>" in html  # the editor's dry run after a save: 7 days
+    rule = RoutingRule.objects.get(project=project, name="unsure")
+    one_day = client.get(f"/projects/{project.pk}/monitor/rules/?dry_run={rule.pk}&days=1")
+    assert "last 1 day</h2>" in one_day.content.decode()
