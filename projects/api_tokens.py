@@ -4,6 +4,8 @@ its SHA-256 digest, checked on every API request, revoked by their owner.
 - api_token_create(user=, name=, expires_in_days=) -> (ApiToken, secret)
 - api_token_authenticate(secret=) -> (user, ApiToken), or ApiTokenRefused
 - api_token_project(secret=, project_id=) -> (project, role), or None: a hot path's one query
+- lead_caller_sql(conditions) and lead_caller_params(...): the same check as part of a hot
+  path's own statement (a `caller` row only for a lead's valid token), the use noted there too
 - api_token_revoke(token=), api_tokens_of(user=), api_token_default_days()
 - api_tokens_purge(): forget tokens expired or revoked API_TOKEN_KEEP_DAYS ago (beat, daily)
 
@@ -61,6 +63,39 @@ PROJECT_BY_TOKEN_SQL = (
     f" ON t.user_id = u.{User._meta.pk.column}, {Project._meta.db_table} p"
     f" WHERE t.digest = %s AND p.id = %s"
 )
+
+
+# A lead's token call on one project as the first CTEs of a statement that does the work too:
+# `caller` has a row (project_id, token_id) only when the token may act and its user leads the
+# project (a superuser does), and the project row also meets `{conditions}` (SQL that follows
+# the WHERE's conditions, e.g. more conditions on p and a locking clause); `noted` writes
+# last_used_at as _use_note does. The statement's answer must say whether `caller` had a row.
+LEAD_CALLER_SQL = (
+    f"caller AS (SELECT p.id AS project_id, t.{_token.pk.column} AS token_id,"
+    f" (t.last_used_at IS NULL OR t.last_used_at < %s) AS unused_lately"
+    f" FROM {_token.db_table} t JOIN {User._meta.db_table} u"
+    f" ON t.user_id = u.{User._meta.pk.column}, {Project._meta.db_table} p"
+    f" WHERE t.digest = %s AND p.id = %s AND t.revoked_at IS NULL"
+    f" AND (t.expires_at IS NULL OR t.expires_at > %s) AND u.is_active"
+    f" AND (u.is_superuser OR EXISTS (SELECT 1 FROM {Membership._meta.db_table} m"
+    f" WHERE m.project_id = p.id AND m.user_id = u.{User._meta.pk.column} AND m.role = %s))"
+    " {conditions}),"
+    f" noted AS (UPDATE {_token.db_table} SET last_used_at = %s WHERE {_token.pk.column} IN"
+    " (SELECT token_id FROM caller WHERE unused_lately))"
+)
+
+
+def lead_caller_sql(conditions: str) -> str:
+    return LEAD_CALLER_SQL.format(conditions=conditions)
+
+
+def lead_caller_params(*, secret: str, project_id: int, conditions_params: list) -> list:
+    """The parameters of lead_caller_sql, `conditions_params` those of its conditions."""
+    now = timezone.now()
+    expiry, staleness = _expiry_and_staleness(now)
+    lead = Membership.Role.LEAD
+    digest = api_token_digest(secret)
+    return [staleness, digest, project_id, expiry, lead, *conditions_params, expiry]
 
 
 class ApiTokenRefused(Exception):

@@ -2,9 +2,11 @@
 
 A model server posts each prediction as it makes it, so this call is the API's hottest: its
 cost per call is what a fleet of clients waits on. The call as nearly every one arrives (a
-token, a JSON list of events of at most LEAN_MAX_BYTES) is checked by one query (the token,
-the project and the caller's role, projects.api_tokens.api_token_project) and stored by the
-same service as the DRF view (events.events_ingest), answering as that view does. Any other
+token, a JSON list of events of at most LEAN_MAX_BYTES) is stored by one statement that also
+admits its caller (caller_ingest) once the process knows the project; otherwise it is checked
+by one query (the token, the project and the caller's role,
+projects.api_tokens.api_token_project) and stored by the same service as the DRF view
+(events.events_ingest), answering as that view does. Any other
 call goes to the DRF view unchanged, so every refusal keeps one wording: a session (CSRF), a
 token refused, a caller outside the project or without the lead's role, a body that is not a
 plain JSON list (not JSON, a NUL character, too deep), a GET.
@@ -18,6 +20,7 @@ import orjson
 from django.conf import settings
 from django.http import HttpResponse
 
+from labeling.monitor.caller_ingest import events_store_as_caller, project_keep
 from labeling.monitor.events import EventsRefused, events_ingest
 from projects.access import LEAD_ONLY
 from projects.api_tokens import api_token_project
@@ -68,17 +71,22 @@ def events_post_lean(request, pk: int) -> HttpResponse | None:
     secret = _token_secret(request)
     if secret is None:
         return None
-    found = as_health_check(lambda: api_token_project(secret=secret, project_id=pk))
-    project, role = found or (None, None)
-    if project is None or role not in LEAD_ONLY:
-        return None
     events = _plain_events(request)
     if events is None:
         return None
-    try:
-        report = events_ingest(project=project, raw_events=events)
-    except EventsRefused as exc:
-        return _json({"detail": str(exc), "errors": exc.errors}, 400)
+    report = as_health_check(
+        lambda: events_store_as_caller(secret=secret, project_id=pk, raw_events=events)
+    )
+    if report is None:
+        found = as_health_check(lambda: api_token_project(secret=secret, project_id=pk))
+        project, role = found or (None, None)
+        if project is None or role not in LEAD_ONLY:
+            return None
+        project_keep(project)
+        try:
+            report = events_ingest(project=project, raw_events=events)
+        except EventsRefused as exc:
+            return _json({"detail": str(exc), "errors": exc.errors}, 400)
     return _json(report.as_json(), 201)
 
 

@@ -352,7 +352,7 @@ def _usage_loader(ruleset: RuleSet):
 
 
 @dataclass(slots=True)
-class _Stored:
+class StoredEvent:
     """An event as it is stored: the parsed row and its routing decision."""
 
     row: EventRow
@@ -366,11 +366,11 @@ class _Stored:
         return self.rule_id is not None or self.baseline
 
 
-def _route(ruleset: RuleSet, rows: Iterable[EventRow]) -> list[_Stored]:
+def events_route(ruleset: RuleSet, rows: Iterable[EventRow]) -> list[StoredEvent]:
     caps = CapCounter(loader=_usage_loader(ruleset)) if ruleset.capped else None
     decide = ruleset.decide
     return [
-        _Stored(
+        StoredEvent(
             row,
             *decide(
                 row.event_id, row.score, row.label, row.model_version, row.metadata, row.hour, caps
@@ -407,7 +407,7 @@ def _count_keys(row: EventRow) -> list[tuple[str, str]]:
     return keys
 
 
-def _counts_store(project_id: int, stored: Iterable[_Stored]) -> None:
+def _counts_store(project_id: int, stored: Iterable[StoredEvent]) -> None:
     # One key per event (its label and score bin together), split into the two kinds after.
     per_event: dict[tuple, int] = {}
     get = per_event.get
@@ -447,7 +447,7 @@ def _counts_store(project_id: int, stored: Iterable[_Stored]) -> None:
     )
 
 
-def _items_for_routed(project: Project, stored: list[_Stored]) -> None:
+def _items_for_routed(project: Project, stored: list[StoredEvent]) -> None:
     rows = [
         ItemRow(
             external_id=ITEM_PREFIX + e.row.event_id,
@@ -495,7 +495,7 @@ def _copy_json(value: Any) -> str:
     return text.replace("\\", "\\\\") if "\\" in text else text
 
 
-def _copy_text(project_id: int, stored: list[_Stored]) -> str:
+def _copy_text(project_id: int, stored: list[StoredEvent]) -> str:
     """The events in COPY's text format (EVENT_COLUMNS' order)."""
     lead = f"{project_id}\t"
     escape, as_json = copy_escape, _copy_json
@@ -514,7 +514,7 @@ def _copy_text(project_id: int, stored: list[_Stored]) -> str:
     return "".join(lines)
 
 
-def _copy_all_new(project_id: int, stored: list[_Stored]) -> bool:
+def _copy_all_new(project_id: int, stored: list[StoredEvent]) -> bool:
     """COPY the events straight into the table, inside a savepoint. False, with nothing
     written, when one of their event ids is taken (stored before, or by a call committing now)."""
     return copy_unless_taken(COPY_SQL, _copy_text(project_id, stored))
@@ -525,12 +525,9 @@ def _copy_all_new(project_id: int, stored: list[_Stored]) -> bool:
 # are counted. The project row is share-locked as for items, so its deletion waits (events have
 # no foreign key constraint); a project deleted already takes no event. The rows travel as one
 # JSON parameter: adapting a dozen array parameters cost more than the statement itself.
-# {async_commit}: empty, or a condition that sets synchronous_commit off for the transaction
-# (SET LOCAL inside the statement, which stays one statement PostgreSQL keeps prepared).
+# {project}: the CTE `project` (its id), with any it reads; {answer}: the statement's answer.
 INSERT_RETURNING_SQL = f"""
-WITH project AS (
-    SELECT id FROM {Project._meta.db_table} WHERE id = %s {{async_commit}} FOR SHARE
-), stored AS (
+WITH {{project}}, stored AS (
     INSERT INTO {EVENT_TABLE} ({", ".join(EVENT_COLUMNS)})
     SELECT project.id, e.event_id, e.timestamp, e.version_id, e.data, e.result, e.label,
         e.score, e.metadata, e.rule_id, e.baseline, e.inclusion_probability, ''
@@ -551,24 +548,42 @@ WITH project AS (
     JOIN stored USING (event_id)
     GROUP BY c.version_id, c.hour, c.kind, c.key
 )
-SELECT event_id FROM stored
+{{answer}}
 """
+# A condition of the project row's read that sets synchronous_commit off for the transaction
+# (its own, or the caller's): SET LOCAL inside the statement, which stays one statement
+# PostgreSQL keeps prepared. The transaction then commits without waiting for its log to
+# reach the disk.
+ASYNC_COMMIT_SQL = "AND set_config('synchronous_commit', 'off', true) IS NOT NULL"
 
 
-# The statement's transaction (its own, or the caller's) commits without waiting for its log to
-# reach the disk: the project row read is where the setting is made, once.
+def events_insert_sql(project: str, answer: str = "SELECT event_id FROM stored") -> str:
+    return INSERT_RETURNING_SQL.format(project=project, answer=answer)
+
+
+def _project_shared(async_commit: str) -> str:
+    table = Project._meta.db_table
+    return f"project AS (SELECT id FROM {table} WHERE id = %s {async_commit} FOR SHARE)"
+
+
 INSERT_SQL = {
-    True: INSERT_RETURNING_SQL.format(async_commit=""),
-    False: INSERT_RETURNING_SQL.format(
-        async_commit="AND set_config('synchronous_commit', 'off', true) IS NOT NULL"
-    ),
+    True: events_insert_sql(_project_shared("")),
+    False: events_insert_sql(_project_shared(ASYNC_COMMIT_SQL)),
 }
 
 
-def _insert_counted(project_id: int, stored: list[_Stored], *, flush: bool = True) -> set[str]:
+def _insert_counted(project_id: int, stored: list[StoredEvent], *, flush: bool = True) -> set[str]:
     """PostgreSQL: the events that are new, stored and counted by one statement (see
     INSERT_RETURNING_SQL); their event ids. `flush` False: the transaction commits without
     waiting for its log to reach the disk (settings.MONITOR_EVENTS_SYNCHRONOUS_COMMIT)."""
+    params = [project_id, *events_insert_params(project_id, stored)]
+    with prepared_cursor() as cursor:
+        cursor.execute(INSERT_SQL[flush], params)
+        return {event_id for (event_id,) in cursor.fetchall()}
+
+
+def events_insert_params(project_id: int, stored: list[StoredEvent]) -> list:
+    """The parameters of events_insert_sql after those of its `project` CTE."""
     events, counts = [], []
     for e in stored:
         row = e.row
@@ -599,10 +614,7 @@ def _insert_counted(project_id: int, stored: list[_Stored], *, flush: bool = Tru
                     "routed": routed,
                 }
             )
-    params = [project_id, _json(events), project_id, timezone.now(), _json(counts)]
-    with prepared_cursor() as cursor:
-        cursor.execute(INSERT_SQL[flush], params)
-        return {event_id for (event_id,) in cursor.fetchall()}
+    return [_json(events), project_id, timezone.now(), _json(counts)]
 
 
 def _existing_event_ids(project: Project, ids: list[str]) -> set[str]:
@@ -625,7 +637,7 @@ def _existing_event_ids(project: Project, ids: list[str]) -> set[str]:
     return existing
 
 
-def _insert_orm(project_id: int, stored: list[_Stored]) -> None:
+def _insert_orm(project_id: int, stored: list[StoredEvent]) -> None:
     PredictionEvent.objects.bulk_create(
         (
             PredictionEvent(
@@ -648,7 +660,7 @@ def _insert_orm(project_id: int, stored: list[_Stored]) -> None:
     )
 
 
-def _routed_store(project: Project, stored: list[_Stored]) -> int:
+def _routed_store(project: Project, stored: list[StoredEvent]) -> int:
     """What routed events leave besides themselves: each rule's usage per hour (caps read it)
     and an item per routed event. The number routed."""
     usage: dict[tuple[int, datetime], int] = defaultdict(int)
@@ -665,6 +677,17 @@ def _routed_store(project: Project, stored: list[_Stored]) -> int:
     return sum(1 for e in stored if e.routed)
 
 
+def events_unique(rows: list[EventRow], report: IngestReport) -> dict[str, EventRow]:
+    """The rows by event_id, each repeat in the call counted as a duplicate."""
+    unique: dict[str, EventRow] = {}
+    for row in rows:
+        if row.event_id in unique:
+            report.duplicates += 1
+        else:
+            unique[row.event_id] = row
+    return unique
+
+
 def events_store(*, project: Project, rows: list[EventRow]) -> IngestReport:
     """Store parsed events: the new ones only, routed, counted, items made for the routed.
 
@@ -675,17 +698,12 @@ def events_store(*, project: Project, rows: list[EventRow]) -> IngestReport:
     rest routed again (caps count only new events) and inserted skipping conflicts. SQLite: the
     events the project has are set aside first (one writer at a time)."""
     report = IngestReport()
-    unique: dict[str, EventRow] = {}
-    for row in rows:
-        if row.event_id in unique:
-            report.duplicates += 1
-        else:
-            unique[row.event_id] = row
+    unique = events_unique(rows, report)
     fresh = list(unique.values())
     ruleset = ruleset_for(project, fresh)
     postgresql = connection.vendor == "postgresql"
     if postgresql and len(fresh) <= COPY_FROM_ROWS:
-        stored = _route(ruleset, fresh)
+        stored = events_route(ruleset, fresh)
         routed = [e for e in stored if e.routed]
         flush = settings.MONITOR_EVENTS_SYNCHRONOUS_COMMIT
         with transaction.atomic() if routed else nullcontext():
@@ -701,12 +719,12 @@ def events_store(*, project: Project, rows: list[EventRow]) -> IngestReport:
         # The project stays while the events go in (Project.delete waits; events have no
         # foreign key constraint), as for items.
         project_lock_for_items(project.pk)
-        stored = _route(ruleset, fresh) if postgresql else None
+        stored = events_route(ruleset, fresh) if postgresql else None
         if stored is not None and _copy_all_new(project.pk, stored):
             _counts_store(project.pk, stored)
         else:
             existing = _existing_event_ids(project, list(unique))
-            stored = _route(ruleset, (r for r in fresh if r.event_id not in existing))
+            stored = events_route(ruleset, (r for r in fresh if r.event_id not in existing))
             if postgresql:
                 inserted = _insert_counted(project.pk, stored)
                 stored = [e for e in stored if e.row.event_id in inserted]

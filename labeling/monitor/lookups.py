@@ -149,3 +149,20 @@ def ingest_lookups(
     active = _rules_read(project.pk)
     _kept(_kept_rules, key, (generation, active))
     return active
+
+
+def kept_lookups(*, project: Project, rows: list[Any]) -> list[RuleRow] | None:
+    """What ingest_lookups answers, from the process's memory alone: the version ids of the
+    rows filled in, and the rules kept under the generation `project` shows. None when the
+    process lacks any of them (nothing is read or written; some rows may have their ids)."""
+    key = _project_key(project)
+    for row in rows:
+        if row.version_id is None:
+            found = _kept_versions.get((key, row.model_version))
+            if found is None:
+                return None
+            row.version_id = found
+    kept = _kept_rules.get(key)
+    if kept is None or kept[0] != project.monitor_rules_generation:
+        return None
+    return kept[1]
