@@ -1,5 +1,7 @@
 """factory_boy factories shared by every test."""
 
+import copy
+
 import factory
 from django.contrib.auth import get_user_model
 
@@ -39,7 +41,8 @@ class ProjectFactory(factory.django.DjangoModelFactory):
 
     name = factory.Sequence(lambda n: f"Project {n}")
     instructions = "Label the sentiment of each text."
-    label_schema = factory.LazyFunction(lambda: TEXT_CLASSIFICATION_SCHEMA)
+    # A copy each: a test that edits its project's schema in place leaves the others' alone.
+    label_schema = factory.LazyFunction(lambda: copy.deepcopy(TEXT_CLASSIFICATION_SCHEMA))
     overlap = 1
 
 

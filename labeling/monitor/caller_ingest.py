@@ -10,18 +10,20 @@ generation and creation time), and only then stores and counts the events (the i
 events.events_insert_sql). Whenever anything is not as kept, nothing is stored and the answer
 is None, for the call to take the full way, which answers every refusal in its own words:
 a token refused, a caller who is not a lead, a project changed or gone, the rules or a version
-not in the process's memory, an event that is bad, or one that would be routed (items are made
-by the full way only), a call inside a transaction, a database other than PostgreSQL.
+not in the process's memory, an event that is bad, a call inside a transaction, a database
+other than PostgreSQL. A routed event's item is made in the statement's transaction, as the
+full way makes it (it needs nothing of the project but its id).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from contextlib import nullcontext
 from typing import Any
 
 import orjson
 from django.conf import settings
-from django.db import connection
+from django.db import connection, transaction
 
 from labeling.monitor.events import (
     ASYNC_COMMIT_SQL,
@@ -32,6 +34,7 @@ from labeling.monitor.events import (
     events_insert_params,
     events_insert_sql,
     events_route,
+    events_routed_store,
     events_unique,
 )
 from labeling.monitor.lookups import KEPT_MAX, kept_lookups
@@ -94,8 +97,6 @@ def events_store_as_caller(
     if rules is None:
         return None
     stored = events_route(RuleSet(rules, baseline_rate=project.monitor_baseline_rate), fresh)
-    if any(e.routed for e in stored):
-        return None
     unchanged = [
         project.created_at,
         project.monitor_rules_generation,
@@ -106,11 +107,18 @@ def events_store_as_caller(
         *lead_caller_params(secret=secret, project_id=project_id, conditions_params=unchanged),
         *events_insert_params(project_id, stored),
     ]
-    with prepared_cursor() as cursor:
-        cursor.execute(_SQL[settings.MONITOR_EVENTS_SYNCHRONOUS_COMMIT], params)
-        answer = cursor.fetchall()
-    if not answer:
-        return None
-    report.created = sum(1 for (event_id,) in answer if event_id is not None)
-    report.duplicates += len(fresh) - report.created
+    routed = [e for e in stored if e.routed]
+    with transaction.atomic() if routed else nullcontext():
+        with prepared_cursor() as cursor:
+            cursor.execute(_SQL[settings.MONITOR_EVENTS_SYNCHRONOUS_COMMIT], params)
+            answer = cursor.fetchall()
+        if not answer:
+            return None
+        inserted = {event_id for (event_id,) in answer if event_id is not None}
+        if routed:  # their items need the project's id alone
+            report.routed = events_routed_store(
+                project, [e for e in routed if e.row.event_id in inserted]
+            )
+    report.created = len(inserted)
+    report.duplicates += len(fresh) - len(inserted)
     return report

@@ -660,7 +660,7 @@ def _insert_orm(project_id: int, stored: list[StoredEvent]) -> None:
     )
 
 
-def _routed_store(project: Project, stored: list[StoredEvent]) -> int:
+def events_routed_store(project: Project, stored: list[StoredEvent]) -> int:
     """What routed events leave besides themselves: each rule's usage per hour (caps read it)
     and an item per routed event. The number routed."""
     usage: dict[tuple[int, datetime], int] = defaultdict(int)
@@ -709,7 +709,7 @@ def events_store(*, project: Project, rows: list[EventRow]) -> IngestReport:
         with transaction.atomic() if routed else nullcontext():
             inserted = _insert_counted(project.pk, stored, flush=flush) if stored else set()
             if routed:
-                report.routed = _routed_store(
+                report.routed = events_routed_store(
                     project, [e for e in routed if e.row.event_id in inserted]
                 )
         report.created = len(inserted)
@@ -731,7 +731,7 @@ def events_store(*, project: Project, rows: list[EventRow]) -> IngestReport:
             else:
                 _insert_orm(project.pk, stored)
                 _counts_store(project.pk, stored)
-        report.routed = _routed_store(project, stored)
+        report.routed = events_routed_store(project, stored)
     report.created = len(stored)
     report.duplicates += len(fresh) - len(stored)
     return report

@@ -255,11 +255,13 @@ def items_create_batch(
 ) -> BatchReport:
     """Insert one batch atomically, with the predictions and carried annotations of the items it
     creates. Duplicates (in the batch or the project) are skipped, so a batch may be re-run
-    after a crash without harm."""
+    after a crash without harm. Inside a caller's transaction the batch is part of it, with no
+    savepoint of its own (two round trips a batch): an error leaves that whole transaction to
+    roll back."""
     announce = event_wanted(project_id=project.pk, event="item.created")
     want_ids = announce or any(row.predictions or row.annotations for row in rows)
     stored = AnnotationsStored()
-    with transaction.atomic():
+    with transaction.atomic(savepoint=False):
         created, created_ids = items_insert_new(project_id=project.pk, rows=rows, want_ids=want_ids)
         if announce and created_ids:  # one event per batch, items in insertion order
             event_emit(

@@ -3,6 +3,7 @@ statement admits the caller and checks the project is as kept, or stores nothing
 takes the full way, with its answers in its own words. Outside a test's transaction, as
 production calls run (inside one, the full way answers)."""
 
+import copy
 from datetime import timedelta
 
 import pytest
@@ -11,7 +12,8 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from labeling.monitor import event_post
-from labeling.monitor.models import EventCount, PredictionEvent, RoutingRule
+from labeling.monitor.models import EventCount, PredictionEvent, RoutingRule, RuleUsage
+from projects.items.search_index import items_not_searchable_count
 from projects.models import ApiToken, Item, Membership
 from tests.factories import MembershipFactory, UserFactory
 from tests.labeling.monitor.helpers import event
@@ -117,7 +119,9 @@ def test_callers_who_are_not_leads_store_nothing(project, lead, annotator, known
 
 def test_a_changed_schema_is_read_anew(project, lead, known, one_statement):
     """An event good under the kept schema but not under the project's own is refused."""
-    project.label_schema["controls"][0]["labels"] = [{"value": "positive"}, {"value": "mixed"}]
+    schema = copy.deepcopy(project.label_schema)
+    schema["controls"][0]["labels"] = [{"value": "positive"}, {"value": "mixed"}]
+    project.label_schema = schema
     project.save()
     refused = post(known, project, [event(1, label="negative")])
     assert refused.status_code == 400
@@ -139,11 +143,20 @@ def test_a_changed_baseline_or_rule_routes_the_next_call(project, lead, known, o
     )
     assert post(known, project, [event(3, score=0.2)]).json()["routed"] == 1
     assert post(known, project, [event(4, score=0.9)]).json()["routed"] == 0
-    assert one_statement == [False, False, False, True]
-    assert sorted(Item.objects.filter(project=project).values_list("external_id", flat=True)) == [
-        "event:e1",
-        "event:e3",
-    ]
+    assert post(known, project, [event(5, score=0.1), event(5)]).json() == {
+        "created": 1,
+        "duplicates": 1,
+        "routed": 1,
+    }
+    assert one_statement == [False, False, False, True, True]
+    items = Item.objects.filter(project=project).order_by("external_id")
+    assert list(items.values_list("external_id", flat=True)) == ["event:e1", "event:e3", "event:e5"]
+    made = items.get(external_id="event:e5")  # as the full way makes it
+    assert made.data == {"text": "text 5"}
+    assert (made.prediction_score, made.prediction_model_version) == (0.1, "v1")
+    assert made.predictions.get().result == {"sentiment": "positive"}
+    assert items_not_searchable_count(project.pk) == 0
+    assert RuleUsage.objects.get().count == 2
 
 
 def test_a_deleted_project_takes_no_event(project, lead, known, one_statement):
