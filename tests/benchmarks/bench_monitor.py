@@ -14,7 +14,8 @@ default db 15) is the broker and the cache, as in production. Prints:
   server (Granian; --web: workers x threads, default 2x2), each sending its next event as soon
   as the last is answered (the target's reading), then at a fixed rate of all of them together
   (--rates, calls/s; default 0,200): p50/p95/p99 (target p99 < 25 ms), and the CPU each call
-  cost the web processes, PostgreSQL and the clients. The clients build their requests before
+  cost the web processes, PostgreSQL and the clients; then the same of the calls whose event
+  was routed (each makes an item: the tail). The clients build their requests before
   the clock starts and read the answers off the socket, as load generators (wrk, hey) do, so
   the 2 cores go to the server, not to encoding JSON in the clients;
 - the model health page and the metrics API on a project of --volume events (COPY; issue: 10M)
