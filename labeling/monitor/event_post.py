@@ -4,12 +4,11 @@ A model server posts each prediction as it makes it, so this call is the API's h
 cost per call is what a fleet of clients waits on. The call as nearly every one arrives (a
 token, a JSON list of events of at most LEAN_MAX_BYTES) is stored by one statement that also
 admits its caller (caller_ingest) once the process knows the project; otherwise it is checked
-by one query (the token, the project and the caller's role,
-projects.api_tokens.api_token_project) and stored by the same service as the DRF view
-(events.events_ingest), answering as that view does. Any other
-call goes to the DRF view unchanged, so every refusal keeps one wording: a session (CSRF), a
-token refused, a caller outside the project or without the lead's role, a body that is not a
-plain JSON list (not JSON, a NUL character, too deep), a GET.
+by one query (the token, the project and the caller's role, api_tokens.api_token_project) and
+stored by the same service as the DRF view (events.events_ingest), answering as that view
+does. Any other call goes to the DRF view unchanged, so every refusal keeps one wording: a
+session (CSRF), a token refused, a caller outside the project or without the lead's role, a
+body that is not a plain JSON list (not JSON, a NUL character, too deep), a GET.
 """
 
 from __future__ import annotations
