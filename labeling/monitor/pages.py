@@ -197,6 +197,7 @@ def rule_editor(request, pk):
         "errors": errors,
         "form": form,
         "dry_run": dry_run,
+        "days_shown": dry_run["days"] if dry_run else 7,  # the boxes offer the days last asked
         "max_days": DRY_RUN_MAX_DAYS,
         "example": json.dumps({"all": [{"field": "score", "op": "<", "value": 0.6}]}),
     }

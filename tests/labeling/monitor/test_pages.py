@@ -83,3 +83,5 @@ def test_rule_editor_create_refuse_and_dry_run(project, client, lead):
     rule = RoutingRule.objects.get(project=project, name="unsure")
     one_day = client.get(f"/projects/{project.pk}/monitor/rules/?dry_run={rule.pk}&days=1")
     assert "last 1 day</h2>" in one_day.content.decode()
+    assert 'name="days" type="number" min="1" max="90" value="1"' in one_day.content.decode()
+    assert 'value="7" class="days-input"' in html  # before any other number is asked
