@@ -22,6 +22,7 @@ from exports.models import ExportJob
 from projects import access
 from projects.media import media_served_here, media_url
 from projects.models import ImportJob, Project
+from projects.permissions import token_accepted
 
 IMPORTED_IMAGE = re.compile(r"imports/(?P<job>[0-9]{1,18})/")
 
@@ -40,6 +41,7 @@ def media_project(name: str) -> tuple[Project, frozenset] | None:
     return None
 
 
+@token_accepted  # the API hands out these paths: a script with a token reads them too
 @require_GET
 @login_required
 def media_serve(request, name: str):

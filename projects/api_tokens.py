@@ -7,6 +7,7 @@ its SHA-256 digest, checked on every API request, revoked by their owner.
 - lead_caller_sql(conditions) and lead_caller_params(...): the same check as part of a hot
   path's own statement (a `caller` row only for a lead's valid token), the use noted there too
 - api_token_revoke(token=), api_tokens_of(user=), api_token_default_days()
+- token_header_secret(authorization): the secret of an `Authorization: Token ...` header
 - api_tokens_purge(): forget tokens expired or revoked API_TOKEN_KEEP_DAYS ago (beat, daily)
 
 A secret is `qrm_` and 43 random URL-safe characters (256 bits), so a plain digest without a
@@ -104,6 +105,15 @@ class ApiTokenRefused(Exception):
 
 def api_token_digest(secret: str) -> str:
     return hashlib.sha256(secret.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def token_header_secret(authorization: str) -> str | None:
+    """The secret of an `Authorization: Token <secret>` header as DRF's TokenAuthentication
+    reads it, or None for any other header."""
+    parts = authorization.split()
+    if len(parts) != 2 or parts[0].lower() != "token" or not parts[1].isascii():
+        return None
+    return parts[1]
 
 
 def api_token_default_days() -> int | None:

@@ -24,11 +24,12 @@ from functools import wraps
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ImproperlyConfigured
 from django.db.models import Model
-from django.http import Http404
+from django.http import Http404, JsonResponse
 from rest_framework.permissions import BasePermission
 
 from projects import access
 from projects.access import AccountRule
+from projects.api_tokens import ApiTokenRefused, api_token_authenticate, token_header_secret
 from projects.models import Project
 
 NOT_CHECKED = object()
@@ -160,3 +161,27 @@ def project_page(allowed: frozenset, source: ProjectInUrl = PROJECT_IN_URL):
         return login_required(checked)
 
     return decorate
+
+
+def token_accepted(view):
+    """A page a script reads too (a file whose path the API hands out): a call with
+    `Authorization: Token <secret>` acts as the token's user, as on the API (a refused token:
+    401 with the reason, as the API words it); any other call is the page's own (its session,
+    or the login page)."""
+
+    @wraps(view)
+    def accepting(request, *args, **kwargs):
+        authorization = request.META.get("HTTP_AUTHORIZATION", "")
+        if authorization.split(" ", 1)[0].lower() == "token":
+            secret = token_header_secret(authorization)
+            try:
+                if secret is None:
+                    raise ApiTokenRefused("Invalid token header.")
+                request.user = api_token_authenticate(secret=secret)[0]
+            except ApiTokenRefused as exc:
+                refusal = JsonResponse({"detail": str(exc)}, status=401)
+                refusal["WWW-Authenticate"] = "Token"
+                return refusal
+        return view(request, *args, **kwargs)
+
+    return accepting

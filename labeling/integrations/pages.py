@@ -16,7 +16,7 @@ from labeling.integrations import storage as storage_svc
 from labeling.integrations.models import CloudStorage, ModelBackend, Webhook, WebhookDelivery
 from projects import access
 from projects.models import Project
-from projects.permissions import ProjectInUrl, project_page
+from projects.permissions import ProjectInUrl, project_page, token_accepted
 
 
 class WebhookForm(forms.Form):
@@ -181,6 +181,7 @@ def _action(request, project: Project):
     return redirect("integrations", pk=project.pk)
 
 
+@token_accepted  # the API hands out these paths: a script with a token reads them too
 @project_page(access.EVERY_MEMBER, ProjectInUrl(of=CloudStorage))
 def storage_media(request, pk, key):
     """An object of a source storage, for any member of its project: a redirect to a presigned

@@ -22,7 +22,7 @@ from django.http import HttpResponse
 from labeling.monitor.caller_ingest import events_store_as_caller, project_keep
 from labeling.monitor.events import EventsRefused, events_ingest
 from projects.access import LEAD_ONLY
-from projects.api_tokens import api_token_project
+from projects.api_tokens import api_token_project, token_header_secret
 from projects.direct_sql import as_health_check
 from projects.unstorable import nesting_depth, nul_path
 
@@ -33,15 +33,6 @@ LEAN_MAX_BYTES = 1024 * 1024
 
 def _json(body: dict, status: int) -> HttpResponse:
     return HttpResponse(orjson.dumps(body), status=status, content_type="application/json")
-
-
-def _token_secret(request) -> str | None:
-    """The secret of `Authorization: Token <secret>` as DRF's TokenAuthentication reads it,
-    or None for any other header (which DRF answers)."""
-    parts = request.META.get("HTTP_AUTHORIZATION", "").split()
-    if len(parts) != 2 or parts[0].lower() != "token" or not parts[1].isascii():
-        return None
-    return parts[1]
 
 
 def _plain_events(request) -> list | None:
@@ -67,8 +58,8 @@ def _plain_events(request) -> list | None:
 
 def events_post_lean(request, pk: int) -> HttpResponse | None:
     """The answer to a call this path takes, or None for the DRF view to answer."""
-    secret = _token_secret(request)
-    if secret is None:
+    secret = token_header_secret(request.META.get("HTTP_AUTHORIZATION", ""))
+    if secret is None:  # DRF answers any other header
         return None
     events = _plain_events(request)
     if events is None:

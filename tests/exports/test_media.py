@@ -8,11 +8,12 @@ import zipfile
 
 import pytest
 from django.test import Client
+from django.utils import timezone
 from PIL import Image
 
 from exports.jobs import export_job_create, export_job_run
-from projects.models import ImportJob, Membership
-from tests.factories import MembershipFactory, ProjectFactory, UserFactory
+from projects.models import ApiToken, ImportJob, Membership
+from tests.factories import MembershipFactory, ProjectFactory, UserFactory, api_token_secret
 from tests.projects.imports.import_support import import_file
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -60,6 +61,29 @@ def test_imported_images_are_served_to_members_only(
     assert client_for(outsider).get(image_item_url).status_code == 404
     anonymous = Client().get(image_item_url)
     assert anonymous.status_code == 302 and "/accounts/login/" in anonymous["Location"]
+
+
+def test_a_script_with_a_token_reads_what_the_api_hands_out(image_item_url, lead, outsider):
+    """The API hands out these paths: a token's call is its user's, as on the API."""
+    by_token = Client(HTTP_AUTHORIZATION=f"Token {api_token_secret(lead)}").get(image_item_url)
+    assert by_token.status_code == 200
+    assert b"".join(by_token.streaming_content).startswith(b"\x89PNG")
+    outside = Client(HTTP_AUTHORIZATION=f"Token {api_token_secret(outsider)}")
+    assert outside.get(image_item_url).status_code == 404
+    for header, detail in [
+        ("Token qrm_" + "x" * 43, "Invalid token."),
+        ("Token two parts", "Invalid token header."),
+    ]:
+        refused = Client(HTTP_AUTHORIZATION=header).get(image_item_url)
+        assert refused.status_code == 401
+        assert refused.json() == {"detail": detail}
+        assert refused["WWW-Authenticate"] == "Token"
+    revoked = api_token_secret(lead, name="old")
+    ApiToken.objects.filter(name="old").update(revoked_at=timezone.now())
+    refused = Client(HTTP_AUTHORIZATION=f"Token {revoked}").get(image_item_url)
+    assert (refused.status_code, refused.json()) == (401, {"detail": "Token revoked."})
+    other_scheme = Client(HTTP_AUTHORIZATION="Basic Zm9vOmJhcg==").get(image_item_url)
+    assert other_scheme.status_code == 302  # not a token: the page's own login
 
 
 def test_export_files_go_to_leads_only_under_unguessable_names(project, lead, annotator):

@@ -16,7 +16,7 @@ from labeling.integrations import storage as storage_svc
 from labeling.integrations.models import CloudStorage, StorageObject
 from labeling.integrations.secrets import secret_encrypt
 from projects.models import ImportJob, Item
-from tests.factories import ItemFactory, UserFactory
+from tests.factories import ItemFactory, UserFactory, api_token_secret
 from tests.labeling.integrations.receivers import Answerer
 from tests.labeling.integrations.s3_server import ACCESS_KEY, REGION, SECRET_KEY
 
@@ -214,6 +214,9 @@ def test_media_are_served_by_a_presigned_url_made_when_asked(image_project, buck
     stranger = Client()
     stranger.force_login(UserFactory(username="stranger"))
     assert stranger.get(item.data["image"]).status_code == 404
+    annotator = project.memberships.get(role="annotator").user
+    script = Client(HTTP_AUTHORIZATION=f"Token {api_token_secret(annotator)}")
+    assert script.get(item.data["image"]).status_code == 302  # a token reads the API's paths
 
 
 @pytest.mark.parametrize("server_credentials", [False, True])
