@@ -41,7 +41,7 @@ from labeling.integrations.outbound import (
 from labeling.integrations.storage import media_url
 from labeling.models import Resolution
 from projects.imports.readers.label_studio import ConversionError, ls_result_convert
-from projects.items.predictions import item_prediction_scores_set
+from projects.items.predictions import predictions_store
 from projects.label_schema import LabelSchema, ResultError
 from projects.label_studio_config import label_studio_config_from_schema
 from projects.label_studio_results import label_studio_result
@@ -308,8 +308,7 @@ def _predict_body(backend: ModelBackend, items: list[Item]) -> dict:
 
 def _predictions_store(backend: ModelBackend, made: list[Prediction], problems: list[str]):
     with transaction.atomic():
-        Prediction.objects.bulk_create(made)
-        item_prediction_scores_set(scores={p.item_id: p.score for p in made})
+        predictions_store(made)
         ModelBackend.objects.filter(pk=backend.pk).update(
             predictions_made=F("predictions_made") + len(made),
             predictions_refused=F("predictions_refused") + len(problems),

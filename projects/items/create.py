@@ -21,7 +21,7 @@ from django.db import transaction
 from projects.event_hooks import event_emit, event_wanted
 from projects.imports.hooks import AnnotationsStored, CarriedAnnotations, annotations_store
 from projects.items.bulk import items_insert_new
-from projects.items.predictions import item_prediction_scores_set
+from projects.items.predictions import predictions_store
 from projects.items.search_index import (
     INDEX_NOW_MAX,
     items_search_floor,
@@ -274,20 +274,12 @@ def items_create_batch(
             for row in rows:  # the first row of an external id is the one inserted
                 if row.external_id in created_ids and row.external_id not in taken:
                     taken[row.external_id] = row
-            Prediction.objects.bulk_create(
-                Prediction(item_id=created_ids[external_id], **prediction)
-                for external_id, row in taken.items()
-                for prediction in row.predictions or ()
-            )
-            # The uncertainty ordering reads the newest prediction's score from the item.
-            newest = {
-                created_ids[external_id]: row.predictions[-1]
-                for external_id, row in taken.items()
-                if row.predictions
-            }
-            item_prediction_scores_set(
-                scores={pk: p.get("score") for pk, p in newest.items()},
-                versions={pk: p.get("model_version", "") for pk, p in newest.items()},
+            predictions_store(
+                [
+                    Prediction(item_id=created_ids[external_id], **prediction)
+                    for external_id, row in taken.items()
+                    for prediction in row.predictions or ()
+                ]
             )
             carried = [
                 CarriedAnnotations(

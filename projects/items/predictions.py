@@ -17,19 +17,28 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
 from django.db import connection, transaction
+from django.utils import timezone
 
 from projects.label_schema import LabelSchema, ResultError
 from projects.models import Item, Prediction, Project
 
 BATCH_SIZE = 2000
 ITEM_TABLE = Item._meta.db_table
-PREDICTION_SCORES_SQL = f"""
-WITH locked AS (SELECT id FROM {ITEM_TABLE} WHERE id = ANY(%s) ORDER BY id FOR UPDATE)
+_SCORES_SET = f"""locked AS (SELECT id FROM {ITEM_TABLE} WHERE id = ANY(%s) ORDER BY id FOR UPDATE)
 UPDATE {ITEM_TABLE} AS item SET prediction_score = v.score, prediction_model_version = v.version
 FROM unnest(%s::bigint[], %s::float8[], %s::text[]) AS v(id, score, version)
 WHERE item.id = v.id AND item.id IN (SELECT id FROM locked)
 """
+PREDICTION_SCORES_SQL = "WITH " + _SCORES_SET
+# The predictions (in their order: ids follow it, and the newest of an item is its last) and
+# their items' newest scores in one statement.
+PREDICTIONS_STORE_SQL = f"""WITH made AS (
+    INSERT INTO {Prediction._meta.db_table} (item_id, model_version, result, score, created_at)
+    SELECT (p->>0)::bigint, p->>1, p->2, (p->>3)::float8, %s
+    FROM jsonb_array_elements(%s::jsonb) WITH ORDINALITY AS b(p, seq) ORDER BY b.seq
+), {_SCORES_SET}"""
 MAX_MODEL_VERSION = Prediction._meta.get_field("model_version").max_length
 
 
@@ -134,14 +143,9 @@ def predictions_check(*, project: Project, raw_rows: Sequence[Any]) -> list[tupl
 def predictions_create(*, project: Project, raw_rows: Sequence[Any]) -> int:
     """Store the predictions (all or none) and refresh their items' scores; return the count."""
     checked = predictions_check(project=project, raw_rows=raw_rows)
-    newest_score: dict[int, float | None] = {}
-    newest_version: dict[int, str] = {}
-    for item, row in checked:
-        newest_score[item.pk] = row.score  # a later row for the same item is the newer one
-        newest_version[item.pk] = row.model_version
-    with transaction.atomic():
-        Prediction.objects.bulk_create(
-            (
+    with transaction.atomic():  # a later row for the same item is the newer one
+        predictions_store(
+            [
                 Prediction(
                     item_id=item.pk,
                     model_version=row.model_version,
@@ -149,11 +153,43 @@ def predictions_create(*, project: Project, raw_rows: Sequence[Any]) -> int:
                     score=row.score,
                 )
                 for item, row in checked
-            ),
-            batch_size=BATCH_SIZE,
+            ]
         )
-        item_prediction_scores_set(scores=newest_score, versions=newest_version)
     return len(checked)
+
+
+def predictions_store(predictions: Sequence[Prediction]) -> None:
+    """Insert the predictions (unsaved; a later one of an item is its newer) and set each
+    item's newest score and model version; inside a transaction. A score that is not a finite
+    number is stored as none. One statement on PostgreSQL,
+    where the insert and the update cost a round trip each."""
+    if not predictions:
+        return
+    for p in predictions:  # NaN or infinity (a model server's JSON may hold them): no score
+        if p.score is not None and not math.isfinite(p.score):
+            p.score = None
+    newest = {p.item_id: p for p in predictions}
+    if connection.vendor != "postgresql":
+        Prediction.objects.bulk_create(predictions, batch_size=BATCH_SIZE)
+        item_prediction_scores_set(
+            scores={pk: p.score for pk, p in newest.items()},
+            versions={pk: p.model_version for pk, p in newest.items()},
+        )
+        return
+    rows = orjson.dumps([[p.item_id, p.model_version, p.result, p.score] for p in predictions])
+    ids = sorted(newest)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            PREDICTIONS_STORE_SQL,
+            [
+                timezone.now(),
+                rows.decode(),
+                ids,
+                ids,
+                [newest[pk].score for pk in ids],
+                [newest[pk].model_version for pk in ids],
+            ],
+        )
 
 
 def item_prediction_scores_set(

@@ -80,7 +80,11 @@ def test_a_lead_trains_the_backend_on_resolved_labels_and_new_items_are_pre_anno
     assert predicted["n1"].model_version == "tfidf-logreg-v1"
     assert 0.5 < predicted["n1"].score <= 1.0
     assert len(ml_backend.paths("/predict")) == 2  # batches of two: [n1, n2], [n3]
-    assert Item.objects.get(external_id="n2").prediction_score == predicted["n2"].score
+    item = Item.objects.get(external_id="n2")
+    assert (item.prediction_score, item.prediction_model_version) == (
+        predicted["n2"].score,
+        "tfidf-logreg-v1",
+    )
 
 
 def test_training_is_asked_for_every_n_resolved_items(

@@ -1,8 +1,12 @@
 """Predictions: the bulk API (all or nothing, validated like annotations), the item's score for
 the uncertainty ordering, and pre-filling the workspace through /next/."""
 
-import pytest
+import math
 
+import pytest
+from django.db import transaction
+
+from projects.items.predictions import predictions_store
 from projects.models import Item, Prediction
 from tests.factories import ItemFactory
 
@@ -37,7 +41,9 @@ def test_bulk_predictions_by_id_or_external_id_are_stored_with_the_newest_score(
     assert response.status_code == 201, response.json()
     assert response.json() == {"created": 3}
     assert Prediction.objects.count() == 3
-    assert Item.objects.get(pk=first.pk).prediction_score == 0.4
+    newest = Item.objects.get(pk=first.pk)
+    assert (newest.prediction_score, newest.prediction_model_version) == (0.4, "m2")
+    assert newest.predictions.first().model_version == "m2"  # ids follow the rows' order
     assert Item.objects.get(pk=second.pk).prediction_score == 0.3
     stored = Prediction.objects.get(item=second)
     assert (stored.model_version, stored.result, stored.score) == (
@@ -146,3 +152,19 @@ def test_next_has_a_null_prediction_for_an_item_without_one(project, annotator_a
     project.save()
     ItemFactory(project=project)
     assert annotator_api.get(f"/api/projects/{project.pk}/next/").json()["prediction"] is None
+
+
+def test_a_score_that_is_not_a_finite_number_is_stored_as_none(project):
+    """A model server's JSON may hold NaN or Infinity: neither is a score to order by."""
+    items = ItemFactory.create_batch(3, project=project)
+    with transaction.atomic():
+        predictions_store(
+            [
+                Prediction(item_id=item.pk, model_version="m", result={"a": 1}, score=score)
+                for item, score in zip(items, [math.nan, math.inf, 0.25], strict=True)
+            ]
+        )
+    scores = dict(Item.objects.values_list("pk", "prediction_score"))
+    assert [scores[item.pk] for item in items] == [None, None, 0.25]
+    stored = dict(Prediction.objects.values_list("item_id", "score"))
+    assert [stored[item.pk] for item in items] == [None, None, 0.25]
