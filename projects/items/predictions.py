@@ -161,8 +161,8 @@ def predictions_create(*, project: Project, raw_rows: Sequence[Any]) -> int:
 def predictions_store(predictions: Sequence[Prediction]) -> None:
     """Insert the predictions (unsaved; a later one of an item is its newer) and set each
     item's newest score and model version; inside a transaction. A score that is not a finite
-    number is stored as none. One statement on PostgreSQL,
-    where the insert and the update cost a round trip each."""
+    number is stored as none. One statement on PostgreSQL (the insert and the update would cost
+    a round trip each)."""
     if not predictions:
         return
     for p in predictions:  # NaN or infinity (a model server's JSON may hold them): no score
