@@ -18,12 +18,11 @@ full way makes it (it needs nothing of the project but its id).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from contextlib import nullcontext
 from typing import Any
 
 import orjson
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import connection
 
 from labeling.monitor.events import (
     ASYNC_COMMIT_SQL,
@@ -34,7 +33,7 @@ from labeling.monitor.events import (
     events_insert_params,
     events_insert_sql,
     events_route,
-    events_routed_store,
+    events_store_few,
     events_unique,
 )
 from labeling.monitor.lookups import KEPT_MAX, kept_lookups
@@ -103,22 +102,13 @@ def events_store_as_caller(
         project.monitor_baseline_rate,
         schema,
     ]
-    params = [
-        *lead_caller_params(secret=secret, project_id=project_id, conditions_params=unchanged),
-        *events_insert_params(project_id, stored),
-    ]
-    routed = [e for e in stored if e.routed]
-    with transaction.atomic() if routed else nullcontext():
+    caller = lead_caller_params(secret=secret, project_id=project_id, conditions_params=unchanged)
+    sql = _SQL[settings.MONITOR_EVENTS_SYNCHRONOUS_COMMIT]
+
+    def insert(events: list) -> set[str] | None:
         with prepared_cursor() as cursor:
-            cursor.execute(_SQL[settings.MONITOR_EVENTS_SYNCHRONOUS_COMMIT], params)
+            cursor.execute(sql, [*caller, *events_insert_params(project_id, events)])
             answer = cursor.fetchall()
-        if not answer:
-            return None
-        inserted = {event_id for (event_id,) in answer if event_id is not None}
-        if routed:  # their items need the project's id alone
-            report.routed = events_routed_store(
-                project, [e for e in routed if e.row.event_id in inserted]
-            )
-    report.created = len(inserted)
-    report.duplicates += len(fresh) - len(inserted)
-    return report
+        return {event_id for (event_id,) in answer if event_id is not None} if answer else None
+
+    return events_store_few(project, stored, report, insert)

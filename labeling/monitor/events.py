@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import math
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -688,6 +688,29 @@ def events_unique(rows: list[EventRow], report: IngestReport) -> dict[str, Event
     return unique
 
 
+def events_store_few(
+    project: Project,
+    stored: list[StoredEvent],
+    report: IngestReport,
+    insert: Callable[[list[StoredEvent]], set[str] | None],
+) -> IngestReport | None:
+    """PostgreSQL, a few events, routed: `insert` stores and counts them by one statement (the
+    event ids it stored, or None when it stored nothing for its caller, then so is the answer),
+    in a transaction of its own only when one is routed, with the routed events' items."""
+    routed = [e for e in stored if e.routed]
+    with transaction.atomic() if routed else nullcontext():
+        inserted = insert(stored)
+        if inserted is None:
+            return None
+        if routed:
+            report.routed = events_routed_store(
+                project, [e for e in routed if e.row.event_id in inserted]
+            )
+    report.created = len(inserted)
+    report.duplicates += len(stored) - len(inserted)
+    return report
+
+
 def events_store(*, project: Project, rows: list[EventRow]) -> IngestReport:
     """Store parsed events: the new ones only, routed, counted, items made for the routed.
 
@@ -703,18 +726,13 @@ def events_store(*, project: Project, rows: list[EventRow]) -> IngestReport:
     ruleset = ruleset_for(project, fresh)
     postgresql = connection.vendor == "postgresql"
     if postgresql and len(fresh) <= COPY_FROM_ROWS:
-        stored = events_route(ruleset, fresh)
-        routed = [e for e in stored if e.routed]
         flush = settings.MONITOR_EVENTS_SYNCHRONOUS_COMMIT
-        with transaction.atomic() if routed else nullcontext():
-            inserted = _insert_counted(project.pk, stored, flush=flush) if stored else set()
-            if routed:
-                report.routed = events_routed_store(
-                    project, [e for e in routed if e.row.event_id in inserted]
-                )
-        report.created = len(inserted)
-        report.duplicates += len(fresh) - len(inserted)
-        return report
+        return events_store_few(
+            project,
+            events_route(ruleset, fresh),
+            report,
+            lambda stored: _insert_counted(project.pk, stored, flush=flush) if stored else set(),
+        )
     with transaction.atomic():
         # The project stays while the events go in (Project.delete waits; events have no
         # foreign key constraint), as for items.

@@ -142,13 +142,18 @@ def ingest_lookups(
         return None
     if connection.in_atomic_block:
         return _rules_read(project.pk)
-    generation = project.monitor_rules_generation
-    kept = _kept_rules.get(key)
-    if kept is not None and kept[0] == generation:
-        return kept[1]
+    kept = _rules_kept(key, project.monitor_rules_generation)
+    if kept is not None:
+        return kept
     active = _rules_read(project.pk)
-    _kept(_kept_rules, key, (generation, active))
+    _kept(_kept_rules, key, (project.monitor_rules_generation, active))
     return active
+
+
+def _rules_kept(key: str, generation: int) -> list[RuleRow] | None:
+    """The rules the process keeps for the project, if kept under that generation."""
+    kept = _kept_rules.get(key)
+    return kept[1] if kept is not None and kept[0] == generation else None
 
 
 def kept_lookups(*, project: Project, rows: list[Any]) -> list[RuleRow] | None:
@@ -162,7 +167,4 @@ def kept_lookups(*, project: Project, rows: list[Any]) -> list[RuleRow] | None:
             if found is None:
                 return None
             row.version_id = found
-    kept = _kept_rules.get(key)
-    if kept is None or kept[0] != project.monitor_rules_generation:
-        return None
-    return kept[1]
+    return _rules_kept(key, project.monitor_rules_generation)
