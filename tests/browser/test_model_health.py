@@ -76,6 +76,7 @@ def test_rule_editor_with_dry_run(page, page_errors, project):
     row.get_by_role("button", name="Dry run").click()
     page.wait_for_url("**dry_run=*days=1*")
     assert page.locator("#dry-run .dry-events").inner_text() in ("24", "25")
+    assert row.locator("input[name=days]").input_value() == "1"  # the days last asked
     screenshot(page, "rule-editor-dry-run")
     assert page_errors == []
 
